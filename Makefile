@@ -1,0 +1,48 @@
+# voxbank: `make demo` and `make test` are the two commands a newcomer needs (see README.md).
+
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# llama-cpp-python compiles from source (about 8 minutes on 2 cores): the wheel is built once and kept here.
+WHEELS ?= $(HOME)/.cache/voxbank/wheels
+LLAMA_CPP_VERSION ?= 0.3.36
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
+
+.PHONY: setup services test test-sqlite test-postgresql demo lint clean
+
+setup: $(STAMP)
+	@$(PIP) install --quiet --no-deps --no-build-isolation -e .
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip wheel setuptools
+	@mkdir -p $(WHEELS)
+	@ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+	  (echo "building llama-cpp-python $(LLAMA_CPP_VERSION) once (about 8 minutes)..." && \
+	   CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION))
+	$(PIP) install --quiet --find-links $(WHEELS) -e '.[dev,local-voice]' \
+	  'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+services:
+	@bash deploy/services.sh
+
+test: setup services test-sqlite test-postgresql
+
+test-sqlite:
+	$(PY) -m pytest --db sqlite
+
+test-postgresql:
+	$(PY) -m pytest --db postgresql
+
+demo: setup
+	@bash deploy/demo.sh $(VENV)
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""The agent bank: genagents export and evaluation against test-retest consistency."""

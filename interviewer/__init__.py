@@ -1,0 +1,1 @@
+"""The interviewer: conductor, voice agent, transcription jobs and simulated pilots."""

@@ -1,0 +1,124 @@
+"""Interviews, their turns and checkpoints, recordings (in durable chunks) and transcripts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from storage.models.study import Visit
+
+
+class Interview(Base):
+    """One interview; ``checkpoint`` holds the conductor's position so it can resume."""
+
+    __tablename__ = "interviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(16), default="voice")
+    guide_id: Mapped[str] = mapped_column(String(64))
+    protocol_version: Mapped[str] = mapped_column(String(40))
+    protocol_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), default="pending")
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    transcription_status: Mapped[str] = mapped_column(String(24), default="not_started")
+    transcription_error: Mapped[str | None] = mapped_column(Text)
+    qa_flags: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    visit: Mapped[Visit | None] = relationship(back_populates="interviews")
+    turns: Mapped[list[Turn]] = relationship(back_populates="interview", order_by="Turn.seq")
+    recordings: Mapped[list[Recording]] = relationship(back_populates="interview")
+    transcripts: Mapped[list[Transcript]] = relationship(back_populates="interview")
+
+
+class Turn(Base):
+    """One utterance; ``start_s``/``end_s`` are seconds on the interview's own timeline."""
+
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("interview_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
+    seq: Mapped[int]
+    speaker: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    question_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    start_s: Mapped[float]
+    end_s: Mapped[float]
+    llm_latency_ms: Mapped[float | None]
+    response_latency_ms: Mapped[float | None]
+    protocol_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    interview: Mapped[Interview] = relationship(back_populates="turns")
+
+
+class Recording(Base):
+    """One audio channel (participant or interviewer) of an interview, stored as chunks."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (UniqueConstraint("interview_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sample_rate: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="recording")
+    duration_s: Mapped[float] = mapped_column(default=0.0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    interview: Mapped[Interview] = relationship(back_populates="recordings")
+    chunks: Mapped[list[RecordingChunk]] = relationship(
+        back_populates="recording", order_by="RecordingChunk.index"
+    )
+
+
+class RecordingChunk(Base):
+    """A few seconds of one channel, committed as soon as it is written to the blob store."""
+
+    __tablename__ = "recording_chunks"
+    __table_args__ = (UniqueConstraint("recording_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    index: Mapped[int]
+    start_s: Mapped[float]
+    duration_s: Mapped[float]
+    blob_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    recording: Mapped[Recording] = relationship(back_populates="chunks")
+
+
+class Transcript(Base):
+    """A transcript of a whole interview: the live pass or an offline Whisper pass."""
+
+    __tablename__ = "transcripts"
+    __table_args__ = (UniqueConstraint("interview_id", "source", "settings_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(120))
+    model_version: Mapped[str] = mapped_column(String(40))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings_hash: Mapped[str] = mapped_column(String(64))
+    segments: Mapped[list[Any]] = mapped_column(default=list)
+    text: Mapped[str] = mapped_column(Text)
+    participant_words: Mapped[int] = mapped_column(default=0)
+    wer_vs_live: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    interview: Mapped[Interview] = relationship(back_populates="transcripts")

@@ -1,0 +1,1 @@
+"""The batteries: order, validation, scoring, games, experiments, waves and the Prolific client."""

@@ -1,0 +1,115 @@
+"""Shared fixtures: a real, migrated database per test, on SQLite or PostgreSQL (``--db``)."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import migrate
+from storage.db import make_engine, make_session_factory
+from voxbank.settings import Settings, load_settings
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=["sqlite", "postgresql"], default="sqlite",
+                     help="which database the suite runs against")
+    parser.addoption("--postgres-url", default=DEFAULT_POSTGRES,
+                     help="a PostgreSQL server where the suite may create and drop databases")
+
+
+def _admin_connection(server_url: str) -> psycopg.Connection:
+    url = make_url(server_url).set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+def _database_url(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def template_database(request: pytest.FixtureRequest, backend: str,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated once per run; each test gets a copy of it."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(url)
+        yield url
+        return
+    server = str(request.config.getoption("--postgres-url"))
+    name = f"voxbank_tpl_{uuid.uuid4().hex[:10]}"
+    with _admin_connection(server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = _database_url(server, name)
+    migrate.upgrade(url)
+    yield url
+    with _admin_connection(server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, template_database: str,
+                 tmp_path: Path) -> Iterator[str]:
+    """A fresh database with the newest schema, for this test alone."""
+    if backend == "sqlite":
+        source = Path(make_url(template_database).database or "")
+        target = tmp_path / "voxbank.db"
+        shutil.copyfile(source, target)
+        yield f"sqlite:///{target}"
+        return
+    server = str(request.config.getoption("--postgres-url"))
+    template = make_url(template_database).database
+    name = f"voxbank_t_{uuid.uuid4().hex[:10]}"
+    with _admin_connection(server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _database_url(server, name)
+    with _admin_connection(server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, for migration and CLI tests."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = str(request.config.getoption("--postgres-url"))
+    name = f"voxbank_e_{uuid.uuid4().hex[:10]}"
+    with _admin_connection(server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield _database_url(server, name)
+    with _admin_connection(server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for a test: its own data directory and database."""
+    return load_settings(environment="test", data_dir=tmp_path / "data", database_url=database_url)

@@ -1,0 +1,3 @@
+"""voxbank: the front door and the wiring (settings, CLI, job queue)."""
+
+__version__ = "0.1.0"

