@@ -5,11 +5,13 @@ from __future__ import annotations
 import typer
 
 from voxbank.commands import db
+from voxbank.commands import protocols as protocols_commands
 from voxbank.settings import SettingsError, get_settings
 
 app = typer.Typer(help="voxbank: interview-based data collection for generative agents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
+app.add_typer(protocols_commands.app, name="protocols")
 
 
 @app.callback()

@@ -1,0 +1,29 @@
+"""``voxbank protocols``: validate and summarise the study's protocol files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from protocols import check_study
+from voxbank.settings import get_settings
+
+app = typer.Typer(help="Validate and summarise the study protocol files.", no_args_is_help=True)
+
+
+@app.command()
+def check(
+    path: Path | None = typer.Argument(None, help="study folder or study.yaml; default: the configured study"),
+    overlay: list[Path] = typer.Option([], "--overlay", help="wording overlay to apply (repeatable)"),
+) -> None:
+    """Validate every file the study names; print a summary, or file:line errors and exit 1."""
+    report = check_study(path or get_settings().study_dir, overlays=overlay)
+    if not report.ok:
+        for line in report.errors:
+            typer.echo(line, err=True)
+        typer.echo(f"\n{len(report.errors)} problem(s) found; nothing was changed.", err=True)
+        raise typer.Exit(1)
+    for line in report.summary_lines:
+        typer.echo(line)
+    typer.echo("\nthe study is valid.")
