@@ -9,9 +9,12 @@ WHEELS ?= $(HOME)/.cache/voxbank/wheels
 LLAMA_CPP_VERSION ?= 0.3.36
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
 
-.PHONY: setup services test test-sqlite test-postgresql demo lint clean
+system:
+	@bash deploy/system-packages.sh
 
-setup: $(STAMP)
+.PHONY: system setup services test test-sqlite test-postgresql demo lint clean
+
+setup: system $(STAMP)
 	@$(PIP) install --quiet --no-deps --no-build-isolation -e .
 
 $(STAMP):
@@ -21,7 +24,7 @@ $(STAMP):
 	@ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
 	  (echo "building llama-cpp-python $(LLAMA_CPP_VERSION) once (about 8 minutes)..." && \
 	   CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION))
-	$(PIP) install --quiet --find-links $(WHEELS) -e '.[dev,local-voice]' \
+	$(PIP) install --quiet --find-links $(WHEELS) -e '.[dev,local-voice,export,export-local]' \
 	  'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)

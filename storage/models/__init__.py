@@ -1,12 +1,15 @@
 """Every table of voxbank, importable from one place."""
 
+from storage.models.agentbank import PiiReplacement
 from storage.models.base import Base, utcnow
 from storage.models.interview import Interview, Recording, RecordingChunk, Transcript, Turn
+from storage.models.journey import AssignmentBlock, PageView, QuotaCell
 from storage.models.operations import AuditEvent, Export, ScheduledAction, StaffUser
 from storage.models.responses import Bonus, ExperimentAssignment, GameDecision, GameOutcome, Response
 from storage.models.study import Consent, Participant, Study, Visit
 
 __all__ = [
+    "AssignmentBlock",
     "AuditEvent",
     "Base",
     "Bonus",
@@ -16,7 +19,10 @@ __all__ = [
     "GameDecision",
     "GameOutcome",
     "Interview",
+    "PageView",
     "Participant",
+    "PiiReplacement",
+    "QuotaCell",
     "Recording",
     "RecordingChunk",
     "Response",

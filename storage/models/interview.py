@@ -32,6 +32,11 @@ class Interview(Base):
     end_reason: Mapped[str | None] = mapped_column(Text)
     transcription_status: Mapped[str] = mapped_column(String(24), default="not_started")
     transcription_error: Mapped[str | None] = mapped_column(Text)
+    # The transcription job's lease: who holds it, until when, how often it was claimed, how far it got.
+    transcription_claimed_by: Mapped[str | None] = mapped_column(String(120))
+    transcription_claimed_until: Mapped[datetime | None]
+    transcription_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    transcription_progress: Mapped[float] = mapped_column(default=0.0, server_default="0")
     qa_flags: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -63,6 +63,8 @@ class Visit(Base):
     prolific_session_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(24), default="started")
     current_step: Mapped[str | None] = mapped_column(String(64))
+    # Index of the current page in plan["pages"]; only ever advanced by a conditional UPDATE.
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
     plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]

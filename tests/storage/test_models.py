@@ -24,7 +24,7 @@ def build_study_graph(session: Session) -> dict[type, object]:
                                 status="active", strata={"age_band": "45_54", "gender": "female"},
                                 created_at=AT)
     visit = m.Visit(participant=participant, wave=1, prolific_study_id="65a0f00d1234567890abcdef",
-                    prolific_session_id="sess-1", status="started", current_step="gss_core",
+                    prolific_session_id="sess-1", status="started", current_step="gss_core", position=3,
                     plan={"games": ["game5_PD", "game1_DG"]}, started_at=AT)
     consent = m.Consent(participant=participant, document_version="1", text="I agree.",
                         text_hash=HASH, scopes=["participate", "audio_recording"], signed_at=AT)
@@ -71,10 +71,21 @@ def build_study_graph(session: Session) -> dict[type, object]:
                          target="interview:1", details={"reason": "QA"})
     export = m.Export(actor="staff:lead@example.org", tier="restricted", out_path="/tmp/bank",
                       manifest_sha256=HASH, participant_count=1, created_at=AT)
-    session.add_all([outcome, bonus, action, staff, event, export])
+    replacement = m.PiiReplacement(participant_id=participant.id, entity_type="PERSON", original_key=HASH,
+                                   original="Margaret", replacement="Linda", created_at=AT)
+    quota = m.QuotaCell(study_id=study.id, stratum="age_band", cell="45_54", capacity=258, filled=1,
+                        updated_at=AT)
+    block = m.AssignmentBlock(study_id=study.id, experiment_id="ames_fiske_2015", block_index=0,
+                              sequence=["intentional", "unintentional", "unintentional", "intentional"],
+                              filled=3, created_at=AT)
+    page = m.PageView(visit_id=visit.id, position=3, page_key="gss_core:0", first_shown_at=AT,
+                      last_shown_at=AT, views=2, submitted_at=AT + timedelta(seconds=40),
+                      duration_ms=40000, item_count=10, signals={"speeding": False})
+    session.add_all([outcome, bonus, action, staff, event, export, replacement, quota, block, page])
     session.flush()
     rows = [study, participant, visit, consent, interview, turn, recording, chunk, transcript,
-            response, assignment, decision, outcome, bonus, action, staff, event, export]
+            response, assignment, decision, outcome, bonus, action, staff, event, export, replacement,
+            quota, block, page]
     return {type(row): row for row in rows}
 
 

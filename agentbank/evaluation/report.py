@@ -1,0 +1,241 @@
+"""Score a predictions file against the participants' own answers: per-person table, summary, DPD.
+
+**Predictions file** (CSV, one row per predicted answer, header required)::
+
+    pseudonym_id,instrument,item_id,value
+    0b7d8d3e-4a1c-4f2e-9a57-1e6b2c3d4e5f,gss_core,natspac,1
+    0b7d8d3e-4a1c-4f2e-9a57-1e6b2c3d4e5f,gss_core,natenvir,Too little
+    0b7d8d3e-4a1c-4f2e-9a57-1e6b2c3d4e5f,bfi44,bfi01,4
+    0b7d8d3e-4a1c-4f2e-9a57-1e6b2c3d4e5f,games,game3_TF2.received_6,2
+
+``pseudonym_id`` is the agent's id (its folder name in a restricted export); ``instrument`` and
+``item_id`` are those of the export's catalogue; ``value`` is the option code, likert point,
+number or game amount, or the option's exact label (matched without regard to case). An unknown
+person, item, label or a repeated row is an error naming the line.
+
+Per person (columns of the report): GSS categorical accuracy, test-retest accuracy, normalised
+accuracy, one-hot correlation, test-retest and normalised correlation; GSS numerical normalised
+MAE (agent and test-retest); BFI trait MAE and r (agent, test-retest, normalised r); games MAE and
+r (same). The comparison set for the GSS is the items the person answered in both waves.
+Definitions: ``agentbank.evaluation.metrics``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from agentbank.catalogue import GAMES, Catalogue
+from agentbank.evaluation import metrics
+
+GSS, BFI = "gss_core", "bfi44"
+PREDICTION_COLUMNS = ["pseudonym_id", "instrument", "item_id", "value"]
+REPORT_COLUMNS = [
+    "pseudonym_id", "gss_items", "gss_predicted",
+    "gss_accuracy", "gss_retest_accuracy", "gss_normalized_accuracy",
+    "gss_correlation", "gss_retest_correlation", "gss_normalized_correlation",
+    "gss_numeric_mae", "gss_numeric_retest_mae",
+    "bfi_mae", "bfi_retest_mae", "bfi_correlation", "bfi_retest_correlation", "bfi_normalized_correlation",
+    "games_mae", "games_retest_mae", "games_correlation", "games_retest_correlation",
+    "games_normalized_correlation",
+]
+CORRELATIONS = {c for c in REPORT_COLUMNS if c.endswith("correlation") and "normalized" not in c}
+
+# Subgroups for the DPD, from each person's GSS answers (wave 1, else wave 2), as in the paper's MAIN text.
+DPD_VARIABLES = ("age_band", "sex", "race", "polviews", "partyid", "degree")
+AGE_BANDS = ((18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 74), (75, 200))
+# metric -> scale factor: GSS accuracy in percentage points as in SM Table 5; correlations as r.
+DPD_METRICS = {"gss_accuracy": 100.0, "gss_normalized_accuracy": 1.0, "bfi_correlation": 1.0,
+               "games_correlation": 1.0}
+
+
+class PredictionsError(ValueError):
+    """The predictions file is malformed; the message names the line and the fix."""
+
+
+def read_predictions(path: Path, catalogue: Catalogue, known_people: set[str] | None = None) -> pd.DataFrame:
+    """Read and check a predictions file; ``value`` comes back as a number (labels become codes)."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise PredictionsError(f"{path}: cannot read as CSV: {error}") from None
+    missing = [column for column in PREDICTION_COLUMNS if column not in frame.columns]
+    if missing:
+        raise PredictionsError(f"{path}: missing column(s) {', '.join(missing)}; the header must be "
+                               f"{','.join(PREDICTION_COLUMNS)}")
+    problems: list[str] = []
+    values: list[float] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for index, row in enumerate(frame.to_dict("records")):
+        line = index + 2
+        key = (row["pseudonym_id"].strip(), row["instrument"].strip(), row["item_id"].strip())
+        item = catalogue.get(key[1], key[2])
+        value = math.nan
+        if known_people is not None and key[0] not in known_people:
+            problems.append(f"line {line}: unknown pseudonym_id {key[0]!r}")
+        if item is None:
+            problems.append(f"line {line}: unknown item {key[1]}/{key[2]} (see the catalogue)")
+        else:
+            value = _parse_value(row["value"], item, line, problems)
+        if key in seen:
+            problems.append(f"line {line}: repeats line {seen[key]} ({key[1]}/{key[2]})")
+        seen.setdefault(key, line)
+        values.append(value)
+    if problems:
+        shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
+        raise PredictionsError(f"{path}:\n  " + "\n  ".join(shown))
+    out = pd.DataFrame({column: frame[column].str.strip() for column in PREDICTION_COLUMNS[:3]})
+    out["value"] = pd.Series(values, dtype=float)
+    return out
+
+
+def _parse_value(text: str, item: Any, line: int, problems: list[str]) -> float:
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    for code, label in item.options:
+        if label.casefold() == text.casefold():
+            return float(code)
+    problems.append(f"line {line}: {text!r} is neither a number nor an option label of {item.item_id}")
+    return math.nan
+
+
+@dataclass
+class Answers:
+    """One person's answers by wave, and the agent's predictions, keyed by (instrument, item id)."""
+
+    wave1: dict[tuple[str, str], float]
+    wave2: dict[tuple[str, str], float]
+    predicted: dict[tuple[str, str], float]
+
+    def of(self, source: str, instrument: str) -> dict[str, float]:
+        """One source's answers (``wave1``, ``wave2`` or ``predicted``) for one instrument, by item id."""
+        answers: dict[tuple[str, str], float] = getattr(self, source)
+        return {item: value for (name, item), value in answers.items() if name == instrument}
+
+
+def _by_person(frame: pd.DataFrame) -> dict[str, dict[tuple[str, str], float]]:
+    out: dict[str, dict[tuple[str, str], float]] = {}
+    for row in frame.itertuples(index=False):
+        if row.value is None or pd.isna(row.value):
+            continue
+        out.setdefault(str(row.pseudonym_id), {})[(str(row.instrument), str(row.item_id))] = float(row.value)
+    return out
+
+
+def score_person(answers: Answers, catalogue: Catalogue) -> dict[str, Any]:
+    """The report row for one person (without ``pseudonym_id``)."""
+    w1, w2, pred = (answers.of(s, GSS) for s in ("wave1", "wave2", "predicted"))
+    categorical = [i for i in catalogue.of(GSS) if i.kind == "single_choice" and i.item_id in w1 and i.item_id in w2]
+    numeric = [i for i in catalogue.of(GSS) if i.kind == "number" and i.item_id in w1]
+    ids = [i.item_id for i in categorical]
+    row: dict[str, Any] = {"gss_items": len(ids), "gss_predicted": sum(1 for i in ids if i in pred)}
+    row["gss_accuracy"] = metrics.accuracy(pred, w1, ids)
+    row["gss_retest_accuracy"] = metrics.accuracy(w2, w1, ids)
+    row["gss_normalized_accuracy"] = metrics.normalised(row["gss_accuracy"], row["gss_retest_accuracy"])
+    row["gss_correlation"] = metrics.one_hot_correlation(pred, w1, categorical)
+    row["gss_retest_correlation"] = metrics.one_hot_correlation(w2, w1, categorical)
+    row["gss_normalized_correlation"] = metrics.normalised(row["gss_correlation"], row["gss_retest_correlation"])
+    row["gss_numeric_mae"] = metrics.normalised_mae(pred, w1, numeric)
+    row["gss_numeric_retest_mae"] = metrics.normalised_mae(w2, w1, numeric)
+
+    bfi_items = catalogue.of(BFI)
+    traits = list(dict.fromkeys(i.trait for i in bfi_items if i.trait))
+    b1, b2, bp = (metrics.trait_scores(answers.of(s, BFI), bfi_items) for s in ("wave1", "wave2", "predicted"))
+    row["bfi_mae"] = metrics.mae(bp, b1)
+    row["bfi_retest_mae"] = metrics.mae(b2, b1)
+    row["bfi_correlation"] = metrics.paired_pearson(bp, b1, traits)
+    row["bfi_retest_correlation"] = metrics.paired_pearson(b2, b1, traits)
+    row["bfi_normalized_correlation"] = metrics.normalised(row["bfi_correlation"], row["bfi_retest_correlation"])
+
+    game_items = catalogue.of(GAMES)
+    games = list(dict.fromkeys(i.group or i.item_id for i in game_items))
+    g1, g2, gp = (metrics.game_scores(answers.of(s, GAMES), game_items) for s in ("wave1", "wave2", "predicted"))
+    row["games_mae"] = metrics.mae(gp, g1)
+    row["games_retest_mae"] = metrics.mae(g2, g1)
+    row["games_correlation"] = metrics.paired_pearson(gp, g1, games)
+    row["games_retest_correlation"] = metrics.paired_pearson(g2, g1, games)
+    row["games_normalized_correlation"] = metrics.normalised(row["games_correlation"],
+                                                             row["games_retest_correlation"])
+    return row
+
+
+def evaluate(truth: pd.DataFrame, predictions: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """One report row per person in ``predictions``; ``truth`` is a tidy responses table."""
+    waves = {wave: _by_person(truth[truth["wave"] == wave]) for wave in (1, 2)}
+    predicted = _by_person(predictions)
+    rows = []
+    for person in sorted(predicted):
+        answers = Answers(waves[1].get(person, {}), waves[2].get(person, {}), predicted[person])
+        rows.append({"pseudonym_id": person, **score_person(answers, catalogue)})
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def summarise(report: pd.DataFrame) -> pd.DataFrame:
+    """Per metric: people with a value, the mean (Fisher-z mean for correlations) and the sd."""
+    rows = []
+    for column in REPORT_COLUMNS[1:]:
+        values = [float(v) for v in report[column] if not pd.isna(v)]
+        if column in CORRELATIONS:
+            mean = metrics.fisher_z_mean(values)
+        else:
+            mean = sum(values) / len(values) if values else math.nan
+        sd = pd.Series(values, dtype=float).std() if len(values) > 1 else math.nan
+        rows.append({"metric": column, "n": len(values), "mean": mean, "sd": sd})
+    return pd.DataFrame(rows, columns=["metric", "n", "mean", "sd"])
+
+
+def age_band(age: float) -> str:
+    """The SM Table 1 age band of an age."""
+    for low, high in AGE_BANDS:
+        if low <= age <= high:
+            return f"{low}+" if high >= 200 else f"{low}-{high}"
+    return "under 18"
+
+
+def demographics(truth: pd.DataFrame, catalogue: Catalogue) -> dict[str, dict[str, str]]:
+    """Each person's subgroup for each DPD variable, from their GSS answers (wave 1 first)."""
+    gss = truth[(truth["instrument"] == GSS) & truth["value"].notna()].sort_values("wave", ascending=False)
+    values: dict[str, dict[str, float]] = {}
+    for row in gss.itertuples(index=False):
+        values.setdefault(str(row.pseudonym_id), {})[str(row.item_id)] = float(row.value)
+    groups: dict[str, dict[str, str]] = {}
+    for person, answers in values.items():
+        mine: dict[str, str] = {}
+        if "age" in answers:
+            mine["age_band"] = age_band(answers["age"])
+        for variable in DPD_VARIABLES[1:]:
+            item = catalogue.get(GSS, variable)
+            if variable in answers and item is not None:
+                mine[variable] = item.label(answers[variable]) or str(answers[variable])
+        groups[person] = mine
+    return groups
+
+
+def parity(report: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], min_group: int = 1) -> pd.DataFrame:
+    """DPD per demographic variable and metric: best subgroup mean minus worst (see metrics)."""
+    rows = []
+    for variable in DPD_VARIABLES:
+        for metric, scale in DPD_METRICS.items():
+            members: dict[str, list[float]] = {}
+            for person, value in zip(report["pseudonym_id"], report[metric], strict=True):
+                group = groups.get(str(person), {}).get(variable)
+                if group is not None and not pd.isna(value):
+                    members.setdefault(group, []).append(float(value))
+            means = {
+                group: (metrics.fisher_z_mean(vals) if metric in CORRELATIONS else sum(vals) / len(vals)) * scale
+                for group, vals in members.items() if len(vals) >= min_group
+            }
+            best, worst, difference = metrics.demographic_parity_difference(means)
+            rows.append({"variable": variable, "metric": metric, "groups": len(means), "best_group": best,
+                         "best": means.get(best, math.nan), "worst_group": worst,
+                         "worst": means.get(worst, math.nan), "dpd": difference})
+    return pd.DataFrame(rows, columns=["variable", "metric", "groups", "best_group", "best", "worst_group",
+                                       "worst", "dpd"])

@@ -1,0 +1,287 @@
+"""Write an agent-bank export: select, scrub, build agents and tables, checksum, record.
+
+Layout of ``OUT``::
+
+    manifest.json              what the export holds and the sha256 of every other file
+    README.md                  this layout, for whoever receives the export
+    catalogue.csv / .parquet   the instrument catalogue (agentbank.catalogue)
+    # restricted tier: individuals
+    agents/<uuid>/...          one genagents folder per participant (agentbank.genagents_format)
+    responses.csv / .parquet   both waves' answers, one row per person, wave and item
+    experiment_conditions.csv / .parquet
+    # open tier: aggregates only
+    aggregates.csv / .parquet  per-item answer distributions, small cells suppressed
+
+Reading and scrubbing happen in one database transaction, which also stores the new PII
+replacements; embeddings and files are made outside it; a second transaction records the
+``Export`` row and the audit event (who, tier, manifest hash, count) once the files are complete.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+import protocols
+from agentbank import genagents_format, scrub
+from agentbank.aggregates import aggregate_responses
+from agentbank.catalogue import Catalogue, build_catalogue
+from agentbank.embeddings import Embedder, embed_contents
+from agentbank.exchanges import Exchange, interview_utterances, to_exchanges
+from agentbank.manifest import write_manifest
+from agentbank.pseudonyms import agent_id, agent_name
+from agentbank.replacements import scrubber_for, store_new
+from agentbank.scratch import build_scratch, sex_label
+from agentbank.selection import TIER_SCOPES, current_consent, eligible_participants, find_study
+from agentbank.tables import conditions_frame, response_rows, responses_frame, write_table
+from storage import audit
+from storage.db import transaction
+from storage.models import ExperimentAssignment, Export, GameDecision, Interview, Participant, Response, utcnow
+
+
+class ExportError(Exception):
+    """The export cannot be made; the message says why and what to do."""
+
+
+@dataclass
+class Person:
+    """What the export needs of one participant, read and scrubbed inside the transaction."""
+
+    agent: str
+    first_name: str
+    scratch: dict[str, Any]
+    groups: list[list[Exchange]]
+    transcript_source: str | None
+    rows: list[dict[str, Any]]
+    conditions: list[dict[str, Any]]
+    consent_version: str
+    consent_hash: str
+
+
+@dataclass
+class ExportResult:
+    """What was written and recorded."""
+
+    out: Path
+    tier: str
+    participant_count: int
+    manifest_sha256: str
+    export_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ExportError(f"{out} exists and is not empty; choose a new folder so no old file is mixed in")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _module_of(protocol: protocols.Study) -> dict[str, str]:
+    guide = protocol.interview_guide
+    if guide is None:
+        return {}
+    return {question.id: module.id for module in guide.modules for question in module.questions}
+
+
+def _read_person(session: Session, participant: Participant, protocol: protocols.Study, catalogue: Catalogue,
+                 individuals: bool) -> Person:
+    agent = agent_id(participant.pseudonym_id)
+    wave_of_visit = {visit.id: visit.wave for visit in participant.visits}
+    visit_ids = list(wave_of_visit)
+    responses = session.scalars(
+        select(Response).where(Response.visit_id.in_(visit_ids)).order_by(Response.wave, Response.id)
+    ).all() if visit_ids else []
+    gss = {r.item_id: float(r.value_number) for r in sorted(responses, key=lambda r: -r.wave)
+           if r.instrument == "gss_core" and r.value_number is not None}
+    first, last = agent_name(agent, sex_label(gss))
+    decisions = session.scalars(
+        select(GameDecision).where(GameDecision.visit_id.in_(visit_ids)).order_by(GameDecision.id)
+    ).all() if visit_ids else []
+    consent = current_consent(participant)
+    assert consent is not None
+    person = Person(agent, first, {}, [], None, [], [], consent.document_version, consent.text_hash)
+    if not individuals:
+        person.rows = response_rows(agent, [r for r in responses if r.value_text is None], decisions, catalogue,
+                                    wave_of_visit)
+        return person
+
+    guide = protocol.interview_guide
+    interviewer = guide.interviewer_name if guide else "Isabella"
+    scrubber = scrubber_for(session, participant, seed=agent, reserved={first, last, interviewer},
+                            allow=[interviewer])
+    interviews = session.scalars(
+        select(Interview).where(Interview.visit_id.in_(visit_ids))
+        .options(selectinload(Interview.turns), selectinload(Interview.transcripts))
+        .order_by(Interview.created_at, Interview.id)
+    ).all() if visit_ids else []
+    exchanges: list[Exchange] = []
+    sources = []
+    for interview in interviews:
+        utterances, source = interview_utterances(interview)
+        if utterances:
+            sources.append(source)
+        exchanges.extend(to_exchanges(utterances))
+    for exchange in exchanges:
+        exchange.question = scrubber.scrub(exchange.question)
+        exchange.answer = scrubber.scrub(exchange.answer)
+    person.groups = genagents_format.group_exchanges(exchanges, _module_of(protocol))
+    person.transcript_source = "+".join(dict.fromkeys(sources)) or None
+    person.rows = response_rows(agent, responses, decisions, catalogue, wave_of_visit, scrub_text=scrubber.scrub)
+    person.scratch = build_scratch(first, last, gss, protocol.instrument("gss_core"))
+    assignments = session.scalars(
+        select(ExperimentAssignment).where(ExperimentAssignment.participant_id == participant.id)
+    ).all()
+    person.conditions = [{"pseudonym_id": agent, "wave": a.wave, "experiment_id": a.experiment_id,
+                          "condition_id": a.condition_id} for a in assignments]
+    store_new(session, participant, scrubber)
+    return person
+
+
+def _write_agents(out: Path, people: list[Person], embedder: Embedder) -> int:
+    nodes_total = 0
+    for person in people:
+        nodes = genagents_format.build_nodes(person.groups, person.first_name)
+        embeddings = embed_contents(embedder, [node["content"] for node in nodes])
+        genagents_format.write_agent(out / "agents" / person.agent, person.agent, person.scratch, nodes, embeddings)
+        nodes_total += len(nodes)
+    return nodes_total
+
+
+README = """# voxbank agent-bank export ({tier} tier)
+
+Made by voxbank from study `{slug}`. `manifest.json` lists every file with its sha256, the protocol
+files (with their hashes) the data was collected under, the consent versions, the counts, and
+which models embedded and scrubbed the transcripts.
+
+{body}
+`catalogue.csv` / `.parquet`: every item (instrument, item_id, kind, text, min, max, options as
+JSON, trait, reverse). Ids key the other tables and a predictions file for `voxbank evaluate`.
+"""
+
+RESTRICTED_BODY = """Individual data (restricted tier): handle under your approved data-use agreement.
+
+- `agents/<uuid>/`: one agent per participant in the genagents format (meta.json, scratch.json,
+  memory_stream/nodes.json, memory_stream/embeddings.json). Names are pseudonyms; places finer
+  than a state, phone numbers, e-mail and street addresses are replaced.
+- `responses.csv` / `.parquet`: both waves' answers (pseudonym_id, wave, instrument, item_id,
+  value, value_text, label); the pseudonym_id is the agent's uuid.
+- `experiment_conditions.csv` / `.parquet`: the condition each person saw in each experiment.
+"""
+
+OPEN_BODY = """Aggregates only (open tier): no row describes one person.
+
+- `aggregates.csv` / `.parquet`: per wave and item, how many people gave each answer and the share;
+  cells of fewer than {min_cell} people are blanked (`suppressed`), with a second cell blanked when
+  one alone would be recoverable from the total.
+"""
+
+
+def run_export(
+    session_factory: sessionmaker[Session],
+    protocol: protocols.Study,
+    out: Path,
+    *,
+    tier: str,
+    actor: str,
+    embedder: Embedder | None = None,
+    study_slug: str | None = None,
+    min_cell: int = 5,
+) -> ExportResult:
+    """Export the consented, not-withdrawn participants of a study in ``tier``; see the module docstring."""
+    if tier not in TIER_SCOPES:
+        raise ExportError(f"unknown tier {tier!r}; use open or restricted")
+    if tier == "restricted" and embedder is None:
+        raise ExportError("the restricted tier needs an embedder for the agents' memory streams")
+    out = out.expanduser().resolve()
+    _prepare_out(out)
+    catalogue = build_catalogue(protocol)
+    individuals = tier == "restricted"
+    try:
+        with transaction(session_factory) as session:
+            try:
+                study = find_study(session, study_slug)
+            except LookupError as error:
+                raise ExportError(str(error)) from None
+            participants = eligible_participants(session, study, tier)
+            people = [_read_person(session, p, protocol, catalogue, individuals) for p in participants]
+            study_info = {"slug": study.slug, "title": study.title, "protocol_version": study.protocol_version,
+                          "protocol_hash": study.protocol_hash}
+
+        rows = [row for person in people for row in person.rows]
+        responses = responses_frame(rows)
+        counts: dict[str, int] = {"participants": len(people)}
+        if individuals:
+            assert embedder is not None
+            counts["nodes"] = _write_agents(out, people, embedder)
+            counts["agents_with_interview"] = sum(1 for person in people if person.groups)
+            counts["response_rows"] = len(responses)
+            write_table(responses, out, "responses")
+            write_table(conditions_frame([c for person in people for c in person.conditions]), out,
+                        "experiment_conditions")
+            body = RESTRICTED_BODY
+        else:
+            aggregates = aggregate_responses(responses, catalogue, min_cell=min_cell)
+            counts["aggregate_rows"] = len(aggregates)
+            write_table(aggregates, out, "aggregates")
+            body = OPEN_BODY.format(min_cell=min_cell)
+        write_table(catalogue.to_frame(), out, "catalogue")
+        (out / "README.md").write_text(README.format(tier=tier, slug=study_info["slug"], body=body), encoding="utf-8")
+
+        consents: dict[str, dict[str, Any]] = {}
+        for version, count in Counter(person.consent_version for person in people).items():
+            hashes = sorted({person.consent_hash for person in people if person.consent_version == version})
+            consents[version] = {"participants": count, "text_hashes": hashes}
+        manifest_body: dict[str, Any] = {
+            "tier": tier,
+            "consent_scope": TIER_SCOPES[tier],
+            "created_at": utcnow().isoformat(),
+            "study": {**study_info, "protocol_files": _protocol_files(protocol)},
+            "consent_versions": consents,
+            "counts": counts,
+        }
+        if individuals:
+            assert embedder is not None
+            sources = Counter(person.transcript_source or "none" for person in people)
+            manifest_body["embeddings"] = embedder.describe()
+            manifest_body["scrubbing"] = scrub.describe()
+            manifest_body["transcript_sources"] = dict(sorted(sources.items()))
+            manifest_body["max_nodes"] = genagents_format.MAX_NODES
+        else:
+            manifest_body["min_cell"] = min_cell
+        manifest_sha256 = write_manifest(out, manifest_body)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+
+    with transaction(session_factory) as session:
+        export = Export(actor=actor, tier=tier, out_path=str(out), manifest_sha256=manifest_sha256,
+                        participant_count=len(people))
+        session.add(export)
+        session.flush()
+        audit.record(session, actor, "export.create", f"export:{export.id}",
+                     {"tier": tier, "manifest_sha256": manifest_sha256, "participant_count": len(people),
+                      "study": study_info["slug"]})
+        export_id = export.id
+    return ExportResult(out, tier, len(people), manifest_sha256, export_id, counts)
+
+
+def _protocol_files(protocol: protocols.Study) -> list[dict[str, str]]:
+    files = []
+    for loaded in protocol.files():
+        try:
+            path = loaded.path.resolve().relative_to(protocol.path.resolve()).as_posix()
+        except ValueError:
+            path = loaded.path.name
+        files.append({"id": loaded.id, "kind": loaded.data.kind, "path": path, "version": loaded.version,
+                      "content_hash": loaded.content_hash, "effective_hash": loaded.effective_hash})
+    for consent in protocol.consent:
+        files.append({"id": f"consent_v{consent.version}", "kind": "consent", "path": consent.path.name,
+                      "version": consent.version, "content_hash": consent.content_hash,
+                      "effective_hash": consent.content_hash})
+    return files

@@ -1,0 +1,80 @@
+"""The simulated-participant pilot, measured against the guide and against Park et al.
+
+    python -m bench.pilot [--personas 1] [--guide avp] [--seed 0]
+
+Simulated participants (personas from the study's quotas) are interviewed through the whole guide
+on a simulated clock, in a scratch SQLite database, with the LLM the settings name (the embedded
+Gemma 3 270M when ``VOXBANK_LLM_BASE_URL`` is unset). Printed side by side:
+
+* coverage: applicable questions asked / applicable questions (by the personas' own facts);
+* ``duration_ratio``: simulated seconds / the guide's budget (target: within 5 % of 1);
+* follow-ups per scripted question, ours next to Park et al.'s 81.71 over 109 (0.75).
+
+The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from interviewer.conductor import guide_file
+from interviewer.llm.embedded import llm_endpoint
+from interviewer.pilot import PARK_FOLLOWUPS_PER_QUESTION, run_pilot
+from protocols import load_study
+from storage import migrate
+from storage.db import make_engine, make_session_factory
+from voxbank.settings import get_settings
+
+DURATION_TOLERANCE = 0.05
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--personas", type=int, default=1, help="simulated participants")
+    parser.add_argument("--guide", default="avp", help="interview guide id (avp or short)")
+    parser.add_argument("--seed", type=int, default=0, help="which personas are drawn")
+    args = parser.parse_args()
+
+    settings = get_settings()
+    study = load_study(settings.study_dir) if settings.study_dir else load_study()
+    chosen = guide_file(args.guide, settings.study_dir)
+    with tempfile.TemporaryDirectory(prefix="voxbank-bench-pilot-") as scratch:
+        url = f"sqlite:///{Path(scratch) / 'pilot.db'}"
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        started = time.perf_counter()
+        with llm_endpoint(settings) as llm:
+            report = run_pilot(llm=llm, session_factory=make_session_factory(engine), study=study,
+                               guide_file=chosen, personas=args.personas, seed=args.seed)
+        wall_s = time.perf_counter() - started
+        engine.dispose()
+
+    applicable = report["questions_applicable"]
+    asked_applicable = applicable - report["applicable_not_asked"]
+    ratio = report["duration_ratio"]
+    print(f"guide {chosen.id}: {args.personas} simulated interview(s), llm {settings.llm_model} "
+          f"({'embedded' if settings.llm_base_url is None else settings.llm_base_url}), {wall_s:.0f} s wall")
+    print(f"coverage           {asked_applicable}/{applicable} applicable questions asked "
+          f"({report['questions_skipped']} skipped by the notes)")
+    print(f"duration_ratio     {ratio:.3f}  ({report['simulated_seconds']:.0f} s simulated / "
+          f"{report['budget_seconds']} s budget; target within {DURATION_TOLERANCE:.0%})")
+    print(f"follow-ups/question {report['followups_per_question']:.2f} ours  vs  {PARK_FOLLOWUPS_PER_QUESTION:.2f} "
+          f"Park et al. 2024 (81.71 over 109)")
+    print(f"llm latency        p50 {report['llm_latency_p50_ms']} ms, p95 {report['llm_latency_p95_ms']} ms; "
+          f"fallbacks {report['fallbacks']}; max prompt {report['max_prompt_chars']} chars "
+          f"(by quarter {report['max_prompt_chars_by_quarter']})")
+    summary = {key: value for key, value in report.items() if key != "per_interview"}
+    summary.update({"coverage": round(asked_applicable / applicable, 4) if applicable else 0.0,
+                    "duration_within_tolerance": abs(ratio - 1) <= DURATION_TOLERANCE,
+                    "wall_seconds": round(wall_s, 1), "machine": platform.machine(),
+                    "python": platform.python_version()})
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

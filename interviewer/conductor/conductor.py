@@ -1,0 +1,479 @@
+"""The conductor: a semi-structured interview, one participant turn at a time, independent of audio.
+
+    conductor = Conductor.start(guide_file, llm, session_factory, mode="text")
+    reply = conductor.open()                 # the intro and the first question, verbatim
+    while not reply.done:
+        reply = conductor.respond(answer_text, answer_seconds)
+
+Each question opens with its text verbatim; scripted questions are never generated. After each
+answer, in this order:
+
+1. the deterministic detector (`safety`): a stop request ends the interview kindly, distress gets
+   an offer to pause, an explicit refusal is acknowledged and the question left, an attempt to
+   instruct the interviewer moves on to the next scripted question without consulting the LLM;
+2. the time budget (`budget`): when the question's time is up, move on;
+3. the reflection notes (`memory`), refreshed every ~2,500 characters of new conversation and
+   before a conditional question whose note is still unknown;
+4. the LLM's decision (`decisions`): follow up or move on, plus the same safety signals for
+   paraphrases (a signal is believed only with a word that could carry it; a stop it hears is
+   confirmed first). A malformed, empty or slow reply is a *fallback*: counted, logged, and the
+   next scripted question is asked. A follow-up that fails validation is never said: it is
+   counted (``rejected_follow_ups``), and the decision becomes "move on";
+5. pacing (`budget.Pace.may_move_on`): far ahead of schedule, a "move on" becomes a follow-up
+   (the model's own candidate if it passed the checks, else a fixed neutral probe).
+
+Every turn and the checkpoint are committed as they happen (`persistence`); `resume` goes on from
+the checkpoint. Log messages are static; transcript text appears only under ``extra["personal"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from interviewer.conductor import budget, safety
+from interviewer.conductor.decisions import DECISION_SCHEMA, GENERIC_PROBES, Decision, DecisionRejected, parse_decision
+from interviewer.conductor.memory import (
+    INTERVIEWER,
+    PARTICIPANT,
+    REFLECT_EVERY_CHARS,
+    UNKNOWN,
+    Line,
+    Notes,
+    Window,
+    apply_reflection,
+    condition_notes,
+    reflection_schema,
+    render_line,
+)
+from interviewer.conductor.persistence import Store, TurnRecord
+from interviewer.conductor.prompts import (
+    EXAMPLE_FACT_VALUES,
+    EXAMPLE_FOLLOW_UPS,
+    decision_prompt,
+    reflection_prompt,
+)
+from interviewer.conductor.state import ANSWERING, DECIDING, ENDED, State
+from interviewer.llm.client import LLMError
+from protocols import InterviewGuide, LoadedFile, Question
+
+if TYPE_CHECKING:
+    from interviewer.llm.client import LLMClient
+
+log = logging.getLogger(__name__)
+
+SCRIPTED, FOLLOWUP, TRANSITION, CLOSING = "scripted", "followup", "transition", "closing"
+DECISION_MAX_TOKENS = 100
+CHECK_HORIZON = 12
+"""A reflection checks only the condition notes of the next few questions (fewer tokens to write)."""
+_LLM_SIGNALS = {"declines": safety.Signal.REFUSAL, "distress": safety.Signal.DISTRESS,
+                "wants_to_stop": safety.Signal.STOP}
+
+
+class ConductorError(RuntimeError):
+    """The conductor was asked something it cannot do in its current phase."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One interviewer turn: what to say, its kind, its question, and its place on the timeline."""
+
+    text: str
+    kind: str
+    question_id: str | None
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the interviewer says next: one or two utterances (a transition may lead in)."""
+
+    utterances: tuple[Utterance, ...]
+    done: bool
+    resumed: bool = False
+
+    @property
+    def text(self) -> str:
+        """Everything to say, in order."""
+        return " ".join(u.text for u in self.utterances)
+
+    @property
+    def kind(self) -> str:
+        """The kind of the main (last) utterance: scripted, followup, transition or closing."""
+        return self.utterances[-1].kind if self.utterances else CLOSING
+
+    @property
+    def question_id(self) -> str | None:
+        """The question the main utterance belongs to."""
+        return self.utterances[-1].question_id if self.utterances else None
+
+
+class Conductor:
+    """One interview's conductor. Create it with `start` or `resume`."""
+
+    def __init__(self, *, guide_file: LoadedFile[InterviewGuide], llm: LLMClient, store: Store, interview_id: int,
+                 state: State, window: Window) -> None:
+        self.guide_file = guide_file
+        self.guide: InterviewGuide = guide_file.data
+        self.protocol_hash = guide_file.effective_hash
+        self.llm = llm
+        self.store = store
+        self.interview_id = interview_id
+        self.state = state
+        self.window = window
+        self.questions: list[Question] = self.guide.questions()
+        self.allotments = [float(q.seconds) for q in self.questions]
+        self.conditions = condition_notes(self.guide)
+        self.notes = Notes.for_guide(self.guide, state.notes)
+        self._turns: list[TurnRecord] = []
+        self._llm_ms = 0.0
+        self._last_llm_text = ""
+        self._ended_status: tuple[str, str] | None = None
+
+    # ------------------------------------------------------------------ creation
+
+    @classmethod
+    def start(cls, guide_file: LoadedFile[InterviewGuide], llm: LLMClient, session_factory: sessionmaker[Session],
+              *, mode: str = "text", visit_id: int | None = None) -> Conductor:
+        """Create a new interview (status ``in_progress``); call `open` for its first words."""
+        guide = guide_file.data
+        state = State()
+        # The untimed intro and closing take their time out of the guide's total too.
+        state.carry_s = -(budget.speaking_seconds(guide.intro.text) + budget.speaking_seconds(guide.closing.text))
+        state.notes = Notes.for_guide(guide).as_dict()
+        store = Store(session_factory)
+        interview_id = store.create(guide_id=guide.id, protocol_version=guide_file.version,
+                                    protocol_hash=guide_file.effective_hash, mode=mode, visit_id=visit_id,
+                                    checkpoint={**state.to_checkpoint(), "phase": "new"})
+        state.phase = "new"
+        return cls(guide_file=guide_file, llm=llm, store=store, interview_id=interview_id, state=state,
+                   window=Window(guide.interviewer_name))
+
+    @classmethod
+    def resume(cls, interview_id: int, guide_file: LoadedFile[InterviewGuide], llm: LLMClient,
+               session_factory: sessionmaker[Session]) -> Conductor:
+        """Go on with a stored interview from its checkpoint; call `open` for what to say now."""
+        store = Store(session_factory)
+        head = store.load(interview_id, from_seq=None)
+        if head.guide_id != guide_file.id or head.protocol_hash != guide_file.effective_hash:
+            raise ConductorError(
+                f"interview {interview_id} was started with guide {head.guide_id!r} ({head.protocol_hash[:12]}); "
+                f"the guide given is {guide_file.id!r} ({guide_file.effective_hash[:12]}): resume it with the "
+                f"guide version it started with")
+        state = State.from_checkpoint(head.checkpoint)
+        saved = store.load(interview_id, from_seq=state.window_start_seq)
+        window = Window(guide_file.data.interviewer_name, start_seq=state.window_start_seq,
+                        lines=[Line(t.seq, t.speaker, t.text) for t in saved.turns])
+        return cls(guide_file=guide_file, llm=llm, store=store, interview_id=interview_id, state=state,
+                   window=window)
+
+    # ------------------------------------------------------------------ the public steps
+
+    @property
+    def done(self) -> bool:
+        """True once the interview has ended (completed or stopped)."""
+        return self.state.phase == ENDED
+
+    @property
+    def current_question(self) -> Question | None:
+        """The question being asked, or None before the first and after the last."""
+        return self.questions[self.state.position] if self.state.position < len(self.questions) else None
+
+    def open(self) -> Reply:
+        """What the interviewer says now.
+
+        New interview: the intro and the first question (recorded). Resumed while waiting for an
+        answer: the last thing said, again, *not* recorded a second time (``resumed``). Resumed
+        with an answer that never got its reply: the reply, decided and recorded now.
+        """
+        if self.state.phase == "new":
+            started = time.perf_counter()
+            intro = self._say(self.guide.intro.text, SCRIPTED, None)
+            return self._finish([intro, *self._ask_from(0)], started)
+        if self.state.phase == DECIDING:
+            return self._reply(time.perf_counter())
+        utterances = tuple(Utterance(t.text, t.kind, t.question_id, t.start_s, t.end_s)
+                           for t in self.store.last_reply(self.interview_id))
+        return Reply(utterances=utterances, done=self.done, resumed=True)
+
+    def respond(self, text: str, duration_s: float) -> Reply:
+        """Record the participant's answer (``duration_s`` of speaking) and return the reply to it."""
+        if self.state.phase == ENDED:
+            raise ConductorError("the interview has ended")
+        if self.state.phase != ANSWERING:
+            raise ConductorError("the interview is not waiting for an answer: call open() first")
+        started = time.perf_counter()
+        self._hear(text, max(0.0, float(duration_s)))
+        self.state.phase = DECIDING
+        self._commit()
+        return self._reply(started)
+
+    # ------------------------------------------------------------------ deciding
+
+    def _reply(self, started: float) -> Reply:
+        answer = next((line.text for line in reversed(self.window.lines) if line.speaker == PARTICIPANT), "")
+        return self._finish(self._decide(answer), started)
+
+    def _finish(self, utterances: list[Utterance], started: float) -> Reply:
+        if self._turns:
+            first = self._turns[0]
+            self._turns[0] = replace(first, llm_latency_ms=round(self._llm_ms, 1) if self._llm_ms else None,
+                                     response_latency_ms=round((time.perf_counter() - started) * 1000, 1))
+        # What the next answer responds to; the untimed intro is not part of any exchange.
+        self.state.last_prompt_s = round(sum(u.end_s - u.start_s for u in utterances
+                                             if u.question_id is not None or u.kind != SCRIPTED), 3)
+        if self.state.phase != ENDED:
+            self.state.phase = ANSWERING
+        self._commit()
+        self._llm_ms = 0.0
+        return Reply(utterances=tuple(utterances), done=self.done)
+
+    def _decide(self, answer: str) -> list[Utterance]:
+        question = self.current_question
+        if question is None:  # pragma: no cover - an answer after the closing cannot be recorded
+            return self._close_interview()
+        signal = safety.detect(answer)
+        pending, self.state.pending = self.state.pending, None
+        if pending == "confirm_stop":
+            if safety.confirms(answer):
+                return self._stop("confirmed")
+            return self._move_on(lead=safety.CONTINUE_ACK)
+        if pending == "pause_offer":
+            if signal is safety.Signal.STOP:
+                return self._stop("detector")
+            return self._move_on(lead=safety.CONTINUE_ACK)
+        if signal is safety.Signal.STOP:
+            return self._stop("detector")
+        if signal is safety.Signal.DISTRESS:
+            return self._offer_pause(answer, "detector")
+        if signal is safety.Signal.REFUSAL:
+            self._event("refusal", question.id, "detector")
+            return self._move_on(lead=safety.REFUSAL_ACK)
+        if signal is safety.Signal.INJECTION:
+            self._event("injection", question.id, "detector")
+            return self._move_on()
+
+        pace = self._pace()
+        exchange = budget.mean_exchange_s(self.state.exchange_total_s, self.state.exchange_count)
+        if pace.time_is_up(exchange):
+            return self._move_on()
+        self._reflect(force=False)
+        decision = self._ask_llm(question, pace, answer)
+        if decision is None:
+            return self._move_on()
+        heard = _LLM_SIGNALS.get(decision.signal, safety.Signal.NONE)
+        if heard is not safety.Signal.NONE and not safety.corroborates(heard, answer):
+            ignored = self.state.ignored_signals
+            ignored[heard.value] = ignored.get(heard.value, 0) + 1
+            heard = safety.Signal.NONE
+        if heard is safety.Signal.STOP:
+            self._event("stop_check", question.id, "llm")
+            self.state.pending = "confirm_stop"
+            return [self._say(safety.STOP_CONFIRM, TRANSITION, question.id)]
+        if heard is safety.Signal.DISTRESS:
+            return self._offer_pause(answer, "llm")
+        if heard is safety.Signal.REFUSAL:
+            self._event("refusal", question.id, "llm")
+            return self._move_on(lead=safety.REFUSAL_ACK)
+        if decision.action == "follow_up" and decision.follow_up is not None:
+            return [self._follow_up(decision.follow_up, question.id)]
+        if decision.action == "follow_up":
+            # The model wanted a follow-up but wrote one that fails the checks: it is never said;
+            # the decision becomes "move on", which pacing may still turn into a neutral probe.
+            self._rejected(decision.rejected_follow_up or "follow_up_invalid", question.id)
+        if pace.may_move_on(exchange):
+            return self._move_on()
+        return [self._follow_up(decision.follow_up or self._generic_probe(), question.id)]
+
+    def _ask_llm(self, question: Question, pace: budget.Pace, answer: str) -> Decision | None:
+        prompt = decision_prompt(name=self.guide.interviewer_name, window=self.window.text(),
+                                 notes=self.notes.render(), question=question, seconds_left=pace.left_s)
+        self._note_prompt(prompt)
+        started = time.perf_counter()
+        try:
+            completion = self.llm.complete_json(prompt, DECISION_SCHEMA, name="decision",
+                                                max_tokens=DECISION_MAX_TOKENS)
+        except LLMError as error:
+            self._llm_ms += (time.perf_counter() - started) * 1000
+            self._fallback(error.reason, question.id)
+            return None
+        self._llm_ms += completion.latency_ms
+        self._last_llm_text = completion.text
+        asked = [*EXAMPLE_FOLLOW_UPS, *(line.text for line in self.window.lines if line.speaker == INTERVIEWER)]
+        try:
+            return parse_decision(completion.data or {}, asked=asked, last_answer=answer)
+        except DecisionRejected as error:
+            self._fallback(error.reason, question.id, reply=completion.text)
+            return None
+
+    def _reflect(self, *, force: bool) -> None:
+        """Update the notes when enough new conversation has passed (or, forced, when anything has)."""
+        since = self.state.chars_since_reflection
+        if since == 0 or (not force and since < REFLECT_EVERY_CHARS):
+            return
+        if not any(line.speaker == PARTICIPANT for line in self.window.lines):
+            return
+        soon = self.questions[self.state.position:self.state.position + CHECK_HORIZON]
+        upcoming = {q.condition.note for q in soon if q.condition is not None}
+        checks = {note: self.conditions[note] for note in self.conditions
+                  if note in upcoming and self.notes.conditions.get(note, UNKNOWN) == UNKNOWN}
+        prompt = reflection_prompt(name=self.guide.interviewer_name, window=self.window.text(),
+                                   notes=self.notes.render(),
+                                   checks={note: description for note, (description, _) in checks.items()})
+        self._note_prompt(prompt)
+        self.state.chars_since_reflection = 0
+        schema = reflection_schema({note: values for note, (_, values) in checks.items()})
+        started = time.perf_counter()
+        try:
+            completion = self.llm.complete_json(prompt, schema, name="reflection", max_tokens=90 + 40 * len(checks))
+        except LLMError as error:
+            self._llm_ms += (time.perf_counter() - started) * 1000
+            self._fallback(f"reflection_{error.reason}", self._question_id())
+            return
+        self._llm_ms += completion.latency_ms
+        allowed = {note: values for note, (_, values) in checks.items()}
+        apply_reflection(self.notes, completion.data or {}, self.window.participant_words(), allowed,
+                         ignore_values=EXAMPLE_FACT_VALUES)
+        self.state.notes = self.notes.as_dict()
+
+    def _pace(self) -> budget.Pace:
+        question_id = self._question_id() or ""
+        return budget.pace(self.allotments, self.state.position, self.state.seconds_used.get(question_id, 0.0),
+                           self.state.carry_s)
+
+    # ------------------------------------------------------------------ moving through the guide
+
+    def _move_on(self, *, lead: str | None = None) -> list[Utterance]:
+        """Leave the current question (after an optional transition) and ask the next applicable one."""
+        said: list[Utterance] = []
+        question = self.current_question
+        if lead is not None:
+            said.append(self._say(lead, TRANSITION, question.id if question else None))
+        if question is not None:
+            used = self.state.seconds_used.get(question.id, 0.0)
+            self.state.carry_s = round(self.state.carry_s + question.seconds - used, 3)
+        return [*said, *self._ask_from(self.state.position + 1)]
+
+    def _ask_from(self, position: int) -> list[Utterance]:
+        for index in range(position, len(self.questions)):
+            question = self.questions[index]
+            self.state.position = index
+            if question.condition is not None:
+                note = question.condition.note
+                if self.notes.conditions.get(note, UNKNOWN) == UNKNOWN:
+                    self._reflect(force=True)
+                if self.notes.conditions.get(note, UNKNOWN) in question.condition.skip_when:
+                    self.state.skipped.append(question.id)
+                    self._event("skip", question.id, "notes")
+                    self.state.carry_s = round(self.state.carry_s + question.seconds, 3)
+                    continue
+            self.state.asked.append(question.id)
+            return [self._say(question.text, SCRIPTED, question.id)]
+        self.state.position = len(self.questions)
+        return self._close_interview()
+
+    def _close_interview(self) -> list[Utterance]:
+        closing = self._say(self.guide.closing.text, CLOSING, None)
+        self.state.phase = ENDED
+        self._ended_status = ("completed", "completed: every applicable question was asked")
+        return [closing]
+
+    def _stop(self, source: str) -> list[Utterance]:
+        question_id = self._question_id()
+        self._event("stop", question_id, source)
+        closing = self._say(f"{safety.STOP_PREFIX} {self.guide.closing.text}", CLOSING, None)
+        self.state.phase = ENDED
+        where = f" during question {question_id}" if question_id else ""
+        how = "confirmed when asked" if source == "confirmed" else "asked"
+        self._ended_status = ("stopped", f"stopped: the participant {how} to stop the interview{where}")
+        return [closing]
+
+    def _offer_pause(self, answer: str, source: str) -> list[Utterance]:
+        question_id = self._question_id()
+        self._event("distress", question_id, source)
+        self.state.pending = "pause_offer"
+        text = safety.PAUSE_OFFER
+        if safety.is_severe(answer):
+            text = f"{text} {safety.SEVERE_HELP}"
+        return [self._say(text, TRANSITION, question_id)]
+
+    def _follow_up(self, text: str, question_id: str) -> Utterance:
+        self.state.followups[question_id] = self.state.followups.get(question_id, 0) + 1
+        return self._say(text, FOLLOWUP, question_id)
+
+    def _generic_probe(self) -> str:
+        probe = GENERIC_PROBES[self.state.probe_index % len(GENERIC_PROBES)]
+        self.state.probe_index += 1
+        return probe
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _question_id(self) -> str | None:
+        question = self.current_question
+        return question.id if question else None
+
+    def _say(self, text: str, kind: str, question_id: str | None) -> Utterance:
+        start = self.state.clock_s
+        end = round(start + budget.speaking_seconds(text), 3)
+        self._record(INTERVIEWER, kind, question_id, text, start, end)
+        return Utterance(text=text, kind=kind, question_id=question_id, start_s=start, end_s=end)
+
+    def _hear(self, text: str, duration_s: float) -> None:
+        start = self.state.clock_s
+        self.state.exchange_total_s = round(self.state.exchange_total_s + self.state.last_prompt_s + duration_s, 3)
+        self.state.exchange_count += 1
+        self._record(PARTICIPANT, "answer", self._question_id(), text, start, round(start + duration_s, 3))
+
+    def _record(self, speaker: str, kind: str, question_id: str | None, text: str, start: float, end: float) -> None:
+        seq = self.state.next_seq
+        self._turns.append(TurnRecord(seq=seq, speaker=speaker, kind=kind, question_id=question_id, text=text,
+                                      start_s=start, end_s=end))
+        self.state.next_seq = seq + 1
+        self.state.clock_s = end
+        if question_id is not None:
+            used = self.state.seconds_used.get(question_id, 0.0)
+            self.state.seconds_used[question_id] = round(used + end - start, 3)
+        line = Line(seq, speaker, text)
+        self.window.add(line)
+        self.state.window_start_seq = self.window.start_seq
+        self.state.chars_since_reflection += len(render_line(line, self.guide.interviewer_name))
+
+    def _note_prompt(self, prompt: str) -> None:
+        size = len(prompt)
+        self.state.max_prompt_chars = max(self.state.max_prompt_chars, size)
+        question_id = self._question_id()
+        if question_id is not None:
+            by_question = self.state.prompt_chars_by_question
+            by_question[question_id] = max(by_question.get(question_id, 0), size)
+
+    def _event(self, kind: str, question_id: str | None, source: str) -> None:
+        self.state.events.append({"type": kind, "question_id": question_id, "source": source,
+                                  "seq": self.state.next_seq})
+
+    def _rejected(self, reason: str, question_id: str) -> None:
+        rejected = self.state.rejected_follow_ups
+        rejected[reason] = rejected.get(reason, 0) + 1
+        log.info("llm follow-up failed the checks; not asked",
+                 extra={"interview_id": self.interview_id, "question_id": question_id, "reason": reason,
+                        "personal": {"llm_reply": self._last_llm_text[:500]}})
+
+    def _fallback(self, reason: str, question_id: str | None, reply: str | None = None) -> None:
+        self.state.fallbacks += 1
+        self.state.fallback_reasons[reason] = self.state.fallback_reasons.get(reason, 0) + 1
+        extra: dict[str, Any] = {"interview_id": self.interview_id, "question_id": question_id, "reason": reason,
+                                 "fallbacks": self.state.fallbacks}
+        if reply is not None:
+            extra["personal"] = {"llm_reply": reply[:500]}
+        log.warning("llm reply unusable; moving on with the script", extra=extra)
+
+    def _commit(self) -> None:
+        status, reason = self._ended_status or (None, None)
+        self.state.notes = self.notes.as_dict()
+        self.store.save(self.interview_id, protocol_hash=self.protocol_hash, turns=self._turns,
+                        checkpoint=self.state.to_checkpoint(), status=status, end_reason=reason)
+        self._turns = []

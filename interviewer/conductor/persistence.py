@@ -1,0 +1,126 @@
+"""Writing the interview down as it happens: turns, checkpoint and status, one transaction a step.
+
+The conductor commits twice per participant turn: the participant's turn with a checkpoint that
+says a reply is owed, then the interviewer's reply with the checkpoint after it. Whatever the
+moment of a crash, the database holds a consistent prefix of the interview, and `load` gives
+back exactly what is needed to go on: no turn lost, none said twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import audit
+from storage.db import transaction
+from storage.models import Interview, Turn, utcnow
+
+ACTOR = "system:conductor"
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """One turn as the conductor writes it."""
+
+    seq: int
+    speaker: str
+    kind: str
+    question_id: str | None
+    text: str
+    start_s: float
+    end_s: float
+    llm_latency_ms: float | None = None
+    response_latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """An interview as stored: its row's fields that the conductor needs, and its turns from a seq on."""
+
+    interview_id: int
+    guide_id: str
+    protocol_hash: str
+    mode: str
+    status: str
+    checkpoint: dict[str, Any]
+    turns: list[TurnRecord]
+
+
+class ConductorStoreError(RuntimeError):
+    """The interview cannot be found or resumed; the message says why."""
+
+
+class Store:
+    """The conductor's access to the database."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def create(self, *, guide_id: str, protocol_version: str, protocol_hash: str, mode: str,
+               visit_id: int | None, checkpoint: dict[str, Any]) -> int:
+        """Create the interview row (status ``in_progress``) and audit it; returns its id."""
+        with transaction(self.session_factory) as session:
+            interview = Interview(visit_id=visit_id, mode=mode, guide_id=guide_id, protocol_version=protocol_version,
+                                  protocol_hash=protocol_hash, status="in_progress", checkpoint=checkpoint,
+                                  started_at=utcnow())
+            session.add(interview)
+            session.flush()
+            audit.record(session, ACTOR, "interview.start", f"interview:{interview.id}",
+                         {"mode": mode, "guide_id": guide_id, "protocol_hash": protocol_hash})
+            return interview.id
+
+    def save(self, interview_id: int, *, protocol_hash: str, turns: list[TurnRecord], checkpoint: dict[str, Any],
+             status: str | None = None, end_reason: str | None = None) -> None:
+        """Add ``turns`` and replace the checkpoint in one transaction; with ``status``, end the interview."""
+        with transaction(self.session_factory) as session:
+            interview = session.get(Interview, interview_id, with_for_update=True)
+            if interview is None:
+                raise ConductorStoreError(f"interview {interview_id} does not exist")
+            for turn in turns:
+                session.add(Turn(interview_id=interview_id, seq=turn.seq, speaker=turn.speaker, kind=turn.kind,
+                                 question_id=turn.question_id, text=turn.text, start_s=turn.start_s, end_s=turn.end_s,
+                                 llm_latency_ms=turn.llm_latency_ms, response_latency_ms=turn.response_latency_ms,
+                                 protocol_hash=protocol_hash))
+            interview.checkpoint = checkpoint
+            if status is not None and status != interview.status:
+                interview.status = status
+                interview.end_reason = end_reason
+                interview.ended_at = utcnow()
+                audit.record(session, ACTOR, f"interview.{status}", f"interview:{interview_id}",
+                             {"turns": checkpoint.get("next_seq", 0), "fallbacks": checkpoint.get("fallbacks", 0)})
+
+    def load(self, interview_id: int, *, from_seq: int | None = 0) -> Saved:
+        """The interview and its turns with ``seq >= from_seq`` in order (none for ``from_seq=None``)."""
+        with self.session_factory() as session:
+            interview = session.get(Interview, interview_id)
+            if interview is None:
+                raise ConductorStoreError(f"interview {interview_id} does not exist")
+            rows: list[Turn] = [] if from_seq is None else list(session.scalars(
+                select(Turn).where(Turn.interview_id == interview_id, Turn.seq >= from_seq).order_by(Turn.seq)))
+            turns = [TurnRecord(seq=t.seq, speaker=t.speaker, kind=t.kind, question_id=t.question_id, text=t.text,
+                                start_s=t.start_s, end_s=t.end_s, llm_latency_ms=t.llm_latency_ms,
+                                response_latency_ms=t.response_latency_ms) for t in rows]
+            return Saved(interview_id=interview.id, guide_id=interview.guide_id, protocol_hash=interview.protocol_hash,
+                         mode=interview.mode, status=interview.status, checkpoint=dict(interview.checkpoint or {}),
+                         turns=turns)
+
+    def turn_count(self, interview_id: int) -> int:
+        """How many turns the interview has."""
+        with self.session_factory() as session:
+            return int(session.scalar(select(func.count()).select_from(Turn)
+                                      .where(Turn.interview_id == interview_id)) or 0)
+
+    def last_reply(self, interview_id: int) -> list[TurnRecord]:
+        """The interviewer turns after the participant's last turn (what the participant last heard)."""
+        with self.session_factory() as session:
+            last_answer = session.scalar(select(func.max(Turn.seq)).where(Turn.interview_id == interview_id,
+                                                                          Turn.speaker == "participant"))
+            rows = session.scalars(select(Turn).where(Turn.interview_id == interview_id,
+                                                      Turn.seq > (-1 if last_answer is None else last_answer))
+                                   .order_by(Turn.seq))
+            return [TurnRecord(seq=t.seq, speaker=t.speaker, kind=t.kind, question_id=t.question_id, text=t.text,
+                               start_s=t.start_s, end_s=t.end_s, llm_latency_ms=t.llm_latency_ms,
+                               response_latency_ms=t.response_latency_ms) for t in rows]

@@ -1,0 +1,99 @@
+"""A simulated participant: an LLM continuing an interview transcript in a persona's voice.
+
+The prompt is a document (the embedded model is a base model): the persona's description, the
+recent conversation, and ``Participant:`` to continue. Answers are cut at the next speaker and
+held near the persona's typical length. A simulated participant wants to finish the interview:
+asked whether to stop or pause, it says to go on.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from interviewer.conductor import Reply, safety
+from interviewer.llm.client import LLMClient, LLMError
+from interviewer.pilot.personas import Persona
+
+HISTORY_CHARS = 2500
+KEEP_GOING = "No, I'm okay. Let's keep going."
+SILENT_FALLBACK = "I'm not sure what to say about that."
+_STOPS = ["\n", "Isabella:", "Participant:", "Interviewer:"]
+MAX_PIECES = 3
+
+HEAD = ("The following is the transcript of a recorded interview from a study of life in the United States. "
+        "The interviewer, {name}, asks about the participant's life; the participant answers in their own words, "
+        "in the first person.\n{persona}\n\n"
+        "{name}: Before we start, could you tell me a little about yourself?\n"
+        "Participant: {introduction}\n")
+
+
+class SimulatedParticipant:
+    """Answers the interviewer as one persona; ``fallbacks`` counts answers the model failed to give."""
+
+    def __init__(self, persona: Persona, llm: LLMClient, *, interviewer_name: str = "Isabella") -> None:
+        self.persona = persona
+        self.llm = llm
+        self.interviewer_name = interviewer_name
+        self.history: list[str] = []
+        self.fallbacks = 0
+        self.latencies_ms: list[float] = []
+        self._rng = random.Random(persona.id)
+
+    def answer(self, reply: Reply) -> str:
+        """The persona's answer to what the interviewer just said."""
+        said = reply.text
+        self.history.append(f"{self.interviewer_name}: {' '.join(said.split())}\n")
+        if safety.STOP_CONFIRM in said or safety.PAUSE_OFFER in said:
+            text = KEEP_GOING
+        else:
+            text = self._generate()
+        self.history.append(f"Participant: {text}\n")
+        return text
+
+    def _prompt(self) -> str:
+        recent = "".join(self.history)[-HISTORY_CHARS:]
+        cut = recent.find("\n")
+        if len("".join(self.history)) > HISTORY_CHARS and cut >= 0:
+            recent = recent[cut + 1:]
+        head = HEAD.format(name=self.interviewer_name, persona=self.persona.describe(),
+                           introduction=self.persona.introduction())
+        return head + recent + "Participant:"
+
+    def _generate(self) -> str:
+        """One answer: a line of the transcript, continued (up to `MAX_PIECES` calls) while it is much
+        shorter than the persona's usual answer; a base model tends to stop after a sentence."""
+        target = max(8, round(self.persona.words_per_answer * self._rng.uniform(0.5, 1.5)))
+        prompt = self._prompt()
+        text = ""
+        for _ in range(MAX_PIECES):
+            missing = target - len(text.split())
+            try:
+                completion = self.llm.complete_text(prompt + (f" {text}" if text else ""),
+                                                    max_tokens=int(missing * 1.6) + 8, temperature=0.8,
+                                                    stop=_STOPS, repeat_penalty=1.15)
+            except LLMError:
+                break
+            self.latencies_ms.append(completion.latency_ms)
+            piece = _tidy(completion.text, max_words=missing)
+            if len(piece.split()) < 2 or piece in text:
+                break
+            text = f"{text} {piece}".strip()
+            if len(text.split()) >= target * 0.6:
+                break
+        if len(text.split()) < 2:
+            self.fallbacks += 1
+            return SILENT_FALLBACK
+        return text
+
+
+def _tidy(text: str, *, max_words: int) -> str:
+    text = re.sub(r"\[[^\]]*\]?|\([^)]*\)", " ", text)  # stage directions such as [inaudible] or (laughs)
+    words = " ".join(text.replace("\n", " ").split()).split(" ")
+    text = " ".join(words[:max_words]).strip()
+    if len(words) > max_words:
+        # End on the last full sentence when the answer was cut short.
+        end = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
+        if end > len(text) // 2:
+            text = text[:end + 1]
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,254 @@
+"""The embedded transport: the browser talks straight to this server over WebRTC (aiortc).
+
+No LiveKit server: the interview page makes an ``RTCPeerConnection`` with its microphone track
+and a ``voxbank`` data channel, gathers its candidates, and POSTs the SDP offer to the web app
+(`EmbeddedVoice.answer`); the answer comes back in the response. Then:
+
+* the browser's microphone track is decoded, resampled to 16 kHz mono and pushed into the
+  session's `PushAudioInput`;
+* the interviewer's audio leaves through `InterviewerTrack`, whose ``recv`` (called by aiortc's
+  RTP sender every 20 ms) pulls the next 20 ms from the session's `PacedAudioOutput`: what the
+  track sends is exactly what counts as played;
+* the data channel carries captions as each utterance is queued (``{"type": "caption", "text":
+  ...}``) and the end (``{"type": "ended", "status": "completed" | "unavailable" | "failed"}``).
+
+One `EmbeddedCall` per connection runs `InterviewSession`s until the interview ends or the
+connection is lost. A session that dies on an error while the browser is still connected is
+replaced by a new one resumed from the conductor's checkpoint. A browser that reconnects (a reload,
+a network change) posts a new offer: the visit's old call is closed and a new one resumes the same
+interview, appending to the same recordings.
+
+ICE uses host candidates only (no STUN or TURN server is contacted): the browser must reach this
+machine's address directly, as on one machine or a LAN. Across the internet, use LiveKit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from livekit.agents import AgentSession
+
+from interviewer.voice.agent import Said
+from interviewer.voice.audio_io import FRAME_S, INPUT_RATE, OUTPUT_RATE, PacedAudioOutput, PushAudioInput, pcm_frame
+from interviewer.voice.conducting import InterviewUnavailable
+from interviewer.voice.session import InterviewSession, VoiceRuntime
+
+log = logging.getLogger(__name__)
+
+RESTARTS = 3
+"""How many times a call replaces a session that died on an error before it gives up."""
+GATHER_TIMEOUT_S = 10.0
+
+
+class InterviewerTrack(MediaStreamTrack):
+    """The interviewer's voice as an outgoing WebRTC audio track, paced in real time."""
+
+    kind = "audio"
+
+    def __init__(self, output: Callable[[], PacedAudioOutput | None], sample_rate: int = OUTPUT_RATE) -> None:
+        super().__init__()
+        self._output = output
+        self._rate = sample_rate
+        self._samples = round(FRAME_S * sample_rate)
+        self._start: float | None = None
+        self._pts = 0
+        self.sent_audio_s = 0.0
+        """Seconds of interviewer audio (not silence) this track has sent."""
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.time()
+        else:
+            self._pts += self._samples
+            wait = self._start + self._pts / self._rate - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        output = self._output()
+        data = output.pull(self._samples) if output is not None else bytes(2 * self._samples)
+        if output is not None and any(data):
+            self.sent_audio_s += FRAME_S
+        frame = av.AudioFrame(format="s16", layout="mono", samples=self._samples)
+        frame.planes[0].update(data)
+        frame.pts = self._pts
+        frame.sample_rate = self._rate
+        frame.time_base = fractions.Fraction(1, self._rate)
+        return frame
+
+
+@dataclass
+class EmbeddedCall:
+    """One browser connection and the interview sessions it carries."""
+
+    runtime: VoiceRuntime
+    visit_id: int | None
+    interview_id: int | None = None
+    guide_id: str | None = None
+    pc: RTCPeerConnection = field(default_factory=lambda: RTCPeerConnection(RTCConfiguration(iceServers=[])))
+    microphone: PushAudioInput | None = None
+    speaker: PacedAudioOutput | None = None
+    session: InterviewSession | None = None
+    status: str = "connecting"
+    """connecting, running, completed, ended (unavailable), lost (connection gone), failed."""
+    lost: asyncio.Event = field(default_factory=asyncio.Event)
+    sessions_started: int = 0
+
+    def __post_init__(self) -> None:
+        self.track = InterviewerTrack(lambda: self.speaker)
+        self._channel: Any = None
+        self._pending_messages: list[str] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    async def answer(self, sdp: str, kind: str = "offer") -> RTCSessionDescription:
+        """Take the browser's offer; return the answer (candidates included) and start the interview."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+        self.pc.addTrack(self.track)
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        description = self.pc.localDescription
+        self._tasks.append(asyncio.create_task(self._run(), name="voxbank.embedded.call"))
+        return description
+
+    async def close(self) -> None:
+        """Hang up: end the session (the interview stays resumable) and the peer connection."""
+        self.lost.set()
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.session is not None:
+            await self.session.aclose("participant_disconnected")
+        self.track.stop()
+        await self.pc.close()
+
+    # ------------------------------------------------------------------ the interview
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self.lost.is_set():
+            self.microphone = PushAudioInput(label="browser microphone (WebRTC)")
+            self.speaker = PacedAudioOutput(label="browser speaker (WebRTC)")
+            session = self.session = InterviewSession(self.runtime, self._attach, interview_id=self.interview_id,
+                                                      visit_id=self.visit_id, guide_id=self.guide_id,
+                                                      on_said=self._said)
+            try:
+                self.interview_id = await session.start()
+            except InterviewUnavailable:
+                self.status = "ended"
+                self._send({"type": "ended", "status": "unavailable"})
+                return
+            except Exception:
+                log.exception("the voice session could not start", extra={"interview_id": self.interview_id})
+                self.status = "failed"
+                self._send({"type": "ended", "status": "failed"})
+                return
+            self.sessions_started += 1
+            self.status = "running"
+            lost = asyncio.ensure_future(self.lost.wait())
+            closed = asyncio.ensure_future(session.wait())
+            await asyncio.wait({lost, closed}, return_when=asyncio.FIRST_COMPLETED)
+            lost.cancel()
+            if not closed.done():
+                closed.cancel()
+                await session.aclose("participant_disconnected")
+                self.status = "lost"
+                return
+            if session.done:
+                self.status = "completed"
+                self._send({"type": "ended", "status": "completed"})
+                return
+            failures += 1
+            log.warning("the voice session closed while the browser is connected; resuming the interview",
+                        extra={"interview_id": self.interview_id, "reason": session.close_reason,
+                               "failures": failures})
+            if failures > RESTARTS:
+                self.status = "failed"
+                self._send({"type": "ended", "status": "failed"})
+                return
+
+    async def _attach(self, session: AgentSession) -> None:
+        session.input.audio = self.microphone
+        session.output.audio = self.speaker
+
+    def _said(self, said: Said) -> None:
+        self._send({"type": "caption", "text": said.utterance.text, "kind": said.utterance.kind})
+
+    # ------------------------------------------------------------------ the connection
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self._tasks.append(asyncio.create_task(self._listen(track), name="voxbank.embedded.microphone"))
+
+    async def _listen(self, track: MediaStreamTrack) -> None:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=INPUT_RATE)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                break
+            if not isinstance(frame, av.AudioFrame):
+                continue
+            for piece in resampler.resample(frame):
+                if self.microphone is not None:
+                    self.microphone.push(pcm_frame(piece.to_ndarray().tobytes(), INPUT_RATE))
+        self.lost.set()
+
+    def _on_datachannel(self, channel: Any) -> None:
+        self._channel = channel
+        for message in self._pending_messages:
+            channel.send(message)
+        self._pending_messages = []
+
+    def _send(self, message: dict[str, Any]) -> None:
+        text = json.dumps(message)
+        if self._channel is not None and self._channel.readyState == "open":
+            self._channel.send(text)
+        else:
+            self._pending_messages.append(text)
+
+    async def _on_state(self) -> None:
+        if self.pc.connectionState in ("failed", "closed"):
+            self.lost.set()
+
+
+class EmbeddedVoice:
+    """The embedded transport's calls in one process: at most one per visit."""
+
+    def __init__(self, runtime: VoiceRuntime) -> None:
+        self.runtime = runtime
+        self.calls: dict[int | None, EmbeddedCall] = {}
+        self._lock = asyncio.Lock()
+
+    async def answer(self, sdp: str, *, visit_id: int | None, interview_id: int | None = None,
+                     guide_id: str | None = None) -> tuple[EmbeddedCall, RTCSessionDescription]:
+        """Answer a browser's offer for a visit; a previous connection of the same visit is closed first."""
+        async with self._lock:
+            previous = self.calls.pop(visit_id, None)
+            if previous is not None:
+                await previous.close()
+            call = EmbeddedCall(self.runtime, visit_id, interview_id=interview_id, guide_id=guide_id)
+            self.calls[visit_id] = call
+        description = await call.answer(sdp)
+        return call, description
+
+    async def aclose(self) -> None:
+        """Close every call (at shutdown)."""
+        async with self._lock:
+            calls, self.calls = list(self.calls.values()), {}
+        for call in calls:
+            await call.close()

@@ -1,0 +1,1 @@
+"""Scoring of the batteries: one module per instrument family."""

@@ -1,0 +1,72 @@
+"""The embedded LLM: llama.cpp's server with Gemma 3 270M, started and stopped by voxbank."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from interviewer.conductor import Conductor
+from interviewer.llm import EmbeddedServer, llm_endpoint
+from interviewer.llm.embedded import THREADS, EmbeddedServerError
+from tests.interviewer.scripted_participants import Scripted, interview, run, transcript
+from voxbank.settings import load_settings
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_server_runs_on_two_threads_on_localhost_without_per_token_logits(tmp_path: Path) -> None:
+    server = EmbeddedServer(port=8765, model_alias="gemma-3-270m", model_path=tmp_path / "model.gguf")
+    command = server.command()
+    options = dict(zip(command[3::2], command[4::2], strict=False))
+    assert command[1:3] == ["-m", "llama_cpp.server"]
+    assert options["--host"] == "127.0.0.1" and options["--port"] == "8765"
+    assert options["--n_threads"] == options["--n_threads_batch"] == str(THREADS) == "2"
+    assert options["--logits_all"] == "false" and options["--model_alias"] == "gemma-3-270m"
+    assert server.base_url == "http://127.0.0.1:8765/v1"
+
+
+def test_a_busy_port_is_named_with_the_fix(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = EmbeddedServer(port=port, model_alias="gemma-3-270m", model_path=tmp_path / "model.gguf")
+        with pytest.raises(EmbeddedServerError, match=f"port {port} is already in use: .*VOXBANK_LLM_EMBEDDED_PORT"):
+            server.start()
+
+
+@pytest.mark.slow
+def test_the_real_local_model_conducts_the_short_interview(short_guide, settings, factory) -> None:
+    port = _free_port()
+    local = load_settings(**{**settings.model_dump(), "llm_embedded_port": port, "llm_timeout_s": 60.0})
+    answers = Scripted(answers={
+        "life_story_overview": ["I grew up in a small town in Ohio with my mother and two brothers. I finished high "
+                                "school there, worked at a hardware store, and married my wife when I was "
+                                "twenty-five. We moved to Columbus for my job at the post office, and we "
+                                "have two kids now."],
+        "crossroads_moment": ["When the plant closed in 2009 I had to decide whether to move or retrain. I went "
+                              "back to school at night and became an electrician."],
+        "children_school_day_routine": ["We have two kids, eight and eleven. They take the bus at seven and play "
+                                        "soccer after school until my wife picks them up."],
+    }, default="I would say family comes first, and then honest work. That is what matters most to me.",
+        seconds=40.0)
+    with llm_endpoint(local) as llm:
+        assert llm.style == "completion"
+        conductor = Conductor.start(short_guide, llm, factory)
+        last = run(conductor, answers, max_turns=40)
+    assert last.done and last.kind == "closing"
+    turns = transcript(factory, conductor.interview_id)
+    asked = [(qid, text) for _, kind, qid, text in turns if kind == "scripted" and qid]
+    assert asked == [(q.id, q.text) for q in short_guide.data.questions()]  # the children really exist
+    assert interview(factory, conductor.interview_id).status == "completed"
+    spoken = [text for speaker, kind, _, text in turns if kind in ("followup", "transition")]
+    assert all(text.strip() for text in spoken)
+    assert conductor.state.max_prompt_chars < 12000
+    with socket.socket() as probe:  # the server is gone
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

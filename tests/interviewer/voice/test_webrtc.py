@@ -1,0 +1,79 @@
+"""The embedded WebRTC transport with a Python peer (aiortc on both ends, host candidates only): a session
+that dies while the browser stays connected is replaced by one resumed from the conductor's checkpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from interviewer.voice.session import VoiceRuntime
+from interviewer.voice.webrtc import EmbeddedVoice
+from storage.models import Turn
+
+pytestmark = pytest.mark.slow
+QUESTION = "Where did you grow up?"
+
+
+async def _until(condition: Any, timeout: float, what: str) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.1)
+    try:
+        await asyncio.wait_for(poll(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def test_a_session_that_dies_while_connected_is_replaced_and_resumes(
+        runtime: VoiceRuntime, session_factory: sessionmaker[Session]) -> None:
+    async def scenario() -> tuple[list[dict[str, str]], int, int, int | None, float]:
+        voice = EmbeddedVoice(runtime)
+        browser = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        browser.addTrack(AudioStreamTrack())  # a silent microphone
+        channel = browser.createDataChannel("voxbank")
+        messages: list[dict[str, str]] = []
+        channel.on("message", lambda text: messages.append(json.loads(text)))
+        heard = {"frames": 0}
+
+        async def listen(track: Any) -> None:
+            while True:
+                try:
+                    await track.recv()
+                except MediaStreamError:
+                    return
+                heard["frames"] += 1
+
+        browser.on("track", lambda track: asyncio.ensure_future(listen(track)))
+        await browser.setLocalDescription(await browser.createOffer())
+        call, answer = await voice.answer(browser.localDescription.sdp, visit_id=None)
+        await browser.setRemoteDescription(answer)
+        asked = lambda: sum(m.get("text") == QUESTION for m in messages)  # noqa: E731
+        await _until(lambda: asked() >= 1, 60, "the first question's caption")
+        await _until(lambda: call.track.sent_audio_s > 3.0, 60, "the intro and the question to be sent")
+        first_interview = call.interview_id
+
+        assert call.session is not None and call.session.session is not None
+        await call.session.session.aclose()  # the session dies; the peer connection does not
+        await _until(lambda: call.sessions_started == 2 and asked() >= 2, 60, "the resumed session to ask again")
+        sent = call.track.sent_audio_s
+        await _until(lambda: call.track.sent_audio_s > sent + 2.0, 60, "the resumed session to speak")
+        sent = call.track.sent_audio_s
+        await voice.aclose()
+        await browser.close()
+        return messages, call.sessions_started, heard["frames"], first_interview, sent
+
+    messages, sessions, frames, interview_id, sent = asyncio.run(scenario())
+    assert sessions == 2
+    assert [m["text"] for m in messages if m["type"] == "caption"][:2] == [
+        "Hello, I'm Isabella. Thank you for joining me.", QUESTION]
+    assert frames > 100 and sent > 5.0
+    with session_factory() as session:
+        stored = session.scalar(select(func.count()).select_from(Turn).where(Turn.interview_id == interview_id))
+    assert stored == 2  # the resumed session repeated the open question without storing it again

@@ -1,0 +1,108 @@
+"""``POST /prolific/webhook``: signed by Prolific or refused; each event recorded once; APPROVED settles
+the pending approval."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from retest_fixtures import add_completer, submission
+from sqlalchemy import select
+
+from storage.models import AuditEvent, ScheduledAction
+from survey.prolific_api.webhooks import latest_statuses, sign
+from voxbank.settings import load_settings
+from web.app import create_app
+
+SECRET = "whsec-test-secret"
+
+
+@pytest.fixture
+def hooks(tmp_path, database_url, runtime) -> Iterator[TestClient]:
+    settings = load_settings(environment="test", data_dir=tmp_path / "data", database_url=database_url,
+                             prolific_webhook_secret=SECRET)
+    with TestClient(create_app(settings, study=runtime.protocol)) as client:
+        yield client
+
+
+def deliver(client: TestClient, payload: dict, *, event_id: str = "evt-1", secret: str = SECRET,
+            timestamp: str | None = None, signature: str | None = None):
+    body = json.dumps(payload).encode()
+    stamp = timestamp or str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-Event-ID": event_id, "X-Timestamp": stamp,
+               "X-Prolific-Request-Timestamp": stamp,
+               "X-Prolific-Request-Signature": signature or sign(secret, stamp, body)}
+    return client.post("/prolific/webhook", content=body, headers=headers)
+
+
+def event(status: str, n: int = 1) -> dict:
+    return {"event_type": "submission.status.change", "resource_id": submission(n), "status": status,
+            "study_id": "65a0f00d1234567890abcdef"}
+
+
+def test_a_signed_event_is_recorded_once_and_approved_settles_the_approval(
+        hooks, session_factory, study_id, make_scheduler) -> None:
+    participant = add_completer(session_factory, study_id, 1)
+    make_scheduler().plan()
+    assert deliver(hooks, event("AWAITING REVIEW"), event_id="evt-1").json() == {"outcome": "recorded"}
+    assert deliver(hooks, event("APPROVED"), event_id="evt-2").json() == {"outcome": "recorded"}
+    assert deliver(hooks, event("APPROVED"), event_id="evt-2").json() == {"outcome": "duplicate"}
+    with session_factory() as session:
+        recorded = session.scalars(select(AuditEvent).where(AuditEvent.action == "prolific.submission_status")).all()
+        assert [(e.target, e.details["status"], e.details["event_id"]) for e in recorded] == [
+            (f"prolific_submission:{submission(1)}", "AWAITING_REVIEW", "evt-1"),
+            (f"prolific_submission:{submission(1)}", "APPROVED", "evt-2")]
+        assert latest_statuses(session, [submission(1)]) == {submission(1): "APPROVED"}
+        approval = session.scalars(select(ScheduledAction).where(ScheduledAction.participant_id == participant,
+                                                                 ScheduledAction.kind == "approval")).one()
+    assert (approval.status, approval.last_error) == ("sent", "approved on Prolific")
+
+
+def test_unsigned_forged_or_stale_deliveries_are_refused(hooks, session_factory, study_id) -> None:
+    add_completer(session_factory, study_id, 1)
+    forged = deliver(hooks, event("RETURNED"), secret="not-our-secret")
+    assert forged.status_code == 401 and "Refused: the signature does not match." in forged.text
+    unsigned = hooks.post("/prolific/webhook", json=event("RETURNED"), headers={"Accept": "application/json"})
+    assert unsigned.status_code == 401
+    assert unsigned.json()["detail"] == ("Refused: the request is not signed (X-Prolific-Request-Signature and "
+                                         "X-Prolific-Request-Timestamp).")
+    stale = deliver(hooks, event("RETURNED"), timestamp=str(int(time.time()) - 3 * 24 * 3600))
+    assert stale.status_code == 401 and "too old" in stale.text
+    with session_factory() as session:
+        assert session.scalars(select(AuditEvent).where(AuditEvent.action == "prolific.submission_status")).all() == []
+
+
+def test_other_events_and_unknown_submissions_are_acknowledged_and_ignored(hooks, session_factory, study_id) -> None:
+    assert deliver(hooks, {"event_type": "study.status.change", "resource_id": "x"}).json() == {"outcome": "ignored"}
+    assert deliver(hooks, event("APPROVED", n=99)).json() == {"outcome": "unknown"}
+    bad = deliver(hooks, {"event_type": "submission.status.change", "status": "APPROVED"})
+    assert bad.status_code == 401 and "the event names no submission" in bad.text
+
+
+def test_the_subscription_handshake_echoes_the_hook_secret(hooks) -> None:
+    answer = hooks.post("/prolific/webhook", headers={"X-Hook-Secret": "abc123"})
+    assert (answer.status_code, answer.headers["X-Hook-Secret"], answer.json()) == (200, "abc123",
+                                                                                    {"outcome": "handshake"})
+
+
+def test_without_a_secret_nothing_is_accepted(client_without_secret) -> None:
+    answer = client_without_secret.post("/prolific/webhook", json=event("APPROVED"),
+                                        headers={"Accept": "application/json", "X-Prolific-Request-Signature": "x",
+                                                 "X-Prolific-Request-Timestamp": "1"})
+    assert answer.status_code == 503
+    assert answer.json()["detail"] == "Set VOXBANK_PROLIFIC_WEBHOOK_SECRET to the webhook subscription's secret."
+
+
+@pytest.fixture
+def client_without_secret(settings, runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, study=runtime.protocol)) as client:
+        yield client
+
+
+def test_an_oversized_delivery_is_refused_unread(hooks) -> None:
+    answer = hooks.post("/prolific/webhook", content=b"{" + b" " * 70_000 + b"}",
+                        headers={"Accept": "application/json", "Content-Type": "application/json"})
+    assert (answer.status_code, answer.json()["detail"]) == (401, "Refused: the body is larger than 65536 bytes.")

@@ -1,0 +1,41 @@
+"""``voxbank agent dev|start``: run the interviewer agent for LiveKit rooms."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import typer
+
+from voxbank.settings import get_settings
+
+Mode = Literal["dev", "start"]
+
+
+def agent(
+    mode: str = typer.Argument(..., metavar="dev|start",
+                               help="dev: verbose logs, for development; start: production"),
+) -> None:
+    """Run the interviewer agent: it takes each visit's LiveKit room and holds the interview there."""
+    if mode not in ("dev", "start"):
+        typer.echo(f"voxbank agent: unknown mode {mode!r}; use dev or start", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    if not settings.livekit_url:
+        typer.echo("voxbank agent needs a LiveKit server: set VOXBANK_LIVEKIT_URL, VOXBANK_LIVEKIT_API_KEY and "
+                   "VOXBANK_LIVEKIT_API_SECRET. Without one, the browser talks to `voxbank serve` directly "
+                   "(embedded WebRTC) and no agent process is needed.", err=True)
+        raise typer.Exit(2)
+    # livekit-agents would load its 244 MB audio end-of-turn model into every worker; voxbank's turn
+    # detection is VAD-based (see interviewer.voice.models), so it is never used.
+    os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
+
+    from interviewer.voice import worker
+    from interviewer.voice.session import voice_llm
+
+    _llm, embedded = voice_llm(settings, start_embedded=True)  # job processes share one embedded LLM server
+    try:
+        worker.run(settings, dev=mode == "dev")
+    finally:
+        if embedded is not None:
+            embedded.stop()

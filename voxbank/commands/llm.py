@@ -1,0 +1,35 @@
+"""``voxbank llm``: the interviewer's language model."""
+
+from __future__ import annotations
+
+import typer
+
+from voxbank.settings import get_settings
+
+app = typer.Typer(help="The interviewer's language model.", no_args_is_help=True)
+
+
+@app.command()
+def serve() -> None:
+    """Run the embedded llama.cpp server (Gemma 3 270M) on VOXBANK_LLM_EMBEDDED_PORT until Ctrl-C."""
+    from interviewer.llm.embedded import EmbeddedServerError, embedded_server_for, exit_on_sigterm
+
+    settings = get_settings()
+    server = embedded_server_for(settings)
+    exit_on_sigterm()
+    typer.echo("starting the embedded LLM (Gemma 3 270M, 2 threads)...", err=True)
+    try:
+        server.start()
+    except EmbeddedServerError as error:
+        typer.echo(f"cannot start the embedded LLM: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"serving {settings.llm_model} at {server.base_url} (Ctrl-C to stop)")
+    typer.echo(f"other commands use it with: VOXBANK_LLM_BASE_URL={server.base_url}")
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        server.stop()
+    typer.echo("stopped")
+    raise typer.Exit(code)

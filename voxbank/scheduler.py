@@ -1,0 +1,67 @@
+"""Wiring for the retest scheduler: build it from the settings, and the Celery beat tick that runs it.
+
+``voxbank worker --beat`` runs Celery beat inside the worker; beat sends ``voxbank.scheduler_tick``
+every ``TICK_S`` seconds (``celery_app.celery_config``'s ``beat_schedule``), and whichever worker takes
+the message plans and sends what is due (``survey.scheduling``). Two beats, two workers or a tick
+that overlaps the next are harmless: every action is claimed before it is sent. The task takes no
+personal data; ``at`` (an ISO time, UTC) lets a rehearsal or a test run the tick as if it were then.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from protocols import default_study_dir
+from storage.db import make_engine, make_session_factory
+from storage.models import utcnow
+from survey.prolific_api import ProlificClient
+from survey.scheduling import ProlificSetup, Scheduler, ScheduleSource, shifted_clock
+from voxbank.celery_app import SCHEDULER_TICK_TASK, TICK_S, app
+from voxbank.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+TICK_BUDGET_S = 0.75 * TICK_S
+"""A tick stops taking new actions after this long, so ticks do not pile up behind each other."""
+
+
+def parse_at(value: str) -> datetime:
+    """An ISO time given on the command line or to the task; naive times are read as UTC."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def prolific_client(settings: Settings) -> ProlificClient | None:
+    """A Prolific client when a token is set, else None (the scheduler then sends nothing)."""
+    if settings.prolific_token is None:
+        return None
+    return ProlificClient(settings.prolific_api_url, settings.prolific_token.get_secret_value())
+
+
+def build_scheduler(settings: Settings, *, at: datetime | None = None) -> tuple[Scheduler, Engine]:
+    """The scheduler for these settings (clock running from ``at`` when given); dispose the engine after."""
+    engine = make_engine(settings.resolved_database_url)
+    schedule = ScheduleSource.for_study_dir(settings.study_dir or default_study_dir())
+    setup = ProlificSetup(settings.prolific_retest_study_id, settings.prolific_retest_group_id)
+    clock = shifted_clock(at) if at is not None else utcnow
+    return Scheduler(make_session_factory(engine), schedule, prolific_client(settings), setup, clock=clock), engine
+
+
+@app.task(name=SCHEDULER_TICK_TASK, ignore_result=True)
+def scheduler_tick(at: str | None = None) -> dict[str, Any]:
+    """Plan and send what is due now (or at ``at``); returns counts for the worker's log."""
+    scheduler, engine = build_scheduler(get_settings(), at=parse_at(at) if at else None)
+    try:
+        report = scheduler.run_due(budget_s=TICK_BUDGET_S)
+    finally:
+        if scheduler.client is not None:
+            scheduler.client.close()
+        engine.dispose()
+    summary = {result: report.count(result) for result in ("sent", "cancelled", "later", "retry", "failed", "lost")}
+    summary.update(planned=report.planned.created, waiting_for_prolific=report.waiting_for_prolific)
+    logger.info("scheduler tick", extra=summary)
+    return summary

@@ -1,0 +1,86 @@
+"""The FastAPI app factory: ``create_app(settings)``.
+
+One app serves one study (``settings.study_dir``, default the shipped park2024). On startup it
+checks that the database schema is current and creates or updates the study's row and quota cells
+from the protocol. Participant pages are server-rendered and work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from protocols import Study, default_study_dir, load_study
+from storage import migrate
+from storage.blobs import BlobStore
+from storage.db import make_engine, make_session_factory, transaction
+from survey.journey import Journey
+from survey.runtime import StudyRuntime
+from survey.sync import sync_study
+from voxbank.settings import Settings
+from web import errors
+from web.capability import Signer
+from web.routes import entry, health, journey, prolific_webhook, withdrawal
+from web.templating import STATIC_DIR, make_templates
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # Study links carry Prolific ids: never pass the address on to another site.
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+}
+
+
+class DatabaseNotReady(RuntimeError):
+    """The database schema is missing or older than the code."""
+
+
+def create_app(settings: Settings, *, study: Study | None = None) -> FastAPI:
+    """Build the web app for ``settings`` (and the given loaded study, else ``settings.study_dir``)."""
+    runtime = StudyRuntime(study or load_study(settings.study_dir or default_study_dir()))
+    database_url = settings.resolved_database_url
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not migrate.is_up_to_date(database_url):
+            raise DatabaseNotReady(
+                f"the database at {engine.url.render_as_string(hide_password=True)} is not at the newest "
+                "schema; run: voxbank db upgrade"
+            )
+        with transaction(factory) as session:
+            row = sync_study(session, runtime)
+        app.state.journey = Journey(runtime, row.id, settings.contact_email)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="voxbank", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = factory
+    app.state.signer = Signer(settings.secret_key.get_secret_value())
+    app.state.blob_store = BlobStore(settings.resolved_data_dir / "blobs")
+    app.state.templates = make_templates()
+    app.state.runtime = runtime
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/study/"):
+            # Pages hold answers and capabilities: never cache them (the back button refetches).
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (health, entry, journey, withdrawal, prolific_webhook):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,130 @@
+"""Entry from a Prolific link: ``/study/{slug}/start?PROLIFIC_PID=…&STUDY_ID=…&SESSION_ID=…``.
+
+``GET`` checks the link and, for someone already in the study, hands back their capability and
+resumes them where they were (another tab, another device). It never creates anyone: link
+scanners and previews open links too, so a newcomer gets a welcome page (with the quota questions
+not already answered by the link) and is created by its ``POST``. Strata may come in the link as
+``<stratum id>=<cell id>`` parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
+
+from survey import quotas
+from survey.errors import TamperedForm
+from survey.journey import Entry, Journey
+from survey.prolific import PARAMETERS, ProlificIds
+from web.capability import COOKIE_MAX_AGE_S, cookie_name
+from web.deps import FormDep, JourneyDep, SessionDep, SettingsDep, SignerDep
+from web.pages import base_path, prolific_link, render
+from web.schemas import StudyLink
+
+router = APIRouter(prefix="/study/{slug}")
+ENTRY_ATTEMPTS = 3
+
+
+def _strata_questions(journey: Journey, missing: list[str]) -> list[dict[str, Any]]:
+    spec = journey.runtime.protocol.spec.quotas
+    if spec is None:
+        return []
+    return [{"id": s.id, "question": s.question, "cells": [(c.id, c.label) for c in s.cells]}
+            for s in spec.strata if s.id in missing]
+
+
+def _known_strata(journey: Journey, params: dict[str, str]) -> dict[str, str]:
+    spec = journey.runtime.protocol.spec.quotas
+    ids = {s.id for s in spec.strata} if spec else set()
+    return {key: value for key, value in params.items() if key in ids and value}
+
+
+def _welcome(request: Request, journey: Journey, ids: ProlificIds, known: dict[str, str], missing: list[str],
+             *, errors: dict[str, str] | None = None, chosen: dict[str, str] | None = None,
+             status: int = 200) -> Response:
+    return render(request, journey, "welcome.html", {
+        "title": "Welcome", "ids": ids, "known": known, "questions": _strata_questions(journey, missing),
+        "errors": errors or {}, "chosen": chosen or {},
+    }, status=status)
+
+
+def _enter(session: SessionDep, journey: Journey, ids: ProlificIds, strata: dict[str, str]) -> Entry:
+    """Create or resume; the same person entering twice at once is resumed, never duplicated."""
+    for attempt in range(ENTRY_ATTEMPTS):
+        try:
+            entry = journey.enter(session, ids, strata)
+            session.commit()
+            return entry
+        except IntegrityError:
+            session.rollback()
+            if attempt == ENTRY_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _after_entry(request: Request, journey: Journey, entry: Entry, signer: SignerDep,
+                 settings: SettingsDep) -> Response:
+    if entry.kind == "screened_out":
+        return render(request, journey, "screened_out.html", {
+            "title": "Thank you", "prolific_url": prolific_link(journey.runtime.screened_out_code),
+        })
+    assert entry.participant is not None
+    base = base_path(request, journey.runtime.slug)
+    finished = entry.kind == "resumed" and entry.visit is not None and entry.visit.status == "completed"
+    response = RedirectResponse(f"{base}/step" + ("?notice=already_finished" if finished else ""), status_code=303)
+    response.set_cookie(
+        cookie_name(journey.runtime.slug),
+        signer.capability(journey.runtime.slug, entry.participant.id, entry.participant.pseudonym_id,
+                          entry.visit.id if entry.visit else None),
+        max_age=COOKIE_MAX_AGE_S, path=base, httponly=True, samesite="lax",
+        secure=settings.environment == "production",
+    )
+    return response
+
+
+@router.get("/start")
+def start(request: Request, journey: JourneyDep, session: SessionDep, signer: SignerDep, settings: SettingsDep,
+          link: Annotated[StudyLink, Query()]) -> Response:
+    """Check the link; resume an existing participant, or show a newcomer the welcome page."""
+    ids = link.to_ids()
+    participant = journey.find(session, ids.participant_id)
+    if participant is not None:
+        return _after_entry(request, journey, _enter(session, journey, ids, {}), signer, settings)
+    known = quotas.check_strata(journey.runtime, _known_strata(journey, dict(request.query_params)))
+    return _welcome(request, journey, ids, known, quotas.missing_strata(journey.runtime, known))
+
+
+@router.post("/start")
+def begin(request: Request, journey: JourneyDep, session: SessionDep, signer: SignerDep, settings: SettingsDep,
+          form: FormDep) -> Response:
+    """Create the participant from the welcome page (answers to the quota questions included)."""
+    single = {}
+    for key, values in form.items():
+        if len(values) != 1:
+            raise TamperedForm("The form sent a field more than once. Nothing was saved.")
+        single[key] = values[0]
+    ids = StudyLink(**{name: single.get(name) for name in PARAMETERS}).to_ids()
+    spec = journey.runtime.protocol.spec.quotas
+    strata_ids = {s.id for s in spec.strata} if spec else set()
+    allowed = set(PARAMETERS) | {f"stratum.{s}" for s in strata_ids} | {f"known.{s}" for s in strata_ids} | {"start"}
+    unknown = [key for key in single if key not in allowed]
+    if unknown:
+        raise TamperedForm("The form holds fields the welcome page does not have. Nothing was saved.")
+    known = quotas.check_strata(journey.runtime, {k.removeprefix("known."): v for k, v in single.items()
+                                                  if k.startswith("known.")})
+    chosen = {k.removeprefix("stratum."): v for k, v in single.items() if k.startswith("stratum.") and v}
+    try:
+        chosen = quotas.check_strata(journey.runtime, chosen)
+    except Exception:
+        raise TamperedForm("An answer on the welcome page is not one of its options. Nothing was saved.") from None
+    strata = {**chosen, **known}
+    if journey.find(session, ids.participant_id) is None:
+        missing = quotas.missing_strata(journey.runtime, strata)
+        if missing:
+            errors = {s: "Please choose an answer." for s in missing}
+            return _welcome(request, journey, ids, known, quotas.missing_strata(journey.runtime, known),
+                            errors=errors, chosen=chosen, status=422)
+    return _after_entry(request, journey, _enter(session, journey, ids, strata), signer, settings)

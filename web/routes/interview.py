@@ -1,0 +1,131 @@
+"""The voice interview: its page, and how the browser connects (``/study/{slug}/interview``).
+
+Self-contained: mount it with ``app.include_router(interview.router)``; its lifespan (merged into
+the app's by FastAPI) closes open calls and the embedded LLM server at shutdown.
+
+* ``GET  /study/{slug}/interview``        the page (``interview.html`` + ``/static/interview.js``)
+* ``POST /study/{slug}/interview/offer``  embedded mode (no ``VOXBANK_LIVEKIT_URL``): the browser's
+  WebRTC offer in, the server's answer out; the interview runs in this process
+* ``POST /study/{slug}/interview/token``  LiveKit mode: the room's URL and the participant's token
+
+Each resolves the participant and visit from the capability cookie (``ParticipantVisit``); a
+visit always gets its own interview, resumed wherever it was left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Literal
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from interviewer.voice.livekit_room import ensure_interviewer, participant_token
+from interviewer.voice.session import VoiceRuntime, voice_llm
+from interviewer.voice.webrtc import EmbeddedVoice
+from survey.errors import NotAvailable
+from web.deps import JourneyDep, ParticipantContext, ParticipantVisit, SettingsDep
+from web.pages import base_path, render
+
+
+class OfferIn(BaseModel):
+    """The browser's session description (input)."""
+
+    sdp: str = Field(max_length=20000)
+    type: Literal["offer"]
+
+
+class AnswerOut(BaseModel):
+    """The server's session description (output)."""
+
+    sdp: str
+    type: Literal["answer"]
+
+
+class TokenOut(BaseModel):
+    """How to join the visit's LiveKit room (output)."""
+
+    url: str
+    token: str
+    room: str
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    voice: EmbeddedVoice | None = getattr(app.state, "embedded_voice", None)
+    if voice is not None:
+        await voice.aclose()
+    server = getattr(app.state, "voice_llm_server", None)
+    if server is not None:
+        await asyncio.to_thread(server.stop)
+
+
+router = APIRouter(prefix="/study/{slug}/interview", lifespan=_lifespan)
+
+
+async def get_embedded_voice(request: Request) -> EmbeddedVoice:
+    """The process's embedded transport; the models and the LLM client are loaded on first use."""
+    state = request.app.state
+    if getattr(state, "embedded_voice", None) is None:
+        if getattr(state, "embedded_voice_lock", None) is None:
+            state.embedded_voice_lock = asyncio.Lock()
+        async with state.embedded_voice_lock:
+            if getattr(state, "embedded_voice", None) is None:
+                settings = state.settings
+                llm, server = await asyncio.to_thread(voice_llm, settings, start_embedded=True)
+                state.voice_llm_server = server
+                runtime = await asyncio.to_thread(VoiceRuntime.create, settings, llm=llm,
+                                                  session_factory=state.session_factory,
+                                                  study=state.runtime.protocol)
+                state.embedded_voice = EmbeddedVoice(runtime)
+    return state.embedded_voice  # type: ignore[no-any-return]
+
+
+def _visit_id(ctx: ParticipantContext) -> int:
+    if ctx.visit is None or ctx.participant.status in ("withdrawn", "declined", "screened_out"):
+        raise NotAvailable("The interview is not available to you. Please go back to the study page.")
+    return ctx.visit.id
+
+
+@router.get("")
+def interview_page(request: Request, journey: JourneyDep, ctx: ParticipantVisit, settings: SettingsDep) -> Response:
+    """The interview page: a start button, the interviewer's voice and captions, the way on afterwards."""
+    _visit_id(ctx)
+    base = base_path(request, journey.runtime.slug)
+    return render(request, journey, "interview.html", {
+        "title": "The interview",
+        "mode": "livekit" if settings.livekit_url else "embedded",
+        "offer_url": f"{base}/interview/offer",
+        "token_url": f"{base}/interview/token",
+        "next_url": f"{base}/step",
+    }, signed_in=True)
+
+
+@router.post("/offer")
+async def offer(request: Request, body: OfferIn, ctx: ParticipantVisit, settings: SettingsDep) -> AnswerOut:
+    """Embedded mode: answer the browser's WebRTC offer and start (or resume) the visit's interview."""
+    visit_id = _visit_id(ctx)
+    if settings.livekit_url:
+        raise NotAvailable("This study runs its interviews on LiveKit; reload the page.")
+    voice = await get_embedded_voice(request)
+    try:
+        _call, description = await voice.answer(body.sdp, visit_id=visit_id)
+    except ValueError:  # aiortc could not read the offer
+        raise HTTPException(400, "The browser's connection offer could not be read; please reload the page.") \
+            from None
+    return AnswerOut(sdp=description.sdp, type="answer")
+
+
+@router.post("/token")
+async def token(ctx: ParticipantVisit, settings: SettingsDep) -> TokenOut:
+    """LiveKit mode: a token for the visit's room, with the interviewer dispatched to it."""
+    visit_id = _visit_id(ctx)
+    if not settings.livekit_url:
+        raise NotAvailable("This study runs its interviews without LiveKit; reload the page.")
+    details = participant_token(settings, visit_id=visit_id, identity=ctx.participant.pseudonym_id)
+    await ensure_interviewer(settings, visit_id=visit_id)
+    return TokenOut(url=details.url, token=details.token, room=details.room)
