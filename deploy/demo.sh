@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# `make demo`: run voxbank's main job on embedded defaults (SQLite, embedded broker, local models),
-# with everything kept under ./var. Each step says what it does; steps not built yet say so.
+# `make demo`: voxbank's main job on embedded defaults (SQLite, the embedded broker, local models,
+# the embedded llama.cpp server with Gemma 3 270M), everything kept under ./var. No server to start,
+# no API key.
 set -euo pipefail
 venv=${1:-.venv}
 voxbank="$venv/bin/voxbank"
 export VOXBANK_DATA_DIR=${VOXBANK_DATA_DIR:-var}
+mkdir -p "$VOXBANK_DATA_DIR"
 
-echo "== 1. database: create or update the schema in $VOXBANK_DATA_DIR/voxbank.db"
+echo "== 1/5 database: create or update the schema in $VOXBANK_DATA_DIR/voxbank.db"
 "$voxbank" db upgrade
 
-if "$voxbank" protocols --help >/dev/null 2>&1; then
-  echo "== 2. study protocol: validate the shipped Park et al. 2024 study"
-  "$voxbank" protocols check
-else
-  echo "== 2. study protocol: not built yet"
-fi
+echo "== 2/5 study: validate the shipped Park et al. 2024 study"
+"$voxbank" protocols check
 
-echo "== 3. doctor: what is ready and what is missing"
+echo "== 3/5 interviews: two simulated participants interviewed on the short guide by the local LLM"
+"$voxbank" pilot --personas 2 --guide short --json "$VOXBANK_DATA_DIR/pilot-report.json"
+
+echo "== 4/5 transcription: Whisper over a synthesised two-channel recording, side by side with plain faster-whisper"
+"$venv/bin/python" -m bench.transcribe
+
+echo "== 5/5 doctor: what is ready and what is missing"
 "$voxbank" doctor || true
 
-echo
-echo "Not built yet (each is an open issue): the simulated interview pilot, the voice interviewer,"
-echo "transcription jobs, the participant web journey, the retest scheduler and the agent-bank export."
+cat <<MSG
+
+Done. The pilot interviews are in $VOXBANK_DATA_DIR/voxbank.db and the report in
+$VOXBANK_DATA_DIR/pilot-report.json. To walk the participant journey in a browser:
+  $voxbank serve      then open http://127.0.0.1:8000/study/park2024/start?PROLIFIC_PID=5f3c2b1a9d8e7f6a5b4c3d2e&STUDY_ID=65a0f00d1234567890abcdef&SESSION_ID=demo
+To talk to the interviewer in the terminal:  $voxbank interview --text --guide short
+MSG

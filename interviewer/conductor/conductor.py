@@ -67,7 +67,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCRIPTED, FOLLOWUP, TRANSITION, CLOSING = "scripted", "followup", "transition", "closing"
-DECISION_MAX_TOKENS = 100
+DECISION_MAX_TOKENS = 220
+"""Enough for the longest reply the schema allows even at one token a character (the grammar
+bounds every string), so a reply is never cut off mid-object."""
 CHECK_HORIZON = 12
 """A reflection checks only the condition notes of the next few questions (fewer tokens to write)."""
 _LLM_SIGNALS = {"declines": safety.Signal.REFUSAL, "distress": safety.Signal.DISTRESS,
@@ -330,7 +332,7 @@ class Conductor:
         schema = reflection_schema({note: values for note, (_, values) in checks.items()})
         started = time.perf_counter()
         try:
-            completion = self.llm.complete_json(prompt, schema, name="reflection", max_tokens=90 + 40 * len(checks))
+            completion = self.llm.complete_json(prompt, schema, name="reflection", max_tokens=280 + 110 * len(checks))
         except LLMError as error:
             self._llm_ms += (time.perf_counter() - started) * 1000
             self._fallback(f"reflection_{error.reason}", self._question_id())

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 SIGNALS = ("none", "declines", "distress", "wants_to_stop")
 ACTIONS = ("follow_up", "move_on")
-MAX_FOLLOW_UP_CHARS = 200
+MAX_FOLLOW_UP_CHARS = 160
 MIN_FOLLOW_UP_CHARS = 8
 ECHO_WORDS = 8
 

@@ -9,7 +9,11 @@ Server options that matter on a small CPU:
 * ``logits_all false``: llama-cpp-python's server keeps logits for every prompt token by default;
   with Gemma's 262k-token vocabulary that doubles prompt time and costs gigabytes.
 * ``cache true``: states are kept in RAM by prompt prefix, so the conductor's prompts (a fixed
-  head, then a transcript that grows at the end) are mostly evaluated once.
+  head, then a transcript that grows at the end) are mostly evaluated once. Each kept state also
+  copies the logits buffer (``n_batch`` × 262k floats) without counting it against
+  ``cache_size``: at the default batch of 512 that is 512 MB a state, and a long pilot grew the
+  server to 19 GB. With a batch of 64 and a 128 MB cache a handful of states are kept, well
+  under 1 GB in all.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ log = logging.getLogger(__name__)
 
 THREADS = 2
 CONTEXT_TOKENS = 8192
-CACHE_BYTES = 512 * 1024 * 1024
+CACHE_BYTES = 128 * 1024 * 1024
+BATCH_TOKENS = 64
 READY_TIMEOUT_S = 120.0
 
 
@@ -80,6 +85,7 @@ class EmbeddedServer:
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
                 "--n_ctx", str(CONTEXT_TOKENS), "--logits_all", "false",
+                "--n_batch", str(BATCH_TOKENS), "--n_ubatch", str(BATCH_TOKENS),
                 "--cache", "true", "--cache_size", str(CACHE_BYTES), "--verbose", "false"]
 
     def start(self, ready_timeout_s: float = READY_TIMEOUT_S) -> str:

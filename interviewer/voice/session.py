@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -43,8 +44,8 @@ from interviewer.voice.recording import (
 )
 from protocols import Study, load_study
 from storage.blobs import BlobStore
-from storage.db import make_engine, make_session_factory
-from storage.models import Interview
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Interview, utcnow
 from voxbank.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -249,10 +250,13 @@ class InterviewSession:
         return open_conductor(runtime.session_factory, runtime.study, runtime.llm, interview_id=interview_id,
                               visit_id=self._visit_id, guide_id=self._guide_id)
 
-    def _started_at(self, interview_id: int) -> Any:
-        with self.runtime.session_factory() as session:
+    def _started_at(self, interview_id: int) -> datetime:
+        """The timeline's origin: when the interview started (stamped now if it never was)."""
+        with transaction(self.runtime.session_factory) as session:
             interview = session.get(Interview, interview_id)
-            assert interview is not None and interview.started_at is not None
+            assert interview is not None
+            if interview.started_at is None:
+                interview.started_at = utcnow()
             return interview.started_at
 
     async def _recorder(self, channel: str, rate: int) -> ChannelRecorder:

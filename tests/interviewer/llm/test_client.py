@@ -30,6 +30,7 @@ def test_a_hosted_endpoint_gets_chat_with_a_json_schema(llm, stand_in) -> None:
     assert response_format["type"] == "json_schema" and response_format["json_schema"]["name"] == "decision"
     assert "maxLength" not in json.dumps(response_format["json_schema"]["schema"])  # grammar-only keyword dropped
     assert call.body["model"] == "gemma-3-270m" and call.body["max_tokens"] == 40 and call.body["stream"] is True
+    assert (call.body["seed"], call.body["temperature"]) == (0, 0.3)  # the same prompt, the same decision
 
 
 @pytest.mark.parametrize("owner", ["me", "llamacpp"])

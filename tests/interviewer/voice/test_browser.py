@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 import soundfile
 import uvicorn
-from conftest import ANSWER
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +28,7 @@ from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.session import VoiceRuntime
 from interviewer.voice.webrtc import EmbeddedVoice
 from storage.models import Participant, Recording, RecordingChunk, Study, Turn, Visit
+from tests.interviewer.voice.helpers import ANSWER
 from web.app import create_app
 from web.capability import Signer, cookie_name
 from web.routes import interview

@@ -31,10 +31,10 @@ def make_visit(factory: sessionmaker[Session]) -> int:
         return visit.id
 
 
-def test_a_visit_gets_one_voice_interview_resumed_until_it_ends(tiny_study: Study, llm_client: LLMClient,
+def test_a_visit_gets_one_voice_interview_resumed_until_it_ends(tiny_study: Study, llm: LLMClient,
                                                                  session_factory: sessionmaker[Session]) -> None:
     visit_id = make_visit(session_factory)
-    opened = partial(open_conductor, session_factory, tiny_study, llm_client, visit_id=visit_id)
+    opened = partial(open_conductor, session_factory, tiny_study, llm, visit_id=visit_id)
     first = opened()
     assert first.guide.id == "tiny"  # the study's interview guide
     first.open()
@@ -47,13 +47,13 @@ def test_a_visit_gets_one_voice_interview_resumed_until_it_ends(tiny_study: Stud
     with pytest.raises(InterviewUnavailable, match=f"the visit's interview {first.interview_id} has ended"):
         opened()
     with pytest.raises(InterviewUnavailable, match="there is no interview 9999"):
-        open_conductor(session_factory, tiny_study, llm_client, interview_id=9999)
+        open_conductor(session_factory, tiny_study, llm, interview_id=9999)
 
 
 def test_a_conductor_that_fails_mid_turn_is_reloaded_and_the_owed_reply_given(
-        tiny_study: Study, llm_client: LLMClient, session_factory: sessionmaker[Session]) -> None:
-    conductor = open_conductor(session_factory, tiny_study, llm_client)
-    reload = partial(open_conductor, session_factory, tiny_study, llm_client,
+        tiny_study: Study, llm: LLMClient, session_factory: sessionmaker[Session]) -> None:
+    conductor = open_conductor(session_factory, tiny_study, llm)
+    reload = partial(open_conductor, session_factory, tiny_study, llm,
                      interview_id=conductor.interview_id)
 
     def broken_reply(started: float) -> None:
@@ -78,9 +78,9 @@ def test_a_conductor_that_fails_mid_turn_is_reloaded_and_the_owed_reply_given(
             (3, "interviewer", "work")]
 
 
-def test_the_turn_clock_puts_turns_on_the_recording_timeline(tiny_study: Study, llm_client: LLMClient,
+def test_the_turn_clock_puts_turns_on_the_recording_timeline(tiny_study: Study, llm: LLMClient,
                                                              session_factory: sessionmaker[Session]) -> None:
-    conductor = open_conductor(session_factory, tiny_study, llm_client)
+    conductor = open_conductor(session_factory, tiny_study, llm)
     conductor.open()
     clock = TurnClock(session_factory, conductor.interview_id)
     clock.place(1, start_s=4.2004, end_s=5.1, latency_ms=1234.56)

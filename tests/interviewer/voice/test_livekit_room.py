@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import DispatchServer
 from livekit import api
 
 from interviewer.voice.livekit_room import (
@@ -17,6 +16,7 @@ from interviewer.voice.livekit_room import (
     participant_token,
     room_name,
 )
+from tests.interviewer.voice.helpers import DispatchServer
 from voxbank.settings import Settings, load_settings
 
 KEY, SECRET = "APIvoxbank", "s" * 40
@@ -50,15 +50,15 @@ def test_the_job_learns_its_visit_from_the_dispatch_metadata() -> None:
         DispatchRequest.from_metadata("visit 7")
 
 
-def test_the_interviewer_is_dispatched_once_and_again_when_its_job_has_ended(livekit: DispatchServer) -> None:
-    settings = configured(livekit.url)
+def test_the_interviewer_is_dispatched_once_and_again_when_its_job_has_ended(livekit_server: DispatchServer) -> None:
+    settings = configured(livekit_server.url)
     assert asyncio.run(ensure_interviewer(settings, visit_id=5)) is True
     assert asyncio.run(ensure_interviewer(settings, visit_id=5)) is False  # pending: no second interviewer
-    created = [call for method, call in livekit.calls if method == "CreateDispatch"]
+    created = [call for method, call in livekit_server.calls if method == "CreateDispatch"]
     assert len(created) == 1
     assert (created[0].agent_name, created[0].room) == (AGENT_NAME, room_name(5))
     assert DispatchRequest.from_metadata(created[0].metadata).visit_id == 5
     assert created[0].restart_policy == api.JobRestartPolicy.JRP_ON_FAILURE
     # The job ends (the participant left); when they come back, a new one is dispatched.
-    livekit.dispatches[0].state.jobs.append(api.Job(state=api.JobState(status=api.JobStatus.JS_SUCCESS)))
+    livekit_server.dispatches[0].state.jobs.append(api.Job(state=api.JobState(status=api.JobStatus.JS_SUCCESS)))
     assert asyncio.run(ensure_interviewer(settings, visit_id=5)) is True

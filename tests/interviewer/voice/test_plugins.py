@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
-from conftest import ANSWER
 from livekit import rtc
 from livekit.agents import APIStatusError
 from livekit.agents.types import APIConnectOptions
@@ -23,6 +22,7 @@ from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.models import VoiceModels
 from interviewer.voice.stt import to_whisper_input
 from interviewer.voice.tts import OpenAITTS, VoiceUnavailable, load_piper_voice, tts_from_settings
+from tests.interviewer.voice.helpers import ANSWER
 from voxbank.settings import load_settings
 
 T = TypeVar("T")

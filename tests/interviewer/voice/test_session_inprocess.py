@@ -7,7 +7,6 @@ import asyncio
 
 import numpy as np
 import pytest
-from conftest import ANSWER, SECOND_ANSWER
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +15,7 @@ from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.inprocess import InProcessTransport
 from interviewer.voice.session import InterviewSession, SessionLog, VoiceRuntime
 from storage.models import Interview, Recording, RecordingChunk, Turn
+from tests.interviewer.voice.helpers import ANSWER, SECOND_ANSWER
 
 pytestmark = pytest.mark.slow
 WAIT_S = 90.0
@@ -127,7 +127,7 @@ def test_a_dropped_participant_rejoins_the_same_interview_where_it_was(
     # After the rejoin, an answer with a reflective pause: long enough to close a stretch of speech
     # (transcribed on its own), shorter than the end of a turn, so the answer stays one turn. The end
     # of turn is set with a second to spare: on a loaded CPU the VAD runs late by a fraction of one.
-    runtime.settings = runtime.settings.model_copy(update={"voice_end_of_turn_s": 2.0})
+    runtime.settings = runtime.settings.model_copy(update={"voice_end_of_turn_s": 2.5})
     pause = np.zeros(int(1.0 * 16000), np.int16)
     assert runtime.settings.voice_pause_s < 1.0 < runtime.settings.voice_end_of_turn_s
     second = np.concatenate([speak_text(SECOND_ANSWER[0]), pause, speak_text(SECOND_ANSWER[1])])
@@ -160,7 +160,8 @@ def test_a_dropped_participant_rejoins_the_same_interview_where_it_was(
                                                                            (3, "work")]
     turns = _turns(session_factory, first.interview_id)
     assert [(t.speaker, t.question_id) for t in turns] == [
-        ("interviewer", None), ("interviewer", "grew_up"), ("participant", "grew_up"), ("interviewer", "work")]
+        ("interviewer", None), ("interviewer", "grew_up"), ("participant", "grew_up"), ("interviewer", "work")
+    ], [(t.speaker, t.text, t.start_s, t.end_s) for t in turns]
     assert word_error_rate(" ".join(SECOND_ANSWER), turns[2].text) <= 0.3, turns[2].text
     # One recording per channel; the rejoin's chunks follow the first connection's, after the gap.
     with session_factory() as db:

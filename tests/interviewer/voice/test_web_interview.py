@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from conftest import DispatchServer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from livekit import api
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from protocols import Study
 from storage.models import Participant, Visit
 from storage.models import Study as StudyRow
+from tests.interviewer.voice.helpers import DispatchServer
 from voxbank.settings import Settings
 from web.app import create_app
 from web.capability import Signer, cookie_name
@@ -87,8 +87,8 @@ def test_without_livekit_there_is_no_token_and_a_malformed_offer_is_refused(
 
 def test_with_livekit_the_browser_gets_a_token_and_the_interviewer_is_dispatched(
         settings: Settings, tiny_study: Study, session_factory: sessionmaker[Session],
-        livekit: DispatchServer) -> None:
-    configured = settings.model_copy(update={"livekit_url": livekit.url, "livekit_api_key": "APIkey",
+        livekit_server: DispatchServer) -> None:
+    configured = settings.model_copy(update={"livekit_url": livekit_server.url, "livekit_api_key": "APIkey",
                                              "livekit_api_secret": settings.secret_key})
     with TestClient(make_app(configured, tiny_study)) as client:
         visit_id = _sign_in(client, configured, session_factory)
@@ -99,7 +99,7 @@ def test_with_livekit_the_browser_gets_a_token_and_the_interviewer_is_dispatched
         response = client.post(f"/study/{tiny_study.id}/interview/token", headers=JSON)
     assert response.status_code == 200
     body = response.json()
-    assert (body["url"], body["room"]) == (livekit.url, f"voxbank-visit-{visit_id}")
+    assert (body["url"], body["room"]) == (livekit_server.url, f"voxbank-visit-{visit_id}")
     claims = api.TokenVerifier("APIkey", settings.secret_key.get_secret_value()).verify(body["token"])
     assert claims.video is not None and claims.video.room == f"voxbank-visit-{visit_id}"
-    assert [method for method, _ in livekit.calls] == ["ListDispatch", "CreateDispatch"]
+    assert [method for method, _ in livekit_server.calls] == ["ListDispatch", "CreateDispatch"]

@@ -1,0 +1,61 @@
+"""What the voice tests share besides fixtures: the spoken answers, and a stand-in of LiveKit's dispatch API."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from livekit.protocol import agent_dispatch
+
+ANSWER = "I grew up in a small town in Ohio, near a river. My father worked at the paper mill."
+SECOND_ANSWER = ("I work as a nurse at the county hospital.", "Mostly on the night shift, which suits me fine.")
+"""Said with a reflective one-second pause between the two parts."""
+
+
+@dataclass
+class DispatchServer:
+    url: str = ""
+    dispatches: list[agent_dispatch.AgentDispatch] = field(default_factory=list)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def livekit_server() -> Iterator[DispatchServer]:
+    """``/twirp/livekit.AgentDispatchService/{ListDispatch,CreateDispatch}`` as LiveKit answers them."""
+    state = DispatchServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            method = self.path.rsplit("/", 1)[-1]
+            if method == "ListDispatch":
+                request = agent_dispatch.ListAgentDispatchRequest.FromString(body)
+                state.calls.append((method, request.room))
+                reply = agent_dispatch.ListAgentDispatchResponse(
+                    agent_dispatches=[d for d in state.dispatches if d.room == request.room]).SerializeToString()
+            else:
+                created = agent_dispatch.CreateAgentDispatchRequest.FromString(body)
+                state.calls.append((method, created))
+                dispatch = agent_dispatch.AgentDispatch(id="AD_new", agent_name=created.agent_name, room=created.room,
+                                                        metadata=created.metadata)
+                state.dispatches.append(dispatch)
+                reply = dispatch.SerializeToString()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/protobuf")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state
+    server.shutdown()
+    server.server_close()
