@@ -29,6 +29,7 @@ from storage.models import (
     GameOutcome,
     Interview,
     Participant,
+    PiiReplacement,
     Recording,
     RecordingChunk,
     Response,
@@ -113,7 +114,13 @@ def erase_answers(session: Session, participant: Participant, blobs: BlobStore) 
     return {"responses": responses, "game_decisions": removed}
 
 
-ERASERS: list[Eraser] = [erase_recordings, erase_transcripts, erase_answers]
+def erase_pii_replacements(session: Session, participant: Participant, blobs: BlobStore) -> dict[str, int]:
+    """Delete the names and places scrubbed from the participant's transcript (the originals are personal)."""
+    removed = _deleted(session, delete(PiiReplacement).where(PiiReplacement.participant_id == participant.id))
+    return {"pii_replacements": removed}
+
+
+ERASERS: list[Eraser] = [erase_recordings, erase_transcripts, erase_answers, erase_pii_replacements]
 
 
 def withdraw(session: Session, participant: Participant, reason: str | None, blob_store: BlobStore, *,

@@ -18,6 +18,7 @@ from storage.models import (
     GameOutcome,
     Interview,
     Participant,
+    PiiReplacement,
     QuotaCell,
     Recording,
     RecordingChunk,
@@ -57,6 +58,8 @@ def _with_everything(session: Session, journey: Journey, blobs: BlobStore, n: in
     add_decisions(session, journey, visit, {"game1_DG": {"amount": 2}})
     decision = session.scalars(select(GameDecision).where(GameDecision.visit_id == visit.id)).one()
     session.add(GameOutcome(decision_id=decision.id, partner_decision_ids=[], payoff_cents=300))
+    session.add(PiiReplacement(participant_id=participant.id, entity_type="PERSON", original_key="d" * 64,
+                               original="Margaret", replacement="Linda"))
     session.flush()
     return participant.id
 
@@ -71,7 +74,7 @@ def test_withdrawal_erases_what_the_participant_gave(session_factory: sessionmak
     with transaction(session_factory) as session:
         report = withdraw(session, session.get(Participant, leaving), "  I changed my mind  ", blobs)
     assert report.erased == {"recording_chunks": 2, "blobs": 1, "transcripts": 1, "turns": 1,
-                             "responses": 1, "game_decisions": 1}
+                             "responses": 1, "game_decisions": 1, "pii_replacements": 1}
     assert not blobs.exists(hashlib.sha256(b"voice of one").hexdigest())
     assert blobs.exists(hashlib.sha256(silence).hexdigest()), "a blob another recording uses is kept"
     assert blobs.exists(hashlib.sha256(b"voice of two").hexdigest())
@@ -93,6 +96,7 @@ def test_withdrawal_erases_what_the_participant_gave(session_factory: sessionmak
             "deleted"]
         for model, column in ((Response, Response.visit_id), (GameDecision, GameDecision.visit_id)):
             assert session.scalar(select(func.count()).select_from(model).where(column.in_(visit_ids))) == 0
+        assert session.scalars(select(PiiReplacement.participant_id)).all() == [staying]
         for model in (Transcript, Turn, RecordingChunk, GameOutcome):
             assert session.scalar(select(func.count()).select_from(model)) == (2 if model is RecordingChunk else 1)
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "participant.withdraw")).one()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,11 +15,11 @@ app = typer.Typer(help="Validate and summarise the study protocol files.", no_ar
 
 @app.command()
 def check(
-    path: Path | None = typer.Argument(None, help="study folder or study.yaml; default: the configured study"),
-    overlay: list[Path] = typer.Option([], "--overlay", help="wording overlay to apply (repeatable)"),
+    path: Annotated[Path | None, typer.Argument(help="study folder or study.yaml (default: configured study)")] = None,
+    overlay: Annotated[list[Path] | None, typer.Option("--overlay", help="wording overlay (repeatable)")] = None,
 ) -> None:
     """Validate every file the study names; print a summary, or file:line errors and exit 1."""
-    report = check_study(path or get_settings().study_dir, overlays=overlay)
+    report = check_study(path or get_settings().study_dir, overlays=overlay or [])
     if not report.ok:
         for line in report.errors:
             typer.echo(line, err=True)
