@@ -23,7 +23,7 @@ from survey.sync import sync_study
 from voxbank.settings import Settings
 from web import errors
 from web.capability import Signer
-from web.routes import entry, health, journey, prolific_webhook, withdrawal
+from web.routes import entry, health, interview, journey, prolific_webhook, withdrawal
 from web.templating import STATIC_DIR, make_templates
 
 SECURITY_HEADERS = {
@@ -81,6 +81,6 @@ def create_app(settings: Settings, *, study: Study | None = None) -> FastAPI:
 
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, entry, journey, withdrawal, prolific_webhook):
+    for module in (health, entry, journey, withdrawal, prolific_webhook, interview):
         app.include_router(module.router)
     return app

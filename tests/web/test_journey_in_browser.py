@@ -122,9 +122,10 @@ def test_a_participant_goes_from_prolific_to_completion(live_server: str, sessio
                 break
         page.keyboard.press("Enter")
 
-        # 4. The interview placeholder says plainly that it is not in this build.
+        # 4. The interview step links to the voice interview (tested in tests/interviewer/voice); go on.
         expect(page.locator("h1")).to_have_text("The interview")
-        expect(page.locator("main")).to_contain_text("The voice interview is not available yet in this build")
+        expect(page.get_by_role("link", name="Start or continue the interview")).to_have_attribute(
+            "href", "/study/park2024/interview")
         page.get_by_role("button", name="Continue").click()
 
         # 5. The GSS, 19 pages; on the first, one question is left blank and the skip is confirmed.

@@ -27,20 +27,18 @@ INFO_PAGES = {
     "mic_check": {
         "title": "Microphone check",
         "paragraphs": [
-            "In the full study, this page checks that your microphone works before the voice interview: "
-            "you would say a few words and see that we can hear you.",
-            "This build of voxbank does not have the voice interview yet, so there is nothing to check "
-            "and your microphone is not used. Please continue.",
+            "The next step is a voice interview. When you start it, your browser will ask to use your "
+            "microphone: please allow it, and use a quiet place and headphones if you have them.",
         ],
     },
     "interview": {
         "title": "The interview",
         "paragraphs": [
-            "In the full study, this is where you would talk with the AI interviewer, by voice, for about "
-            "two hours.",
-            "The voice interview is not available yet in this build of voxbank. Nothing is recorded. "
-            "Please continue to the surveys, games and scenarios.",
+            "Now you will talk with Isabella, the AI interviewer, by voice, for about two hours. "
+            "Your progress is saved as you go; if you are disconnected, open the interview again to continue.",
+            "When the interview has ended, come back here and continue to the surveys, games and scenarios.",
         ],
+        "interview_link": True,
     },
 }
 
