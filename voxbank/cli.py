@@ -5,9 +5,13 @@ from __future__ import annotations
 import typer
 
 from voxbank.commands import db, evaluate, export, games, serve, transcribe, worker
+from voxbank.commands import interview as interview_command
+from voxbank.commands import llm as llm_commands
+from voxbank.commands import pilot as pilot_command
 from voxbank.commands import prolific as prolific_commands
 from voxbank.commands import protocols as protocols_commands
 from voxbank.commands import schedule as schedule_commands
+from voxbank.commands.agent import agent as agent_command
 from voxbank.settings import SettingsError, get_settings
 
 app = typer.Typer(help="voxbank: interview-based data collection for generative agents.",
@@ -22,13 +26,7 @@ app.command(name="worker")(worker.worker)
 app.command(name="transcribe")(transcribe.transcribe)
 app.command(name="serve")(serve.serve)
 app.command(name="payoffs")(games.payoffs)
-from voxbank.commands.agent import agent as agent_command  # noqa: E402  (one-edit registration, issue #5)
-
 app.command(name="agent")(agent_command)
-from voxbank.commands import interview as interview_command  # noqa: E402  (one-edit registration, issue #4)
-from voxbank.commands import llm as llm_commands  # noqa: E402
-from voxbank.commands import pilot as pilot_command  # noqa: E402
-
 app.command(name="interview")(interview_command.interview)
 app.add_typer(llm_commands.app, name="llm")
 app.command(name="pilot")(pilot_command.pilot)
