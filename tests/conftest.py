@@ -36,6 +36,17 @@ def _database_url(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
+def _scratch_database(server: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """Create a PostgreSQL database (a copy of ``template`` when given), yield its URL, drop it."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with _admin_connection(server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
+    yield _database_url(server, name)
+    with _admin_connection(server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.config.getoption("--db"))
@@ -51,15 +62,9 @@ def template_database(request: pytest.FixtureRequest, backend: str,
         migrate.upgrade(url)
         yield url
         return
-    server = str(request.config.getoption("--postgres-url"))
-    name = f"voxbank_tpl_{uuid.uuid4().hex[:10]}"
-    with _admin_connection(server) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = _database_url(server, name)
-    migrate.upgrade(url)
-    yield url
-    with _admin_connection(server) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for url in _scratch_database(str(request.config.getoption("--postgres-url")), "voxbank_tpl_"):
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture
@@ -72,14 +77,8 @@ def database_url(request: pytest.FixtureRequest, backend: str, template_database
         shutil.copyfile(source, target)
         yield f"sqlite:///{target}"
         return
-    server = str(request.config.getoption("--postgres-url"))
     template = make_url(template_database).database
-    name = f"voxbank_t_{uuid.uuid4().hex[:10]}"
-    with _admin_connection(server) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield _database_url(server, name)
-    with _admin_connection(server) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _scratch_database(str(request.config.getoption("--postgres-url")), "voxbank_t_", template)
 
 
 @pytest.fixture
@@ -88,13 +87,7 @@ def empty_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: P
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    server = str(request.config.getoption("--postgres-url"))
-    name = f"voxbank_e_{uuid.uuid4().hex[:10]}"
-    with _admin_connection(server) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield _database_url(server, name)
-    with _admin_connection(server) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _scratch_database(str(request.config.getoption("--postgres-url")), "voxbank_e_")
 
 
 @pytest.fixture
