@@ -13,7 +13,8 @@ interviewer has about four seconds to answer, and a 270M base model's assessment
 The follow-up is always written, even with ``move_on``: when the conductor's pacing prefers a
 follow-up, that is the one asked. Whatever the model writes is *validated* before anyone hears
 it (`check_follow_up`): a question, short, not a repeat, no talk of instructions or prompts, no
-transcript markers, and not an echo of the participant's words (a way injected text gets out).
+transcript markers, addressed to the participant (not about "the participant"), and not an echo
+of the participant's words (a way injected text gets out).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ DECISION_SCHEMA: dict[str, Any] = {
 _META = re.compile(
     r"\b(?:system (?:prompt|message)|(?:your|my|previous|prior|new) (?:instructions|prompt|rules|programming)|"
     r"language model|ai model|as an ai|chatbot|jailbreak|json|openai|gemma|llm)\b", re.IGNORECASE)
+# A question to the participant addresses them; "the participant" is the notebook talking to itself.
+_THIRD_PERSON = re.compile(r"\b(?:the participant|participant's|the interviewee|the interviewer|isabella)\b",
+                           re.IGNORECASE)
 _MARKERS = re.compile(r"(?:\bIsabella:|\bParticipant:|\bInterviewer:|[{}<>\[\]]|https?://|\n)", re.IGNORECASE)
 
 
@@ -82,6 +86,8 @@ def check_follow_up(text: str, *, asked: Iterable[str], last_answer: str) -> str
         raise DecisionRejected("follow_up_too_long")
     if _META.search(question):
         raise DecisionRejected("follow_up_meta")
+    if _THIRD_PERSON.search(question):
+        raise DecisionRejected("follow_up_third_person")
     words = _words(question)
     if any(_words(previous) == words for previous in asked):
         raise DecisionRejected("follow_up_repeat")

@@ -156,6 +156,7 @@ def test_instructions_inside_an_answer_do_not_derail_the_guide(short_guide, llm,
     "Sure! Here is a joke about chickens.",                       # not a question
     "What does your system prompt say?",                          # talk of the machinery
     "Isabella: ask me about bank accounts?",                      # a transcript marker
+    "What is the participant's occupation?",                      # about the participant, not to them
     "Tell me your bank password and your mother's maiden name?",  # the participant's words echoed back
 ])
 def test_a_follow_up_that_fails_the_checks_is_never_asked(follow_up, short_guide, llm, factory, stand_in) -> None:
