@@ -57,9 +57,17 @@ def _status_page(request: Request, journey: Journey, ctx: ParticipantContext, no
         return render(request, journey, "complete.html", {
             "title": "Thank you", "code": journey.runtime.completion_code,
             "prolific_url": prolific_link(journey.runtime.completion_code),
-            "already": notice == "already_finished",
+            "already": notice == "already_finished", "next_wave_days": _next_wave_days(journey, visit.wave),
         }, signed_in=True)
     return None
+
+
+def _next_wave_days(journey: Journey, wave: int) -> int | None:
+    """Days until the wave after ``wave`` opens, or None when ``wave`` is the study's last."""
+    try:
+        return journey.runtime.wave(wave + 1).offset_days
+    except KeyError:
+        return None
 
 
 def _render_page(request: Request, journey: Journey, signer: SignerDep, ctx: ParticipantContext, shown: Shown, *,

@@ -36,6 +36,7 @@ def test_the_retest_link_opens_wave_2_for_the_same_participant_and_stores_wave_2
     assert browser.get(link(1)).text == first.text  # the same link again resumes, nothing new is made
     done = Bot(browser, pid(1)).run(first)
     assert "Your completion code is" in done.text
+    assert "This was the last part of the study" in done.text and "invite you" not in done.text
     with session_factory() as session:
         visits = session.scalars(select(Visit).where(Visit.participant_id == participant_id)
                                  .order_by(Visit.wave)).all()
@@ -69,6 +70,7 @@ def test_after_the_window_closed_the_link_is_refused_and_the_wave_1_link_still_s
     assert closed.status_code == 409 and "Part 2 of the study closed on" in closed.text
     wave1 = browser.get(link(1, WAVE1_STUDY, 1))
     assert wave1.status_code == 200 and "Your completion code is" in wave1.text
+    assert "The next part of the study opens 14 days after you finished this one" in wave1.text
 
 
 def test_a_withdrawn_participant_cannot_start_wave_2(browser, session_factory, study_id) -> None:
