@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import ColumnElement, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,5 +23,5 @@ def insert_ignoring_conflicts(session: Session, model: type, rows: Sequence[dict
     module = postgresql if dialect == "postgresql" else sqlite
     statement = module.insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(conflict_columns))
     # Count with RETURNING: psycopg reports rowcount -1 for some ON CONFLICT inserts.
-    primary_key = inspect(model).primary_key[0]
+    primary_key: ColumnElement[Any] = inspect(model).primary_key[0]
     return len(session.execute(statement.returning(primary_key)).all())

@@ -66,16 +66,20 @@ class VoiceRuntime:
     study: Study
     models: VoiceModels
     llm: LLMClient
+    on_finished: Callable[[int], object] | None = None
+    """Called with the interview's id once an interview has ended and its recordings are stored
+    (the process that starts sessions passes ``voxbank.tasks.enqueue_transcription`` here)."""
 
     @classmethod
     def create(cls, settings: Settings, *, llm: LLMClient, models: VoiceModels | None = None,
-               session_factory: sessionmaker[Session] | None = None, study: Study | None = None) -> VoiceRuntime:
+               session_factory: sessionmaker[Session] | None = None, study: Study | None = None,
+               on_finished: Callable[[int], object] | None = None) -> VoiceRuntime:
         """Load what is not given (blocking: the models take seconds)."""
         factory = session_factory or make_session_factory(make_engine(settings.resolved_database_url))
         if study is None:
             study = load_study(settings.study_dir) if settings.study_dir else load_study()
         return cls(settings=settings, session_factory=factory, blobs=BlobStore(settings.resolved_data_dir / "blobs"),
-                   study=study, models=models or load_voice_models(settings), llm=llm)
+                   study=study, models=models or load_voice_models(settings), llm=llm, on_finished=on_finished)
 
 
 def voice_llm(settings: Settings, *, start_embedded: bool) -> tuple[LLMClient, EmbeddedServer | None]:
@@ -354,9 +358,20 @@ class InterviewSession:
                     log.exception("a recording could not be registered", extra={"recording_id": recording_id})
         if self.driver is not None:
             self.driver.close()
+            if self.done and self.runtime.on_finished is not None:
+                await self._hand_on(self.driver.interview_id)
         log.info("voice session closed", extra={"interview_id": self.driver.interview_id if self.driver else None,
                                                 "reason": self.close_reason})
         self.closed.set()
+
+    async def _hand_on(self, interview_id: int) -> None:
+        """Run the on-finished hook; a failure (broker down) is logged, never raised: the interview and
+        its recordings are stored, and staff can queue the transcription with ``voxbank transcribe``."""
+        assert self.runtime.on_finished is not None
+        try:
+            await asyncio.to_thread(self.runtime.on_finished, interview_id)
+        except Exception:
+            log.exception("the finished interview could not be handed on", extra={"interview_id": interview_id})
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:

@@ -8,6 +8,8 @@ the current page and a note, and nothing is written twice (see ``survey.journey`
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +25,7 @@ from web.schemas import ProgressOut
 router = APIRouter(prefix="/study/{slug}")
 SHOW_ATTEMPTS = 3
 
-INFO_PAGES = {
+INFO_PAGES: dict[str, dict[str, Any]] = {
     "mic_check": {
         "title": "Microphone check",
         "paragraphs": [

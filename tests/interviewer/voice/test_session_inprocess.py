@@ -177,3 +177,30 @@ def test_a_dropped_participant_rejoins_the_same_interview_where_it_was(
         p_chunks = list(db.scalars(select(RecordingChunk).where(RecordingChunk.recording_id == participant.id)
                                    .order_by(RecordingChunk.index)))
         assert turns[2].start_s > min(c.start_s for c in p_chunks)
+
+
+def test_an_interview_spoken_to_its_end_is_handed_on_for_transcription_once_its_recordings_are_stored(
+        runtime: VoiceRuntime, session_factory: sessionmaker[Session], speak_text) -> None:  # type: ignore[no-untyped-def]
+    handed_on: list[tuple[int, str, list[str]]] = []
+
+    def on_finished(interview_id: int) -> None:
+        with session_factory() as db:
+            status = db.get(Interview, interview_id).status  # type: ignore[union-attr]
+            recordings = [r.status for r in db.scalars(select(Recording).where(Recording.interview_id == interview_id))]
+        handed_on.append((interview_id, status, sorted(recordings)))
+
+    runtime.on_finished = on_finished
+
+    async def to_the_end() -> InterviewSession:
+        transport = InProcessTransport()
+        session = InterviewSession(runtime, transport.attach)
+        await session.start()
+        await _say_answer(transport, session.log, speak_text(ANSWER), after="grew_up")
+        await _say_answer(transport, session.log, speak_text(" ".join(SECOND_ANSWER)), after="work")
+        assert await asyncio.wait_for(session.wait(), WAIT_S) == "completed"
+        await transport.close()
+        return session
+
+    session = asyncio.run(to_the_end())
+    # The ~10 s questions are used up by one answer each, so the interview closes after the second.
+    assert handed_on == [(session.interview_id, "completed", ["complete", "complete"])]
