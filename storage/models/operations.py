@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, utcnow
@@ -47,6 +47,8 @@ class AuditEvent(Base):
     """One append-only audit record: who did what to which target. Never updated or deleted."""
 
     __tablename__ = "audit_events"
+    # "Everything done to this target" (audit reads, webhook de-duplication) must not scan the log.
+    __table_args__ = (Index("ix_audit_events_target_action", "target", "action"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
