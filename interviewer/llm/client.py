@@ -98,6 +98,12 @@ class LLMClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def served_models(self) -> list[str]:
+        """The model ids the endpoint serves (``GET /models``); raises `LLMError` when it cannot be asked."""
+        with _translated_errors():
+            models = self._client.models.list(timeout=min(self.timeout_s, 5.0))
+        return [model.id for model in models.data]
+
     def complete_json(self, prompt: str, schema: dict[str, Any], *, name: str, max_tokens: int = 200,
                       temperature: float = 0.3, seed: int | None = 0) -> Completion:
         """Continue ``prompt`` with one JSON object that matches ``schema``.
