@@ -10,10 +10,10 @@ personal data; ``at`` (an ISO time, UTC) lets a rehearsal or a test run the tick
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy.engine import Engine
 
 from protocols import default_study_dir
 from storage.db import make_engine, make_session_factory
@@ -42,25 +42,28 @@ def prolific_client(settings: Settings) -> ProlificClient | None:
     return ProlificClient(settings.prolific_api_url, settings.prolific_token.get_secret_value())
 
 
-def build_scheduler(settings: Settings, *, at: datetime | None = None) -> tuple[Scheduler, Engine]:
-    """The scheduler for these settings (clock running from ``at`` when given); dispose the engine after."""
+@contextmanager
+def open_scheduler(settings: Settings, *, at: datetime | None = None) -> Iterator[Scheduler]:
+    """The scheduler for these settings (clock running from ``at`` when given); its Prolific client
+    and database engine are closed when the block ends."""
     engine = make_engine(settings.resolved_database_url)
     schedule = ScheduleSource.for_study_dir(settings.study_dir or default_study_dir())
     setup = ProlificSetup(settings.prolific_retest_study_id, settings.prolific_retest_group_id)
     clock = shifted_clock(at) if at is not None else utcnow
-    return Scheduler(make_session_factory(engine), schedule, prolific_client(settings), setup, clock=clock), engine
+    scheduler = Scheduler(make_session_factory(engine), schedule, prolific_client(settings), setup, clock=clock)
+    try:
+        yield scheduler
+    finally:
+        if scheduler.client is not None:
+            scheduler.client.close()
+        engine.dispose()
 
 
 @app.task(name=SCHEDULER_TICK_TASK, ignore_result=True)
 def scheduler_tick(at: str | None = None) -> dict[str, Any]:
     """Plan and send what is due now (or at ``at``); returns counts for the worker's log."""
-    scheduler, engine = build_scheduler(get_settings(), at=parse_at(at) if at else None)
-    try:
+    with open_scheduler(get_settings(), at=parse_at(at) if at else None) as scheduler:
         report = scheduler.run_due(budget_s=TICK_BUDGET_S)
-    finally:
-        if scheduler.client is not None:
-            scheduler.client.close()
-        engine.dispose()
     summary = {result: report.count(result) for result in ("sent", "cancelled", "later", "retry", "failed", "lost")}
     summary.update(planned=report.planned.created, waiting_for_prolific=report.waiting_for_prolific)
     logger.info("scheduler tick", extra=summary)

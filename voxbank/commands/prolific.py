@@ -17,13 +17,12 @@ def sync() -> None:
     from storage.models import Study, utcnow
     from survey.prolific_api import ProlificError
     from survey.prolific_api.sync import sync as run_sync
-    from voxbank.scheduler import build_scheduler
+    from voxbank.scheduler import open_scheduler
     from voxbank.settings import get_settings
 
     settings = get_settings()
-    scheduler, engine = build_scheduler(settings)
-    client = scheduler.client
-    try:
+    with open_scheduler(settings) as scheduler:
+        client = scheduler.client
         if client is None:
             typer.echo("Prolific is not configured: set VOXBANK_PROLIFIC_TOKEN", err=True)
             raise typer.Exit(1)
@@ -40,10 +39,6 @@ def sync() -> None:
         except ProlificError as error:
             typer.echo(f"Prolific: {error.message}", err=True)
             raise typer.Exit(1) from None
-    finally:
-        if client is not None:
-            client.close()
-        engine.dispose()
     typer.echo(f"signed in to Prolific as researcher {me.get('id', '?')}")
     typer.echo(f"planned: {planned}")
     problems = 0

@@ -70,16 +70,11 @@ def run_due(
                                   help="rehearsal only: act as if it were this UTC time (ISO 8601)"),
 ) -> None:
     """Plan from what participants did, then send every action that is due now, each once."""
-    from voxbank.scheduler import build_scheduler, parse_at
+    from voxbank.scheduler import open_scheduler, parse_at
     from voxbank.settings import get_settings
 
-    scheduler, engine = build_scheduler(get_settings(), at=parse_at(at) if at else None)
-    try:
+    with open_scheduler(get_settings(), at=parse_at(at) if at else None) as scheduler:
         report = scheduler.run_due(limit=limit)
-    finally:
-        if scheduler.client is not None:
-            scheduler.client.close()
-        engine.dispose()
     if not report.study_found:
         typer.echo(f"the study {scheduler.schedule.slug!r} has no database row yet: nothing to plan "
                    "(it is created when `voxbank serve` starts)")
