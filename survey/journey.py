@@ -26,7 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from protocols import Experiment
 from protocols.schema import ExperimentCondition
 from storage import audit
-from storage.models import Consent, GameDecision, PageView, Participant, Response, Visit, utcnow
+from storage.models import Consent, GameDecision, Interview, PageView, Participant, Response, Visit, utcnow
 from survey import consent as consent_doc
 from survey import quotas, retest
 from survey.assignment import assign_condition
@@ -42,6 +42,10 @@ from survey.sql import insert_ignoring_conflicts
 TOKEN_FIELD = "token"
 SKIP_FIELD = "skip_ok"
 RESERVED = (TOKEN_FIELD, SKIP_FIELD)
+INTERVIEW_ENDED = ("completed", "stopped")
+"""A visit goes past its interview step only once the interview has ended one of these ways."""
+INTERVIEW_NOT_ENDED = ("The interview has not ended yet. Please start or continue it with the button above; "
+                       "when the interviewer has said goodbye, come back to this page and continue.")
 
 
 @dataclass
@@ -240,6 +244,8 @@ class Journey:
             raise NotAvailable("The study is finished: there is nothing more to submit.")
         if step == "consent":
             return self._submit_consent(session, participant, visit, position, form)
+        if step == "interview" and not self._interview_ended(session, visit):
+            return Submitted("invalid", form_error=INTERVIEW_NOT_ENDED)
         fields = self.fields(visit, page)
         parsed = parse_answers(fields, form, reserved=RESERVED, skips_confirmed=form.get(SKIP_FIELD, [""])[0] == "1")
         if parsed.errors:
@@ -267,6 +273,12 @@ class Journey:
             self._complete(session, participant, visit, now)
             return Submitted("completed", parsed)
         return Submitted("saved", parsed)
+
+    @staticmethod
+    def _interview_ended(session: Session, visit: Visit) -> bool:
+        """Whether the visit's interview has ended: completed, or stopped at the participant's request."""
+        statuses = session.scalars(select(Interview.status).where(Interview.visit_id == visit.id)).all()
+        return any(status in INTERVIEW_ENDED for status in statuses)
 
     def _submit_consent(self, session: Session, participant: Participant, visit: Visit, position: int,
                         form: FormData) -> Submitted:

@@ -118,6 +118,25 @@ def read_form(html: str) -> FormPage:
 
 
 Chooser = Callable[[str, list[str]], str]
+EndInterview = Callable[[str], None]
+"""Ends the interview of the participant with this PID, as the voice interview does when it closes."""
+
+
+def interview_ended_by(session_factory: Any) -> EndInterview:
+    """For journeys that test the steps after the interview: store the participant's wave-1 interview as
+    completed, the state a finished voice interview (tested in tests/interviewer/voice) leaves behind."""
+    from sqlalchemy import select
+
+    from storage.models import Interview, Participant, Visit
+
+    def end(participant: str) -> None:
+        with session_factory() as session, session.begin():
+            visit = session.scalars(select(Visit).join(Participant, Visit.participant_id == Participant.id)
+                                    .where(Participant.prolific_pid == participant, Visit.wave == 1)).one()
+            session.add(Interview(visit_id=visit.id, mode="voice", guide_id="avp", protocol_version="test",
+                                  protocol_hash="0" * 64, status="completed"))
+
+    return end
 
 
 def first_option(name: str, values: list[str]) -> str:
@@ -132,6 +151,9 @@ class Bot:
     client: Any
     participant: str
     choose: Chooser = first_option
+    end_interview: EndInterview | None = None
+    """Called on the interview step before Continue (a TestClient's app needs none: its database is used);
+    without one the journey stops there, as it should."""
     pages: int = 0
     history: list[str] = field(default_factory=list)
 
@@ -165,6 +187,13 @@ class Bot:
         form = read_form(response.text)
         self.history.append(form.heading)
         self.pages += 1
+        if form.heading == "The interview":
+            end = self.end_interview
+            app = getattr(self.client, "app", None)  # a TestClient: the app's own database
+            if end is None and app is not None:
+                end = interview_ended_by(app.state.session_factory)
+            if end is not None:
+                end(self.participant)
         return self.client.post(form.action, data=self.answers(form))
 
     def run(self, response: Any, *, limit: int = 80) -> Any:

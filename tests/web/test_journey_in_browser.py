@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journey_bots import SELF_DESCRIPTION, STRATA, pid, start_url
+from journey_bots import SELF_DESCRIPTION, STRATA, interview_ended_by, pid, start_url
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -122,10 +122,15 @@ def test_a_participant_goes_from_prolific_to_completion(live_server: str, sessio
                 break
         page.keyboard.press("Enter")
 
-        # 4. The interview step links to the voice interview (tested in tests/interviewer/voice); go on.
+        # 4. The interview step links to the voice interview (tested in tests/interviewer/voice); the
+        #    surveys wait until it has ended.
         expect(page.locator("h1")).to_have_text("The interview")
         expect(page.get_by_role("link", name="Start or continue the interview")).to_have_attribute(
             "href", "/study/park2024/interview")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.locator(".error-summary")).to_contain_text("The interview has not ended yet.")
+        expect(page.locator("h1")).to_have_text("The interview")
+        interview_ended_by(session_factory)(pid(0xE2E))
         page.get_by_role("button", name="Continue").click()
 
         # 5. The GSS, 19 pages; on the first, one question is left blank and the skip is confirmed.

@@ -88,7 +88,7 @@ def _render_page(request: Request, journey: Journey, signer: SignerDep, ctx: Par
             "form_error": form_error,
         }, status=status, signed_in=True)
     if shown.step in INFO_PAGES:
-        return render(request, journey, "info.html", {**common, **INFO_PAGES[shown.step]},
+        return render(request, journey, "info.html", {**common, **INFO_PAGES[shown.step], "form_error": form_error},
                       status=status, signed_in=True)
     context = page_context(journey, shown, token=token, values=values, errors=errors, skip_prompt=skip_prompt,
                            notice=notice)

@@ -62,7 +62,8 @@ def test_a_bonus_is_set_up_then_paid_once(session_factory, paid_setup, make_sche
     assert bonus_outcomes(scheduler.run_due()) == []
     assert prolific.bonuses_paid() == 1
     with session_factory() as session:
-        events = session.scalars(select(AuditEvent.action).where(AuditEvent.target == f"bonus:{paid_setup}")).all()
+        events = session.scalars(select(AuditEvent.action).where(AuditEvent.target == f"bonus:{paid_setup}")
+                                .order_by(AuditEvent.id)).all()
     assert events == ["bonus.set_up", "bonus.paid"]
 
 

@@ -51,7 +51,8 @@ def test_a_signed_event_is_recorded_once_and_approved_settles_the_approval(
     assert deliver(hooks, event("APPROVED"), event_id="evt-2").json() == {"outcome": "recorded"}
     assert deliver(hooks, event("APPROVED"), event_id="evt-2").json() == {"outcome": "duplicate"}
     with session_factory() as session:
-        recorded = session.scalars(select(AuditEvent).where(AuditEvent.action == "prolific.submission_status")).all()
+        recorded = session.scalars(select(AuditEvent).where(AuditEvent.action == "prolific.submission_status")
+                                   .order_by(AuditEvent.id)).all()
         assert [(e.target, e.details["status"], e.details["event_id"]) for e in recorded] == [
             (f"prolific_submission:{submission(1)}", "AWAITING_REVIEW", "evt-1"),
             (f"prolific_submission:{submission(1)}", "APPROVED", "evt-2")]

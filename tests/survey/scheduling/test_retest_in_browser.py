@@ -68,11 +68,11 @@ def test_wave_2_in_a_browser_stores_answers_for_the_same_participant(live_server
                                                                     prolific, clock) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
-    from journey_bots import STUDY_ID, Bot, session_id
+    from journey_bots import STUDY_ID, Bot, interview_ended_by, session_id
 
     # Wave 1 through the app; Prolific knows the submission.
     with httpx.Client(base_url=live_server, follow_redirects=True, timeout=30) as http:
-        bot = Bot(http, pid(1))
+        bot = Bot(http, pid(1), end_interview=interview_ended_by(session_factory))
         assert "Your completion code is" in bot.run(bot.enter()).text
     prolific.add_submission(session_id(1), STUDY_ID, pid(1))
     with session_factory() as session, session.begin():
