@@ -4,6 +4,11 @@ The prompt is a document (the embedded model is a base model): the persona's des
 recent conversation, and ``Participant:`` to continue. Answers are cut at the next speaker and
 held near the persona's typical length. A simulated participant wants to finish the interview:
 asked whether to stop or pause, it says to go on.
+
+A small base model falls into loops: once "I don't know." is in the transcript it is the likeliest
+next answer, and a pilot of two hours ends with it said a hundred times. So the history shown is
+short (the last exchange or two), and an answer that repeats an earlier one word for word, or is far
+shorter than the persona talks, is drawn again, hotter, up to `ATTEMPTS` times.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from interviewer.conductor import Reply, safety
 from interviewer.llm.client import LLMClient, LLMError
 from interviewer.pilot.personas import Persona
 
-HISTORY_CHARS = 2500
+HISTORY_CHARS = 1200
 KEEP_GOING = "No, I'm okay. Let's keep going."
 SILENT_FALLBACK = "I'm not sure what to say about that."
-_STOPS = ["\n", "Isabella:", "Participant:", "Interviewer:"]
-MAX_PIECES = 3
+MAX_PIECES = 4
+ATTEMPTS = 3
+MIN_SHARE_OF_TARGET = 0.25
+"""An answer shorter than this share of the persona's usual length is drawn again."""
 
 HEAD = ("The following is the transcript of a recorded interview from a study of life in the United States. "
         "The interviewer, {name}, asks about the participant's life; the participant answers in their own words, "
@@ -37,8 +44,11 @@ class SimulatedParticipant:
         self.interviewer_name = interviewer_name
         self.history: list[str] = []
         self.fallbacks = 0
+        self.redrawn = 0
         self.latencies_ms: list[float] = []
         self._rng = random.Random(persona.id)
+        self._said: set[str] = set()
+        self._stops = ["\n\n", f"{interviewer_name}:", "Participant:", "Interviewer:"]
 
     def answer(self, reply: Reply) -> str:
         """The persona's answer to what the interviewer just said."""
@@ -61,17 +71,32 @@ class SimulatedParticipant:
         return head + recent + "Participant:"
 
     def _generate(self) -> str:
-        """One answer: a line of the transcript, continued (up to `MAX_PIECES` calls) while it is much
-        shorter than the persona's usual answer; a base model tends to stop after a sentence."""
+        """One answer near the persona's usual length that it has not given before (see the module doc)."""
         target = max(8, round(self.persona.words_per_answer * self._rng.uniform(0.5, 1.5)))
         prompt = self._prompt()
+        text = ""
+        for attempt in range(ATTEMPTS):
+            text = self._compose(prompt, target, temperature=0.8 + 0.15 * attempt)
+            fresh = _normal(text) not in self._said
+            if fresh and len(text.split()) >= MIN_SHARE_OF_TARGET * target:
+                break
+            self.redrawn += 1
+        if len(text.split()) < 2:
+            self.fallbacks += 1
+            return SILENT_FALLBACK
+        self._said.add(_normal(text))
+        return text
+
+    def _compose(self, prompt: str, target: int, *, temperature: float) -> str:
+        """A line of the transcript, continued (up to `MAX_PIECES` calls) while it is much shorter than
+        ``target`` words; a base model tends to stop after a sentence."""
         text = ""
         for _ in range(MAX_PIECES):
             missing = target - len(text.split())
             try:
                 completion = self.llm.complete_text(prompt + (f" {text}" if text else ""),
-                                                    max_tokens=int(missing * 1.6) + 8, temperature=0.8,
-                                                    stop=_STOPS, repeat_penalty=1.15)
+                                                    max_tokens=int(missing * 1.6) + 8, temperature=temperature,
+                                                    stop=self._stops, repeat_penalty=1.15)
             except LLMError:
                 break
             self.latencies_ms.append(completion.latency_ms)
@@ -81,10 +106,11 @@ class SimulatedParticipant:
             text = f"{text} {piece}".strip()
             if len(text.split()) >= target * 0.6:
                 break
-        if len(text.split()) < 2:
-            self.fallbacks += 1
-            return SILENT_FALLBACK
         return text
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
 
 
 def _tidy(text: str, *, max_words: int) -> str:

@@ -45,6 +45,21 @@ def test_a_simulated_participant_speaks_in_its_persona_and_wants_to_go_on(llm, s
     assert participant.answer(check) == KEEP_GOING
 
 
+def test_a_simulated_participant_draws_again_rather_than_repeat_an_earlier_answer(llm, stand_in) -> None:
+    first = ("I grew up near Tulsa on my grandmother's farm, with chickens and two old horses, and I spent every "
+             "summer in the fields there until I was about fifteen years old.")
+    second = ("My first job was stacking hay for a neighbour down the road, five dollars a day, and I saved all of "
+              "it for a bicycle that I rode to school for the next four years.")
+    fresh = iter([first, first, second])
+    # a new answer gets the next line of `fresh`; a continuation of one gets nothing more
+    stand_in.on_text = lambda call: f" {next(fresh)}" if call.prompt.endswith("Participant:") else ""
+    participant = SimulatedParticipant(draw_personas(load_study(), 1, seed=1)[0], llm)
+    asked = [Reply((Utterance(text, "scripted", "q", 0.0, 2.0),), done=False)
+             for text in ("Where did you grow up?", "What was your first job?")]
+    assert [participant.answer(reply) for reply in asked] == [first, second]
+    assert participant.redrawn == 1
+
+
 def test_a_pilot_interviews_each_persona_through_the_whole_guide(short_guide, llm, factory, stand_in) -> None:
     stand_in.on_text = lambda call: " We moved a lot when I was young, and I worked at the mill for twenty years."
     report = run_pilot(llm=llm, session_factory=factory, study=load_study(), guide_file=short_guide, personas=2,
