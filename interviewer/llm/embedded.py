@@ -14,6 +14,10 @@ Server options that matter on a small CPU:
   ``cache_size``: at the default batch of 512 that is 512 MB a state, and a long pilot grew the
   server to 19 GB. With a batch of 64 and a 128 MB cache a handful of states are kept, well
   under 1 GB in all.
+* ``interrupt_requests false``: by default a request that arrives while another is streaming cuts
+  that one off (it ends after a token or two: ``{"``), so two interviews on one server spoil each
+  other's replies. Queued instead, a reply comes late and whole, and the conductor's timeout
+  decides what late means.
 """
 
 from __future__ import annotations
@@ -86,7 +90,8 @@ class EmbeddedServer:
                 "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
                 "--n_ctx", str(CONTEXT_TOKENS), "--logits_all", "false",
                 "--n_batch", str(BATCH_TOKENS), "--n_ubatch", str(BATCH_TOKENS),
-                "--cache", "true", "--cache_size", str(CACHE_BYTES), "--verbose", "false"]
+                "--cache", "true", "--cache_size", str(CACHE_BYTES), "--interrupt_requests", "false",
+                "--verbose", "false"]
 
     def start(self, ready_timeout_s: float = READY_TIMEOUT_S) -> str:
         """Start the server and wait until it answers; returns the base URL."""

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from interviewer.conductor import Conductor
+from interviewer.conductor.decisions import DECISION_SCHEMA
+from interviewer.conductor.prompts import decision_prompt
 from interviewer.llm import EmbeddedServer, llm_endpoint
 from interviewer.llm.embedded import THREADS, EmbeddedServerError
+from protocols import load_study
 from tests.interviewer.scripted_participants import Scripted, interview, run, transcript
 from voxbank.settings import load_settings
 
@@ -28,6 +33,7 @@ def test_the_server_runs_on_two_threads_on_localhost_without_per_token_logits(tm
     assert options["--host"] == "127.0.0.1" and options["--port"] == "8765"
     assert options["--n_threads"] == options["--n_threads_batch"] == str(THREADS) == "2"
     assert options["--logits_all"] == "false" and options["--model_alias"] == "gemma-3-270m"
+    assert options["--interrupt_requests"] == "false"
     assert server.base_url == "http://127.0.0.1:8765/v1"
 
 
@@ -70,3 +76,22 @@ def test_the_real_local_model_conducts_the_short_interview(short_guide, settings
     assert conductor.state.max_prompt_chars < 12000
     with socket.socket() as probe:  # the server is gone
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.slow
+def test_two_interviews_asking_the_real_local_model_at_once_both_get_whole_replies(settings) -> None:
+    local = load_settings(**{**settings.model_dump(), "llm_embedded_port": _free_port(), "llm_timeout_s": 120.0})
+    window = "".join(f"Isabella: What happened next?\nParticipant: We moved to a new town in {1990 + n}, and I "
+                     f"started at a new school where I knew nobody at first.\n" for n in range(12))
+    questions = load_study().interview_guides["short"].data.questions()[:2]
+    prompts = [decision_prompt(name="Isabella", window=window, notes="(none yet)", question=question,
+                               seconds_left=90) for question in questions]
+    start = threading.Barrier(len(prompts))
+
+    def decide(prompt: str) -> dict[str, object]:
+        start.wait()
+        return llm.complete_json(prompt, DECISION_SCHEMA, name="decision", max_tokens=220).data or {}
+
+    with llm_endpoint(local) as llm, ThreadPoolExecutor(max_workers=len(prompts)) as pool:
+        decisions = list(pool.map(decide, prompts))
+    assert [d.get("action") in ("follow_up", "move_on") for d in decisions] == [True, True], decisions
