@@ -60,9 +60,14 @@ class LLMUnavailable(LLMError):
 
 
 class LLMBadReply(LLMError):
-    """The endpoint answered, but not with a usable reply (empty, malformed, refused request)."""
+    """The endpoint answered, but not with a usable reply (empty, malformed, refused request);
+    ``reply`` is what it sent, when it sent text (personal data: it may quote the participant)."""
 
     reason = "bad_reply"
+
+    def __init__(self, message: str, *, reply: str | None = None) -> None:
+        super().__init__(message)
+        self.reply = reply
 
 
 @dataclass(frozen=True)
@@ -205,9 +210,9 @@ def _parse_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(stripped)
     except json.JSONDecodeError:
-        raise LLMBadReply("the reply is not valid JSON") from None
+        raise LLMBadReply("the reply is not valid JSON", reply=text) from None
     if not isinstance(value, dict):
-        raise LLMBadReply("the reply is JSON but not an object")
+        raise LLMBadReply("the reply is JSON but not an object", reply=text)
     return value
 
 

@@ -40,6 +40,19 @@ def test_an_unusable_decision_falls_back_to_the_next_scripted_question(reply, re
     assert ANSWER not in record.getMessage()
 
 
+def test_a_malformed_reply_is_logged_with_its_text_only_as_personal_data(short_guide, llm, factory, stand_in,
+                                                                        caplog) -> None:
+    stand_in.on_decision = lambda call: '{"signal": "none", "action": "follow_u'
+    conductor = Conductor.start(short_guide, llm, factory)
+    conductor.open()
+    with caplog.at_level(logging.WARNING, logger="interviewer.conductor"):
+        conductor.respond(ANSWER, 8.0)
+    [record] = [r for r in caplog.records if r.name == "interviewer.conductor.conductor"]
+    assert record.reason == "bad_reply"
+    assert record.personal["llm_reply"] == '{"signal": "none", "action": "follow_u'
+    assert "follow_u" not in record.getMessage()
+
+
 def test_a_slow_reply_is_abandoned_at_the_timeout(short_guide, llm, factory, stand_in) -> None:
     stand_in.on_decision = lambda call: Slow(5.0)
     conductor = Conductor.start(short_guide, llm, factory)
