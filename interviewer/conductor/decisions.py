@@ -106,6 +106,10 @@ def parse_decision(data: dict[str, Any], *, asked: Iterable[str], last_answer: s
     if signal not in SIGNALS:
         signal = "none"
     raw = data.get("follow_up")
+    if isinstance(raw, str):
+        # A base model often writes its question, then runs on into the page ("\nObjective: ...",
+        # "\nParticipant: ..."): only the first line is the question.
+        raw = raw.strip().split("\n", 1)[0]
     follow_up: str | None = None
     rejected: str | None = None
     if isinstance(raw, str) and raw.strip():

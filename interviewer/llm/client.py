@@ -208,7 +208,9 @@ def _parse_object(text: str) -> dict[str, Any]:
     if not stripped:
         raise LLMBadReply("the reply is empty")
     try:
-        value = json.loads(stripped)
+        # strict=False: a small model under llama.cpp's grammar writes raw newlines inside strings;
+        # the object is still whole, and what the strings may hold is for the caller to check.
+        value = json.loads(stripped, strict=False)
     except json.JSONDecodeError:
         raise LLMBadReply("the reply is not valid JSON", reply=text) from None
     if not isinstance(value, dict):

@@ -59,6 +59,18 @@ def test_the_llm_follow_up_is_asked_and_recorded_as_a_follow_up(short_guide, llm
     assert decision.question == " ".join(short_guide.data.questions()[0].text.split())
 
 
+def test_a_follow_up_that_runs_on_into_the_page_is_asked_up_to_the_end_of_its_line(short_guide, llm, factory,
+                                                                                   stand_in) -> None:
+    # what Gemma 270M writes under the grammar: a raw newline inside the string, then the page goes on
+    stand_in.on_decision = lambda call: ('{"signal": "none", "action": "follow_up", "follow_up": '
+                                         '"What was school like for you?\nParticipant: It was fine"}')
+    conductor = Conductor.start(short_guide, llm, factory)
+    conductor.open()
+    reply = conductor.respond("I grew up in Ohio with my mother.", 10.0)
+    assert (reply.text, reply.kind) == ("What was school like for you?", "followup")
+    assert conductor.state.fallbacks == 0
+
+
 def test_a_question_moves_on_when_its_time_runs_out(short_guide, llm, factory, stand_in) -> None:
     stand_in.on_decision = follow_up_with("And what happened after that?")  # five words: 2.0 s
     conductor = Conductor.start(short_guide, llm, factory)
