@@ -96,11 +96,9 @@ def check_llm(settings: Settings) -> Finding:
     if settings.llm_base_url is None:
         return Finding("llm", True, f"embedded {settings.llm_model} (llama.cpp on port "
                        f"{settings.llm_embedded_port}, started by the commands that need it)", required=False)
-    from interviewer.llm.client import LLMClient, LLMError
+    from interviewer.llm.client import LLMError, client_from_settings
 
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    with LLMClient(base_url=settings.llm_base_url, model=settings.llm_model, api_key=key,
-                   timeout_s=settings.llm_timeout_s) as client:
+    with client_from_settings(settings, style="chat") as client:  # a style given: no probe before the check
         try:
             served = client.served_models()
         except LLMError as error:

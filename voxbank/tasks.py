@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -201,6 +203,11 @@ def enqueue_transcription(interview_id: int, *, settings: Settings | None = None
         engine.dispose()
     send_transcription(interview_id, settings)
     return True
+
+
+def transcription_on_finish(settings: Settings) -> Callable[[int], bool]:
+    """The hook a voice process gives ``VoiceRuntime(on_finished=...)``: queue the ended interview."""
+    return partial(enqueue_transcription, settings=settings, requested_by="interview_end")
 
 
 class Sweeper:

@@ -302,7 +302,7 @@ class Conductor:
                                                 max_tokens=DECISION_MAX_TOKENS)
         except LLMError as error:
             self._llm_ms += (time.perf_counter() - started) * 1000
-            self._fallback(error.reason, question.id, reply=getattr(error, "reply", None))
+            self._fallback(error.reason, question.id, reply=error.reply)
             return None
         self._llm_ms += completion.latency_ms
         self._last_llm_text = completion.text
@@ -335,7 +335,7 @@ class Conductor:
             completion = self.llm.complete_json(prompt, schema, name="reflection", max_tokens=280 + 110 * len(checks))
         except LLMError as error:
             self._llm_ms += (time.perf_counter() - started) * 1000
-            self._fallback(f"reflection_{error.reason}", self._question_id(), reply=getattr(error, "reply", None))
+            self._fallback(f"reflection_{error.reason}", self._question_id(), reply=error.reply)
             return
         self._llm_ms += completion.latency_ms
         allowed = {note: values for note, (_, values) in checks.items()}

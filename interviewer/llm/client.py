@@ -44,6 +44,11 @@ class LLMError(Exception):
     retryable = False
     reason = "error"
 
+    def __init__(self, message: str, *, reply: str | None = None) -> None:
+        super().__init__(message)
+        self.reply = reply
+        """What the endpoint sent, when it sent unusable text (personal data: it may quote the participant)."""
+
 
 class LLMTimeout(LLMError):
     """No reply within the timeout."""
@@ -60,14 +65,9 @@ class LLMUnavailable(LLMError):
 
 
 class LLMBadReply(LLMError):
-    """The endpoint answered, but not with a usable reply (empty, malformed, refused request);
-    ``reply`` is what it sent, when it sent text (personal data: it may quote the participant)."""
+    """The endpoint answered, but not with a usable reply (empty, malformed, refused request)."""
 
     reason = "bad_reply"
-
-    def __init__(self, message: str, *, reply: str | None = None) -> None:
-        super().__init__(message)
-        self.reply = reply
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ WebRTC transport inside ``voxbank serve`` instead.
 
 from __future__ import annotations
 
-from functools import partial
-
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.agents.cli import cli, proto
 
@@ -29,11 +27,10 @@ def prewarm(proc: JobProcess) -> None:
     """Once per job process: Whisper, Piper and Silero loaded; the LLM client made."""
     settings = get_settings()
     # The agent process is the application's entry point here, so it may reach up to voxbank.tasks.
-    from voxbank.tasks import enqueue_transcription
+    from voxbank.tasks import transcription_on_finish
 
     llm, _ = voice_llm(settings, start_embedded=False)  # the `voxbank agent` process runs the embedded one
-    proc.userdata["runtime"] = VoiceRuntime.create(
-        settings, llm=llm, on_finished=partial(enqueue_transcription, settings=settings, requested_by="interview_end"))
+    proc.userdata["runtime"] = VoiceRuntime.create(settings, llm=llm, on_finished=transcription_on_finish(settings))
 
 
 server = AgentServer(setup_fnc=prewarm, initialize_process_timeout=120.0, drain_timeout=3 * 3600)

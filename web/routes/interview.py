@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -28,7 +27,7 @@ from interviewer.voice.livekit_room import ensure_interviewer, participant_token
 from interviewer.voice.session import VoiceRuntime, voice_llm
 from interviewer.voice.webrtc import EmbeddedVoice
 from survey.errors import NotAvailable
-from voxbank.tasks import enqueue_transcription
+from voxbank.tasks import transcription_on_finish
 from web.deps import JourneyDep, ParticipantContext, ParticipantVisit, SettingsDep
 from web.pages import base_path, render
 
@@ -83,8 +82,7 @@ async def get_embedded_voice(request: Request) -> EmbeddedVoice:
                 runtime = await asyncio.to_thread(VoiceRuntime.create, settings, llm=llm,
                                                   session_factory=state.session_factory,
                                                   study=state.runtime.protocol,
-                                                  on_finished=partial(enqueue_transcription, settings=settings,
-                                                                      requested_by="interview_end"))
+                                                  on_finished=transcription_on_finish(settings))
                 state.embedded_voice = EmbeddedVoice(runtime)
     return state.embedded_voice  # type: ignore[no-any-return]
 
