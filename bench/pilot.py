@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 
 from interviewer.conductor import guide_file
-from interviewer.llm.embedded import llm_endpoint
 from interviewer.pilot import PARK_FOLLOWUPS_PER_QUESTION, run_pilot
 from protocols import load_study
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from voxbank.settings import get_settings
+from voxbank.wiring import llm_endpoint
 
 DURATION_TOLERANCE = 0.05
 

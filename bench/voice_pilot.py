@@ -34,13 +34,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from interviewer.llm.client import LLMClient, client_from_settings
-from interviewer.llm.embedded import llm_endpoint
+from interviewer.llm.client import LLMClient
 from interviewer.pilot.report import percentile
 from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.audio_io import INPUT_RATE
 from interviewer.voice.inprocess import InProcessTransport
-from interviewer.voice.models import load_voice_models
 from interviewer.voice.session import InterviewSession, SessionLog, VoiceRuntime
 from interviewer.voice.tts import load_piper_voice
 from protocols import load_study
@@ -49,6 +47,7 @@ from storage.blobs import BlobStore
 from storage.db import make_engine, make_session_factory
 from storage.models import Turn
 from voxbank.settings import Settings, get_settings
+from voxbank.wiring import client_from_settings, llm_endpoint, load_voice_models, voice_options
 
 ANSWERS: dict[str, list[str]] = {
     "life_story_overview": [
@@ -183,7 +182,8 @@ def measure(settings: Settings, llm: LLMClient, guide_id: str, interviews: int) 
         migrate.upgrade(url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
-        runtime = VoiceRuntime(settings=settings, session_factory=factory, blobs=BlobStore(Path(scratch) / "blobs"),
+        runtime = VoiceRuntime(options=voice_options(settings), session_factory=factory,
+                               blobs=BlobStore(Path(scratch) / "blobs"),
                                study=study, models=models, llm=llm)
         for _ in range(interviews):
             interview_id, spoken = asyncio.run(interview(runtime, speaker, guide_id))

@@ -96,7 +96,8 @@ def check_llm(settings: Settings) -> Finding:
     if settings.llm_base_url is None:
         return Finding("llm", True, f"embedded {settings.llm_model} (llama.cpp on port "
                        f"{settings.llm_embedded_port}, started by the commands that need it)", required=False)
-    from interviewer.llm.client import LLMError, client_from_settings
+    from interviewer.llm.client import LLMError
+    from voxbank.wiring import client_from_settings
 
     with client_from_settings(settings, style="chat") as client:  # a style given: no probe before the check
         try:

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from protocols import default_study_dir
-from storage.db import make_engine, make_session_factory
+from storage.db import make_session_factory
 from storage.models import utcnow
 from survey.prolific_api import ProlificClient
 from survey.scheduling import ProlificSetup, Scheduler, ScheduleSource, shifted_clock
 from voxbank.celery_app import SCHEDULER_TICK_TASK, TICK_S, app
 from voxbank.settings import Settings, get_settings
+from voxbank.wiring import database_engine
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def prolific_client(settings: Settings) -> ProlificClient | None:
 def open_scheduler(settings: Settings, *, at: datetime | None = None) -> Iterator[Scheduler]:
     """The scheduler for these settings (clock running from ``at`` when given); its Prolific client
     and database engine are closed when the block ends."""
-    engine = make_engine(settings.resolved_database_url)
+    engine = database_engine(settings)
     schedule = ScheduleSource.for_study_dir(settings.study_dir or default_study_dir())
     setup = ProlificSetup(settings.prolific_retest_study_id, settings.prolific_retest_group_id)
     clock = shifted_clock(at) if at is not None else utcnow

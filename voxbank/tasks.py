@@ -29,10 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.transcription.errors import TransientError
 from interviewer.transcription.jobs import mark_failed, request_transcription, run_transcription, sweep_lapsed_claims
-from interviewer.transcription.whisper import ChannelRun, WhisperOptions, WhisperRunner
+from interviewer.transcription.whisper import ChannelRun, WhisperRunner
 from storage.blobs import BlobStore
-from storage.db import make_engine, make_session_factory
+from storage.db import make_session_factory
 from storage.models import Interview
+from voxbank import wiring
 from voxbank.celery_app import TRANSCRIBE_TASK, app, app_for
 from voxbank.settings import Settings, get_settings
 
@@ -40,12 +41,6 @@ logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
 """Retries of a transcription after transient errors (database briefly unreachable), with backoff."""
-
-
-def whisper_options(settings: Settings) -> WhisperOptions:
-    """The Whisper options these settings ask for."""
-    return WhisperOptions(model=settings.stt_model, device=settings.stt_device,
-                          compute_type=settings.stt_compute_type, batch_size=settings.stt_batch_size)
 
 
 @dataclass
@@ -60,13 +55,12 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
-        engine = make_engine(settings.resolved_database_url)
-        return cls(settings, make_session_factory(engine), BlobStore(settings.resolved_data_dir / "blobs"))
+        return cls(settings, wiring.database_sessions(settings), wiring.blob_store(settings))
 
     def whisper(self) -> WhisperRunner:
         """The process's Whisper model, loaded on first use."""
         if self._whisper is None:
-            self._whisper = WhisperRunner(whisper_options(self.settings))
+            self._whisper = WhisperRunner(wiring.whisper_options(self.settings))
         return self._whisper
 
     def guide_budget_s(self, interview_id: int) -> int | None:
@@ -82,9 +76,7 @@ class Runtime:
 
 def _guide_budget_s(settings: Settings, guide_id: str) -> int | None:
     try:
-        from protocols import load_study
-
-        study = load_study(settings.study_dir)
+        study = wiring.configured_study(settings)
         for loaded in study.interview_guides.values():
             if loaded.data.id == guide_id:
                 return int(loaded.data.total_seconds)
@@ -195,7 +187,7 @@ def enqueue_transcription(interview_id: int, *, settings: Settings | None = None
     Returns False, queueing nothing, while a live job already holds the interview.
     """
     settings = settings or get_settings()
-    engine = make_engine(settings.resolved_database_url)
+    engine = wiring.database_engine(settings)
     try:
         if not request_transcription(make_session_factory(engine), interview_id, requested_by=requested_by):
             return False
@@ -226,7 +218,7 @@ class Sweeper:
         self._stop.set()
 
     def sweep_once(self) -> list[int]:
-        engine = make_engine(self.settings.resolved_database_url)
+        engine = wiring.database_engine(self.settings)
         try:
             return sweep_lapsed_claims(make_session_factory(engine), lambda iid: send_transcription(iid))
         finally:

@@ -1,6 +1,8 @@
-"""The FastAPI app factory: ``create_app(settings)``.
+"""The FastAPI app factory: ``create_app(settings, engine=..., study=..., blobs=...)``.
 
-One app serves one study (``settings.study_dir``, default the shipped park2024). On startup it
+One app serves one study. The wiring (``voxbank.wiring.web_app``) builds what it takes from the
+settings: the web app's own `WebSettings`, the database engine, the loaded study, the blob store and
+the embedded voice's opener. On startup it
 checks that the database schema is current and creates or updates the study's row and quota cells
 from the protocol. Participant pages are server-rendered and work without JavaScript.
 """
@@ -12,17 +14,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 
-from protocols import Study, default_study_dir, load_study
+from protocols import Study
 from storage import migrate
 from storage.blobs import BlobStore
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import make_session_factory, transaction
 from survey.journey import Journey
 from survey.runtime import StudyRuntime
 from survey.sync import sync_study
-from voxbank.settings import Settings
 from web import errors
 from web.capability import Signer
+from web.options import VoiceOpener, WebSettings
 from web.routes import entry, health, interview, journey, prolific_webhook, withdrawal
 from web.templating import STATIC_DIR, make_templates
 
@@ -40,11 +43,12 @@ class DatabaseNotReady(RuntimeError):
     """The database schema is missing or older than the code."""
 
 
-def create_app(settings: Settings, *, study: Study | None = None) -> FastAPI:
-    """Build the web app for ``settings`` (and the given loaded study, else ``settings.study_dir``)."""
-    runtime = StudyRuntime(study or load_study(settings.study_dir or default_study_dir()))
-    database_url = settings.resolved_database_url
-    engine = make_engine(database_url)
+def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: BlobStore,
+               open_voice: VoiceOpener | None = None) -> FastAPI:
+    """Build the web app for ``study`` on ``engine`` (disposed when the app stops); ``open_voice``
+    loads the embedded interviewer on the first embedded interview (without it, none is offered)."""
+    runtime = StudyRuntime(study)
+    database_url = engine.url.render_as_string(hide_password=False)
     factory = make_session_factory(engine)
 
     @asynccontextmanager
@@ -65,7 +69,8 @@ def create_app(settings: Settings, *, study: Study | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.signer = Signer(settings.secret_key.get_secret_value())
-    app.state.blob_store = BlobStore(settings.resolved_data_dir / "blobs")
+    app.state.blob_store = blobs
+    app.state.open_voice = open_voice
     app.state.templates = make_templates()
     app.state.runtime = runtime
 

@@ -21,8 +21,8 @@ from storage.blobs import BlobStore
 from storage.models import Participant, Visit
 from survey.errors import NotSignedIn, TamperedForm, UnknownStudy
 from survey.journey import Journey
-from voxbank.settings import Settings
 from web.capability import Signer, cookie_name
+from web.options import WebSettings
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -31,7 +31,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+def get_settings(request: Request) -> WebSettings:
     """The settings the app was created with."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
@@ -55,7 +55,7 @@ def get_journey(request: Request, slug: str) -> Journey:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[WebSettings, Depends(get_settings)]
 SignerDep = Annotated[Signer, Depends(get_signer)]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 JourneyDep = Annotated[Journey, Depends(get_journey)]

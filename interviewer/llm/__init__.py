@@ -1,6 +1,8 @@
 """The interviewer's one LLM client (the `openai` package) and the embedded llama.cpp server.
 
-    from interviewer.llm import client_from_settings, EmbeddedServer
+    from interviewer.llm import LLMOptions, client_for, EmbeddedServer
+
+The wiring (``voxbank.wiring``) builds the options from the settings and picks the endpoint.
 """
 
 from interviewer.llm.client import (
@@ -10,9 +12,10 @@ from interviewer.llm.client import (
     LLMError,
     LLMTimeout,
     LLMUnavailable,
-    client_from_settings,
+    client_for,
 )
-from interviewer.llm.embedded import EmbeddedServer, embedded_model_path, llm_endpoint
+from interviewer.llm.embedded import EmbeddedServer, embedded_model_path, port_answers
+from interviewer.llm.options import LLMOptions
 
 __all__ = [
     "Completion",
@@ -22,7 +25,8 @@ __all__ = [
     "LLMError",
     "LLMTimeout",
     "LLMUnavailable",
-    "client_from_settings",
+    "LLMOptions",
+    "client_for",
     "embedded_model_path",
-    "llm_endpoint",
+    "port_answers",
 ]

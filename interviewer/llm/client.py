@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import openai
 
-from voxbank.settings import Settings
+from interviewer.llm.options import LLMOptions
 
 Style = Literal["completion", "chat"]
 
@@ -265,17 +265,16 @@ def detect_style(client: LLMClient) -> Style:
     return "completion" if owners & set(LLAMA_CPP_OWNERS) else "chat"
 
 
-def client_from_settings(settings: Settings, *, base_url: str | None = None, style: Style | None = None) -> LLMClient:
+def client_for(options: LLMOptions, *, base_url: str | None = None, style: Style | None = None) -> LLMClient:
     """The client for the configured endpoint, or for ``base_url`` (the embedded server's).
 
     Without ``style``: the embedded server gets ``completion`` (its model is a base model); a
     configured endpoint gets ``completion`` when it is a llama.cpp server and ``chat`` otherwise.
     """
-    url = base_url or settings.llm_base_url
+    url = base_url or options.base_url
     if url is None:
         raise ValueError("no LLM endpoint: set VOXBANK_LLM_BASE_URL or start the embedded server")
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    client = LLMClient(base_url=url, model=settings.llm_model, api_key=key, timeout_s=settings.llm_timeout_s,
+    client = LLMClient(base_url=url, model=options.model, api_key=options.api_key, timeout_s=options.timeout_s,
                        style=style or "completion")
     if style is None and base_url is None:
         client.style = detect_style(client)

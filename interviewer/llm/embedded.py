@@ -29,15 +29,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 import httpx
-
-from interviewer.llm.client import LLMClient, client_from_settings
-from voxbank.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +92,7 @@ class EmbeddedServer:
         """Start the server and wait until it answers; returns the base URL."""
         if self._process is not None:
             return self.base_url
-        if _port_in_use(self.port):
+        if port_answers(self.port):
             raise EmbeddedServerError(
                 f"port {self.port} is already in use: stop what runs there, set VOXBANK_LLM_EMBEDDED_PORT to a "
                 f"free port, or point VOXBANK_LLM_BASE_URL at the server that is running"
@@ -167,10 +162,11 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
 
-def _port_in_use(port: int) -> bool:
+def port_answers(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts connections on ``host:port`` (the one port probe)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        return probe.connect_ex((host, port)) == 0
 
 
 def _answers(base_url: str) -> bool:
@@ -178,21 +174,3 @@ def _answers(base_url: str) -> bool:
         return httpx.get(f"{base_url}/models", timeout=2.0).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def embedded_server_for(settings: Settings) -> EmbeddedServer:
-    """The embedded server as the settings configure it (port, model name, log file)."""
-    return EmbeddedServer(port=settings.llm_embedded_port, model_alias=settings.llm_model,
-                          log_path=settings.resolved_data_dir / "logs" / "llm-embedded.log")
-
-
-@contextmanager
-def llm_endpoint(settings: Settings) -> Iterator[LLMClient]:
-    """A client for the configured endpoint; without one, for an embedded server started (and
-    stopped) around the block."""
-    if settings.llm_base_url is not None:
-        with client_from_settings(settings) as client:
-            yield client
-        return
-    with embedded_server_for(settings) as server, client_from_settings(settings, base_url=server.base_url) as client:
-        yield client

@@ -21,7 +21,7 @@ from typing import Any
 
 from livekit import api
 
-from voxbank.settings import Settings
+from interviewer.voice.options import LiveKitOptions
 
 AGENT_NAME = "voxbank-interviewer"
 """The name the interviewer's ``AgentServer`` registers under; dispatch is explicit by this name."""
@@ -73,16 +73,16 @@ def room_name(visit_id: int) -> str:
     return f"voxbank-visit-{visit_id}"
 
 
-def _credentials(settings: Settings) -> tuple[str, str, str]:
-    if not (settings.livekit_url and settings.livekit_api_key and settings.livekit_api_secret):
+def _credentials(livekit: LiveKitOptions) -> tuple[str, str, str]:
+    if not (livekit.url and livekit.api_key and livekit.api_secret):
         raise LiveKitNotConfigured("LiveKit is not configured: set VOXBANK_LIVEKIT_URL, VOXBANK_LIVEKIT_API_KEY "
                                    "and VOXBANK_LIVEKIT_API_SECRET (without them the browser uses embedded WebRTC)")
-    return settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret.get_secret_value()
+    return livekit.url, livekit.api_key, livekit.api_secret
 
 
-def participant_token(settings: Settings, *, visit_id: int, identity: str) -> ConnectionDetails:
+def participant_token(livekit: LiveKitOptions, *, visit_id: int, identity: str) -> ConnectionDetails:
     """A token for the participant (``identity``: their pseudonym, never their Prolific id) to join the visit's room."""
-    url, key, secret = _credentials(settings)
+    url, key, secret = _credentials(livekit)
     room = room_name(visit_id)
     token = (api.AccessToken(key, secret)
              .with_identity(identity)
@@ -97,10 +97,10 @@ def participant_token(settings: Settings, *, visit_id: int, identity: str) -> Co
     return ConnectionDetails(url=url, token=token, room=room)
 
 
-async def ensure_interviewer(settings: Settings, *, visit_id: int, guide_id: str | None = None) -> bool:
+async def ensure_interviewer(livekit: LiveKitOptions, *, visit_id: int, guide_id: str | None = None) -> bool:
     """Dispatch the interviewer to the visit's room unless a job of it is pending or running there;
     True when a dispatch was made."""
-    url, key, secret = _credentials(settings)
+    url, key, secret = _credentials(livekit)
     room = room_name(visit_id)
     live = (api.JobStatus.JS_PENDING, api.JobStatus.JS_RUNNING)
     async with api.LiveKitAPI(url, key, secret) as client:

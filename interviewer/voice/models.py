@@ -1,7 +1,8 @@
 """The voice pipeline's models and turn-taking settings, loaded once per process.
 
-`load_voice_models` (blocking; prewarm) loads Silero VAD, faster-whisper and the TTS voice;
-`turn_handling` turns the ``VOXBANK_VOICE_*`` settings into livekit-agents' turn handling.
+`load_voice_models` (blocking; prewarm) loads Silero VAD and wraps the loaded Whisper model and TTS
+voice; `turn_handling` turns the `VoiceOptions` (the ``VOXBANK_VOICE_*`` settings) into
+livekit-agents' turn handling.
 
 Nothing here downloads anything, and nothing asks livekit-agents for a model it would fetch or
 call out for: turn detection is ``"vad"`` (not the default ``inference.TurnDetector``, whose
@@ -18,9 +19,8 @@ from livekit.agents import stt, tts, vad
 from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.plugins import silero  # registers itself as a plugin: must be imported on the main thread
 
-from interviewer.voice.stt import LoadedWhisper, WhisperSTT, whisper_from_settings
-from interviewer.voice.tts import tts_from_settings
-from voxbank.settings import Settings
+from interviewer.voice.options import VoiceOptions
+from interviewer.voice.stt import LoadedWhisper, WhisperSTT
 
 
 @dataclass(frozen=True)
@@ -33,37 +33,35 @@ class VoiceModels:
     whisper: LoadedWhisper
 
 
-def load_vad(settings: Settings) -> vad.VAD:
-    """Silero VAD: a pause of ``voice_pause_s`` closes a stretch of speech; ``voice_max_speech_s``
-    of speech without such a pause is still kept whole (livekit's default cuts at 60 s)."""
-    return silero.VAD.load(min_silence_duration=settings.voice_pause_s,
-                           max_buffered_speech=settings.voice_max_speech_s, sample_rate=16000)
+def load_vad(options: VoiceOptions) -> vad.VAD:
+    """Silero VAD: a pause of ``pause_s`` closes a stretch of speech; ``max_speech_s`` of speech
+    without such a pause is still kept whole (livekit's default cuts at 60 s)."""
+    return silero.VAD.load(min_silence_duration=options.pause_s,
+                           max_buffered_speech=options.max_speech_s, sample_rate=16000)
 
 
-def load_voice_models(settings: Settings) -> VoiceModels:
-    """Load Silero, Whisper and the TTS voice (blocking: seconds; call once per process)."""
-    whisper = whisper_from_settings(settings)
-    return VoiceModels(vad=load_vad(settings), stt=WhisperSTT(whisper), tts=tts_from_settings(settings),
-                       whisper=whisper)
+def load_voice_models(options: VoiceOptions, *, whisper: LoadedWhisper, voice: tts.TTS) -> VoiceModels:
+    """Load Silero next to the loaded Whisper model and TTS voice (blocking; call once per process)."""
+    return VoiceModels(vad=load_vad(options), stt=WhisperSTT(whisper), tts=voice, whisper=whisper)
 
 
-def turn_handling(settings: Settings) -> TurnHandlingOptions:
+def turn_handling(options: VoiceOptions) -> TurnHandlingOptions:
     """When the participant's turn ends and what happens when they talk over the interviewer.
 
-    * End of turn: ``voice_end_of_turn_s`` of silence after the last word, adapting upwards to
-      this participant's own pauses (livekit's ``dynamic`` endpointing), never above
-      ``voice_end_of_turn_max_s``: reflective answers have long pauses.
-    * Barge-in: ``voice_barge_in_s`` of speech over the interviewer makes it pause; when no words
-      follow within ``voice_resume_after_s`` (a cough, a "hm"), it resumes where it stopped.
+    * End of turn: ``end_of_turn_s`` of silence after the last word, adapting upwards to this
+      participant's own pauses (livekit's ``dynamic`` endpointing), never above
+      ``end_of_turn_max_s``: reflective answers have long pauses.
+    * Barge-in: ``barge_in_s`` of speech over the interviewer makes it pause; when no words
+      follow within ``resume_after_s`` (a cough, a "hm"), it resumes where it stopped.
     """
-    floor = settings.voice_end_of_turn_s
+    floor = options.end_of_turn_s
     return TurnHandlingOptions(
         turn_detection="vad",
         endpointing={"mode": "dynamic", "min_delay": floor,
-                     "max_delay": max(floor, settings.voice_end_of_turn_max_s)},
-        interruption={"enabled": True, "mode": "vad", "min_duration": settings.voice_barge_in_s,
+                     "max_delay": max(floor, options.end_of_turn_max_s)},
+        interruption={"enabled": True, "mode": "vad", "min_duration": options.barge_in_s,
                       "resume_false_interruption": True,
-                      "false_interruption_timeout": settings.voice_resume_after_s,
+                      "false_interruption_timeout": options.resume_after_s,
                       "discard_audio_if_uninterruptible": True},
         preemptive_generation={"enabled": False},
     )

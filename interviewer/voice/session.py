@@ -1,11 +1,12 @@
 """One interview's voice session over any transport, and what a process's sessions share.
 
-`VoiceRuntime` is per process: settings, database, blob store, study, the loaded models and the
-LLM client. `InterviewSession` is per connection: it opens the interview's conductor (new or
-resumed), builds the ``AgentSession`` (Silero VAD, Whisper STT, Piper TTS, no LLM: the
-`InterviewerAgent` speaks the conductor's words), lets the transport attach its audio input and
-output (``attach``), wraps both with the recorders, and follows every utterance to its playout to
-put the turns on the recording's timeline and measure each reply's latency.
+`VoiceRuntime` is per process: options, database, blob store, study, the loaded models and the LLM
+client (``voxbank.wiring.voice_runtime`` builds it from the settings). `InterviewSession` is per
+connection: it opens the interview's conductor (new or resumed), builds the ``AgentSession`` (Silero
+VAD, Whisper STT, Piper TTS, no LLM: the `InterviewerAgent` speaks the conductor's words), lets the
+transport attach its audio input and output (``attach``), wraps both with the recorders, and follows
+every utterance to its playout to put the turns on the recording's timeline and measure each reply's
+latency.
 
 The transport decides what the audio is: a LiveKit room (``RoomIO``), the embedded WebRTC peer
 connection, or in-process frames. The session is the same in every case.
@@ -26,12 +27,12 @@ from livekit.agents.voice import SpeechHandle
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.conductor import Conductor
-from interviewer.llm.client import LLMClient, client_from_settings
-from interviewer.llm.embedded import EmbeddedServer, embedded_server_for
+from interviewer.llm.client import LLMClient
 from interviewer.voice.agent import Heard, InterviewerAgent, Said
 from interviewer.voice.audio_io import INPUT_RATE, OUTPUT_RATE
 from interviewer.voice.conducting import ConductorDriver, TurnClock, open_conductor
-from interviewer.voice.models import VoiceModels, load_voice_models, turn_handling
+from interviewer.voice.models import VoiceModels, turn_handling
+from interviewer.voice.options import VoiceOptions
 from interviewer.voice.recording import (
     INTERVIEWER,
     PARTICIPANT,
@@ -42,11 +43,10 @@ from interviewer.voice.recording import (
     RecordingStore,
     Timeline,
 )
-from protocols import Study, load_study
+from protocols import Study
 from storage.blobs import BlobStore
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import transaction
 from storage.models import Interview, utcnow
-from voxbank.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ Attach = Callable[[AgentSession], Awaitable[None]]
 class VoiceRuntime:
     """What every interview session of one process shares."""
 
-    settings: Settings
+    options: VoiceOptions
     session_factory: sessionmaker[Session]
     blobs: BlobStore
     study: Study
@@ -68,43 +68,7 @@ class VoiceRuntime:
     llm: LLMClient
     on_finished: Callable[[int], object] | None = None
     """Called with the interview's id once an interview has ended and its recordings are stored
-    (the process that starts sessions passes ``voxbank.tasks.enqueue_transcription`` here)."""
-
-    @classmethod
-    def create(cls, settings: Settings, *, llm: LLMClient, models: VoiceModels | None = None,
-               session_factory: sessionmaker[Session] | None = None, study: Study | None = None,
-               on_finished: Callable[[int], object] | None = None) -> VoiceRuntime:
-        """Load what is not given (blocking: the models take seconds)."""
-        factory = session_factory or make_session_factory(make_engine(settings.resolved_database_url))
-        if study is None:
-            study = load_study(settings.study_dir) if settings.study_dir else load_study()
-        return cls(settings=settings, session_factory=factory, blobs=BlobStore(settings.resolved_data_dir / "blobs"),
-                   study=study, models=models or load_voice_models(settings), llm=llm, on_finished=on_finished)
-
-
-def voice_llm(settings: Settings, *, start_embedded: bool) -> tuple[LLMClient, EmbeddedServer | None]:
-    """The conductor's LLM client: the configured endpoint, else the embedded llama.cpp server.
-
-    With ``start_embedded``, an embedded server is started (and returned, to be stopped by the
-    caller) unless one already answers on ``VOXBANK_LLM_EMBEDDED_PORT``; without it, the server
-    is assumed to run already (the ``voxbank agent`` process starts it for its job processes).
-    """
-    if settings.llm_base_url is not None:
-        return client_from_settings(settings), None
-    server = embedded_server_for(settings)
-    started = None
-    if start_embedded and not _port_answers(settings.llm_embedded_port):
-        server.start()
-        started = server
-    return client_from_settings(settings, base_url=server.base_url), started
-
-
-def _port_answers(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+    (the wiring passes ``voxbank.tasks.transcription_on_finish`` here)."""
 
 
 @dataclass(frozen=True)
@@ -213,7 +177,7 @@ class InterviewSession:
             vad=runtime.models.vad,                      # Silero: speech stretches, barge-in
             stt=runtime.models.stt,                      # faster-whisper, off the event loop
             tts=runtime.models.tts,                      # Piper (or an OpenAI-compatible endpoint)
-            turn_handling=turn_handling(runtime.settings),
+            turn_handling=turn_handling(runtime.options),
             user_away_timeout=None,
         )
         await self._attach(session)
@@ -268,7 +232,7 @@ class InterviewSession:
         recording_id, index, stored_rate = await asyncio.to_thread(self._store.open_channel, channel, rate)
         self._recording_ids.append(recording_id)
         recorder = ChannelRecorder(channel=channel, recording_id=recording_id, next_index=index,
-                                   sample_rate=stored_rate, chunk_s=self.runtime.settings.voice_chunk_s,
+                                   sample_rate=stored_rate, chunk_s=self.runtime.options.chunk_s,
                                    writer=self._writer)
         self._recorders.append(recorder)
         return recorder

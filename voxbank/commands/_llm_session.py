@@ -37,7 +37,8 @@ def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
 @contextmanager
 def language_model(settings: Settings) -> Iterator[LLMClient]:
     """The LLM client: the configured endpoint, or the embedded server started for this command."""
-    from interviewer.llm.embedded import EmbeddedServerError, exit_on_sigterm, llm_endpoint
+    from interviewer.llm.embedded import EmbeddedServerError, exit_on_sigterm
+    from voxbank.wiring import llm_endpoint
 
     exit_on_sigterm()
     if settings.llm_base_url is None:

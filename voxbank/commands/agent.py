@@ -31,11 +31,11 @@ def agent(
     os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
 
     from interviewer.voice import worker
-    from interviewer.voice.session import voice_llm
+    from voxbank.wiring import configured_or_embedded_llm, interviewer_agent_server, livekit_options
 
-    _llm, embedded = voice_llm(settings, start_embedded=True)  # job processes share one embedded LLM server
+    _llm, embedded = configured_or_embedded_llm(settings, start_embedded=True)  # job processes share one
     try:
-        worker.run(settings, dev=mode == "dev")
+        worker.run(interviewer_agent_server(), livekit_options(settings), dev=mode == "dev")
     finally:
         if embedded is not None:
             embedded.stop()

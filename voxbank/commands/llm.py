@@ -12,7 +12,8 @@ app = typer.Typer(help="The interviewer's language model.", no_args_is_help=True
 @app.command()
 def serve() -> None:
     """Run the embedded llama.cpp server (Gemma 3 270M) on VOXBANK_LLM_EMBEDDED_PORT until Ctrl-C."""
-    from interviewer.llm.embedded import EmbeddedServerError, embedded_server_for, exit_on_sigterm
+    from interviewer.llm.embedded import EmbeddedServerError, exit_on_sigterm
+    from voxbank.wiring import embedded_server_for
 
     settings = get_settings()
     server = embedded_server_for(settings)

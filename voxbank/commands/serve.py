@@ -14,9 +14,9 @@ def serve(
     """Serve the participant pages (the study's /study/<slug>/start link) with uvicorn."""
     import uvicorn
 
-    from web.app import create_app
+    from voxbank.wiring import web_app
 
     settings = get_settings()
-    app = create_app(settings)
+    app = web_app(settings)
     typer.echo(f"serving study {app.state.runtime.slug} at http://{host}:{port}/study/{app.state.runtime.slug}/start")
     uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")

@@ -24,11 +24,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from interviewer.voice.livekit_room import ensure_interviewer, participant_token
-from interviewer.voice.session import VoiceRuntime, voice_llm
 from interviewer.voice.webrtc import EmbeddedVoice
 from survey.errors import NotAvailable
-from voxbank.tasks import transcription_on_finish
 from web.deps import JourneyDep, ParticipantContext, ParticipantVisit, SettingsDep
+from web.options import VoiceOpener
 from web.pages import base_path, render
 
 
@@ -60,9 +59,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     voice: EmbeddedVoice | None = getattr(app.state, "embedded_voice", None)
     if voice is not None:
         await voice.aclose()
-    server = getattr(app.state, "voice_llm_server", None)
-    if server is not None:
-        await asyncio.to_thread(server.stop)
+    close = getattr(app.state, "close_voice", None)
+    if close is not None:
+        await asyncio.to_thread(close)
 
 
 router = APIRouter(prefix="/study/{slug}/interview", lifespan=_lifespan)
@@ -71,19 +70,17 @@ router = APIRouter(prefix="/study/{slug}/interview", lifespan=_lifespan)
 async def get_embedded_voice(request: Request) -> EmbeddedVoice:
     """The process's embedded transport; the models and the LLM client are loaded on first use."""
     state = request.app.state
+    open_voice: VoiceOpener | None = getattr(state, "open_voice", None)
+    if open_voice is None:
+        raise NotAvailable("This server holds no interviews; please contact the study team.")
     if getattr(state, "embedded_voice", None) is None:
         if getattr(state, "embedded_voice_lock", None) is None:
             state.embedded_voice_lock = asyncio.Lock()
         async with state.embedded_voice_lock:
             if getattr(state, "embedded_voice", None) is None:
-                settings = state.settings
-                llm, server = await asyncio.to_thread(voice_llm, settings, start_embedded=True)
-                state.voice_llm_server = server
-                runtime = await asyncio.to_thread(VoiceRuntime.create, settings, llm=llm,
-                                                  session_factory=state.session_factory,
-                                                  study=state.runtime.protocol,
-                                                  on_finished=transcription_on_finish(settings))
-                state.embedded_voice = EmbeddedVoice(runtime)
+                opened = await asyncio.to_thread(open_voice, state.session_factory, state.runtime.protocol)
+                state.close_voice = opened.close
+                state.embedded_voice = EmbeddedVoice(opened.runtime)
     return state.embedded_voice  # type: ignore[no-any-return]
 
 
@@ -128,6 +125,6 @@ async def token(ctx: ParticipantVisit, settings: SettingsDep) -> TokenOut:
     visit_id = _visit_id(ctx)
     if not settings.livekit_url:
         raise NotAvailable("This study runs its interviews without LiveKit; reload the page.")
-    details = participant_token(settings, visit_id=visit_id, identity=ctx.participant.pseudonym_id)
-    await ensure_interviewer(settings, visit_id=visit_id)
+    details = participant_token(settings.livekit, visit_id=visit_id, identity=ctx.participant.pseudonym_id)
+    await ensure_interviewer(settings.livekit, visit_id=visit_id)
     return TokenOut(url=details.url, token=details.token, room=details.room)

@@ -7,9 +7,10 @@ import socket
 
 import pytest
 
-from interviewer.llm import LLMBadReply, LLMClient, LLMTimeout, LLMUnavailable, client_from_settings
+from interviewer.llm import LLMBadReply, LLMClient, LLMTimeout, LLMUnavailable
 from tests.llm_stand_in import Slow, Trickle
 from voxbank.settings import load_settings
+from voxbank.wiring import client_from_settings
 
 SCHEMA = {"type": "object",
           "properties": {"action": {"type": "string", "enum": ["follow_up", "move_on"]},

@@ -12,11 +12,12 @@ import pytest
 from interviewer.conductor import Conductor
 from interviewer.conductor.decisions import DECISION_SCHEMA
 from interviewer.conductor.prompts import decision_prompt
-from interviewer.llm import EmbeddedServer, llm_endpoint
+from interviewer.llm import EmbeddedServer
 from interviewer.llm.embedded import THREADS, EmbeddedServerError
 from protocols import load_study
 from tests.interviewer.scripted_participants import Scripted, interview, run, transcript
 from voxbank.settings import load_settings
+from voxbank.wiring import llm_endpoint
 
 
 def _free_port() -> int:

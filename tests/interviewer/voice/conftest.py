@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.llm.client import LLMClient
 from interviewer.voice.audio_io import INPUT_RATE
-from interviewer.voice.models import VoiceModels, load_voice_models
+from interviewer.voice.models import VoiceModels
 from interviewer.voice.session import VoiceRuntime
 from protocols import Study, load_file, load_study
-from storage.blobs import BlobStore
 from tests.interviewer.voice.helpers import livekit_server  # noqa: F401  (fixture)
 from voxbank.settings import Settings, load_settings
+from voxbank.wiring import blob_store, load_voice_models, voice_options
 
 DATA = Path(__file__).parent / "data"
 
@@ -66,6 +66,6 @@ def tiny_study() -> Study:
 def runtime(llm_settings: Settings, session_factory: sessionmaker[Session], voice_models: VoiceModels,
             tiny_study: Study, llm: LLMClient) -> VoiceRuntime:
     """A voice runtime on the test's database, with the loaded models and the stand-in LLM."""
-    return VoiceRuntime(settings=llm_settings, session_factory=session_factory,
-                        blobs=BlobStore(llm_settings.resolved_data_dir / "blobs"), study=tiny_study,
+    return VoiceRuntime(options=voice_options(llm_settings), session_factory=session_factory,
+                        blobs=blob_store(llm_settings), study=tiny_study,
                         models=voice_models, llm=llm)

@@ -32,7 +32,9 @@ def test_the_agent_knows_only_dev_and_start(tmp_path: Path) -> None:
 def test_the_entry_point_registers_one_named_rtc_session() -> None:
     from interviewer.voice import worker
     from interviewer.voice.livekit_room import AGENT_NAME
+    from voxbank import wiring
 
-    assert worker.server._entrypoint_fnc is worker.interview
-    assert worker.server._setup_fnc is worker.prewarm
-    assert worker.server._agent_name == AGENT_NAME
+    server = wiring.interviewer_agent_server()
+    assert server._entrypoint_fnc is worker.interview
+    assert server._setup_fnc is wiring.prewarm_interviewer
+    assert server._agent_name == AGENT_NAME

@@ -29,7 +29,8 @@ from interviewer.voice.session import VoiceRuntime
 from interviewer.voice.webrtc import EmbeddedVoice
 from storage.models import Participant, Recording, RecordingChunk, Study, Turn, Visit
 from tests.interviewer.voice.helpers import ANSWER
-from web.app import create_app
+from voxbank.settings import Settings
+from voxbank.wiring import web_app
 from web.capability import Signer, cookie_name
 from web.routes import interview
 
@@ -89,9 +90,9 @@ def fake_microphone(tmp_path: Path, speak_text) -> Path:  # type: ignore[no-unty
 
 
 @pytest.fixture
-def app(runtime: VoiceRuntime, tiny_study) -> Iterator[FastAPI]:  # type: ignore[no-untyped-def]
+def app(runtime: VoiceRuntime, llm_settings: Settings, tiny_study) -> Iterator[FastAPI]:  # type: ignore[no-untyped-def]
     """The web app with the interview router, its embedded transport on the test's runtime."""
-    app = create_app(runtime.settings, study=tiny_study)
+    app = web_app(llm_settings, study=tiny_study)
     if not any(getattr(route, "path", "") == "/study/{slug}/interview" for route in app.routes):
         app.include_router(interview.router)
     app.state.embedded_voice = EmbeddedVoice(runtime)
@@ -113,7 +114,8 @@ def _participant(factory: sessionmaker[Session]) -> tuple[int, str, int]:
 
 @pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium at /usr/bin/chromium")
 def test_a_browser_hears_the_first_question_answers_and_both_channels_are_recorded(
-        app: FastAPI, runtime: VoiceRuntime, session_factory: sessionmaker[Session], fake_microphone: Path) -> None:
+        app: FastAPI, runtime: VoiceRuntime, llm_settings: Settings, session_factory: sessionmaker[Session],
+        fake_microphone: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     slug = app.state.runtime.slug
@@ -125,7 +127,7 @@ def test_a_browser_hears_the_first_question_answers_and_both_channels_are_record
             f"--use-file-for-fake-audio-capture={fake_microphone}%noloop", "--autoplay-policy=no-user-gesture-required",
         ])
         context = browser.new_context()
-        signer = Signer(runtime.settings.secret_key.get_secret_value())
+        signer = Signer(llm_settings.secret_key.get_secret_value())
         context.add_cookies([{"name": cookie_name(slug), "url": f"{live.url}/study/{slug}/",
                               "value": signer.capability(slug, participant_id, pseudonym, visit_id)}])
         page = context.new_page()

@@ -16,14 +16,14 @@ from interviewer.voice.livekit_room import (
     participant_token,
     room_name,
 )
+from interviewer.voice.options import LiveKitOptions
 from tests.interviewer.voice.helpers import DispatchServer
-from voxbank.settings import Settings, load_settings
 
 KEY, SECRET = "APIvoxbank", "s" * 40
 
 
-def configured(url: str = "wss://livekit.example.org") -> Settings:
-    return load_settings(environment="test", livekit_url=url, livekit_api_key=KEY, livekit_api_secret=SECRET)
+def configured(url: str = "wss://livekit.example.org") -> LiveKitOptions:
+    return LiveKitOptions(url=url, api_key=KEY, api_secret=SECRET)
 
 
 def test_the_participant_token_joins_only_the_visits_room_with_the_microphone() -> None:
@@ -39,7 +39,7 @@ def test_the_participant_token_joins_only_the_visits_room_with_the_microphone() 
 
 def test_without_livekit_settings_the_reason_and_fix_are_named() -> None:
     with pytest.raises(LiveKitNotConfigured, match="set VOXBANK_LIVEKIT_URL, VOXBANK_LIVEKIT_API_KEY"):
-        participant_token(load_settings(environment="test"), visit_id=1, identity="p")
+        participant_token(LiveKitOptions(), visit_id=1, identity="p")
 
 
 def test_the_job_learns_its_visit_from_the_dispatch_metadata() -> None:

@@ -21,9 +21,10 @@ from livekit.agents.types import APIConnectOptions
 from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.models import VoiceModels
 from interviewer.voice.stt import to_whisper_input
-from interviewer.voice.tts import OpenAITTS, VoiceUnavailable, load_piper_voice, tts_from_settings
+from interviewer.voice.tts import OpenAITTS, VoiceUnavailable, load_piper_voice
 from tests.interviewer.voice.helpers import ANSWER
 from voxbank.settings import load_settings
+from voxbank.wiring import load_tts_voice, openai_tts_options
 
 T = TypeVar("T")
 NO_RETRY = APIConnectOptions(max_retry=0, timeout=5.0)
@@ -137,7 +138,7 @@ def speech_server() -> Iterator[SpeechServer]:
 def test_the_openai_engine_streams_pcm_from_the_speech_endpoint(speech_server: SpeechServer) -> None:
     settings = load_settings(environment="test", tts_engine="openai", tts_voice="alloy",
                              llm_base_url=speech_server.base_url, llm_api_key="sk-test")
-    engine = tts_from_settings(settings)
+    engine = load_tts_voice(settings)
     assert isinstance(engine, OpenAITTS)
 
     async def synthesise() -> rtc.AudioFrame:
@@ -155,8 +156,10 @@ def test_the_openai_engine_streams_pcm_from_the_speech_endpoint(speech_server: S
 
 def test_a_failing_speech_endpoint_is_reported_as_retryable(speech_server: SpeechServer) -> None:
     speech_server.status = 503
-    engine = OpenAITTS(options=tts_from_settings(load_settings(
-        environment="test", tts_engine="openai", tts_base_url=speech_server.base_url))._options)  # type: ignore[attr-defined]
+    options = openai_tts_options(load_settings(environment="test", tts_engine="openai",
+                                               tts_base_url=speech_server.base_url))
+    assert options is not None
+    engine = OpenAITTS(options=options)
 
     async def synthesise() -> None:
         try:
@@ -171,4 +174,4 @@ def test_a_failing_speech_endpoint_is_reported_as_retryable(speech_server: Speec
 
 def test_the_openai_engine_needs_an_endpoint() -> None:
     with pytest.raises(VoiceUnavailable, match="VOXBANK_TTS_ENGINE=openai needs VOXBANK_TTS_BASE_URL"):
-        tts_from_settings(load_settings(environment="test", tts_engine="openai"))
+        load_tts_voice(load_settings(environment="test", tts_engine="openai"))

@@ -4,6 +4,7 @@ transport, the conductor on a stand-in LLM over HTTP. Time runs in real time (se
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import numpy as np
 import pytest
@@ -94,7 +95,7 @@ def test_a_spoken_answer_is_heard_stored_and_answered_with_the_next_question(
     latency = turns[3].response_latency_ms
     assert latency is not None
     assert latency == pytest.approx((turns[3].start_s - turns[2].end_s) * 1000, abs=5)
-    assert runtime.settings.voice_end_of_turn_s * 1000 <= latency < 10000
+    assert runtime.options.end_of_turn_s * 1000 <= latency < 10000
     assert turns[0].response_latency_ms is None and turns[1].response_latency_ms is None
 
     # Both channels are recorded in chunks on the same timeline, registered with duration and sha256.
@@ -105,7 +106,7 @@ def test_a_spoken_answer_is_heard_stored_and_answered_with_the_next_question(
         assert recording.sha256 is not None and len(recording.sha256) == 64
         assert recording.duration_s == pytest.approx(max(c.start_s + c.duration_s for c in chunks), abs=1e-3)
         assert [c.index for c in chunks] == list(range(len(chunks)))
-        assert all(c.duration_s <= runtime.settings.voice_chunk_s + 1e-6 for c in chunks)
+        assert all(c.duration_s <= runtime.options.chunk_s + 1e-6 for c in chunks)
     assert participant.sample_rate == 16000 and interviewer.sample_rate == 24000
     answer_turn, question_turn = turns[2], turns[3]
     assert _loudest_between(p_audio, answer_turn.start_s + 0.3, answer_turn.end_s - 0.3) > 0.1
@@ -127,9 +128,9 @@ def test_a_dropped_participant_rejoins_the_same_interview_where_it_was(
     # After the rejoin, an answer with a reflective pause: long enough to close a stretch of speech
     # (transcribed on its own), shorter than the end of a turn, so the answer stays one turn. The end
     # of turn is set with a second to spare: on a loaded CPU the VAD runs late by a fraction of one.
-    runtime.settings = runtime.settings.model_copy(update={"voice_end_of_turn_s": 2.5})
+    runtime.options = dataclasses.replace(runtime.options, end_of_turn_s=2.5)
     pause = np.zeros(int(1.0 * 16000), np.int16)
-    assert runtime.settings.voice_pause_s < 1.0 < runtime.settings.voice_end_of_turn_s
+    assert runtime.options.pause_s < 1.0 < runtime.options.end_of_turn_s
     second = np.concatenate([speak_text(SECOND_ANSWER[0]), pause, speak_text(SECOND_ANSWER[1])])
     with session_factory() as db, db.begin():
         db.add(Interview(mode="voice", guide_id="x", protocol_version="0", protocol_hash="0" * 64,

@@ -10,13 +10,15 @@ from livekit import rtc
 from livekit.agents import vad
 
 from interviewer.voice.models import VoiceModels, load_vad, turn_handling
+from interviewer.voice.options import VoiceOptions
 from voxbank.settings import load_settings
+from voxbank.wiring import voice_options
 
 
 def test_the_settings_become_vad_turns_adaptive_endpointing_and_a_resuming_barge_in() -> None:
     settings = load_settings(environment="test", voice_end_of_turn_s=2.0, voice_end_of_turn_max_s=1.0,
                              voice_barge_in_s=0.7, voice_resume_after_s=3.0)
-    options = turn_handling(settings)
+    options = turn_handling(voice_options(settings))
     assert options["turn_detection"] == "vad"  # no end-of-turn model is fetched or called
     assert options["endpointing"] == {"mode": "dynamic", "min_delay": 2.0, "max_delay": 2.0}  # max never below min
     assert options["interruption"] == {"enabled": True, "mode": "vad", "min_duration": 0.7,
@@ -37,7 +39,7 @@ def test_seventy_seconds_of_speech_without_a_pause_reaches_whisper_whole(voice_m
     assert settings.voice_max_speech_s >= 600
 
     async def stretches() -> list[float]:
-        stream = load_vad(settings).stream()
+        stream = load_vad(VoiceOptions()).stream()
         for start in range(0, len(audio), 320):
             piece = audio[start:start + 320]
             stream.push_frame(rtc.AudioFrame(piece.tobytes(), 16000, 1, len(piece)))

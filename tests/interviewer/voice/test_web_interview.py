@@ -17,7 +17,7 @@ from storage.models import Participant, Visit
 from storage.models import Study as StudyRow
 from tests.interviewer.voice.helpers import DispatchServer
 from voxbank.settings import Settings
-from web.app import create_app
+from voxbank.wiring import web_app
 from web.capability import Signer, cookie_name
 from web.routes import interview
 
@@ -25,7 +25,7 @@ JSON = {"Accept": "application/json"}
 
 
 def make_app(settings: Settings, study: Study) -> FastAPI:
-    app = create_app(settings, study=study)
+    app = web_app(settings, study=study)
     if not any(getattr(route, "path", "") == "/study/{slug}/interview" for route in app.routes):
         app.include_router(interview.router)
     return app

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from storage.models import AuditEvent, ScheduledAction
 from survey.prolific_api.webhooks import latest_statuses, sign
 from voxbank.settings import load_settings
-from web.app import create_app
+from voxbank.wiring import web_app
 
 SECRET = "whsec-test-secret"
 
@@ -24,7 +24,7 @@ SECRET = "whsec-test-secret"
 def hooks(tmp_path, database_url, runtime) -> Iterator[TestClient]:
     settings = load_settings(environment="test", data_dir=tmp_path / "data", database_url=database_url,
                              prolific_webhook_secret=SECRET)
-    with TestClient(create_app(settings, study=runtime.protocol)) as client:
+    with TestClient(web_app(settings, study=runtime.protocol)) as client:
         yield client
 
 
@@ -99,7 +99,7 @@ def test_without_a_secret_nothing_is_accepted(client_without_secret) -> None:
 
 @pytest.fixture
 def client_without_secret(settings, runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, study=runtime.protocol)) as client:
+    with TestClient(web_app(settings, study=runtime.protocol)) as client:
         yield client
 
 

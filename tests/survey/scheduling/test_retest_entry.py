@@ -11,14 +11,14 @@ from retest_fixtures import RETEST_STUDY, WAVE1_STUDY, add_completer, pid, submi
 from sqlalchemy import func, select
 
 from storage.models import Participant, Response, Visit, utcnow
-from web.app import create_app
+from voxbank.wiring import web_app
 
 DAY = timedelta(days=1)
 
 
 @pytest.fixture
 def browser(settings, runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, study=runtime.protocol), follow_redirects=True) as client:
+    with TestClient(web_app(settings, study=runtime.protocol), follow_redirects=True) as client:
         yield client
 
 

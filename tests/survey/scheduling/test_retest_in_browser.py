@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 from storage.models import ExperimentAssignment, GameDecision, Participant, Response, ScheduledAction, Visit, utcnow
 from survey.scheduling import shifted_clock
 from voxbank.settings import load_settings
-from web.app import create_app
+from voxbank.wiring import web_app
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -47,7 +47,7 @@ FILL = """() => {
 @pytest.fixture
 def live_server(tmp_path: Path, database_url: str, runtime, prolific) -> Iterator[str]:
     settings = load_settings(environment="test", data_dir=tmp_path / "data", database_url=database_url)
-    app = create_app(settings, study=runtime.protocol)
+    app = web_app(settings, study=runtime.protocol)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage.blobs import BlobStore
 from storage.models import AuditEvent, Participant, ScheduledAction, Visit
 from survey.withdrawal import withdraw
-from web.app import create_app
+from voxbank.wiring import web_app
 
 DAY = timedelta(days=1)
 
@@ -34,7 +34,7 @@ def test_a_participant_who_completes_wave_1_is_invited_at_14_days_reminded_and_c
         settings, runtime, session_factory, make_scheduler, prolific, clock) -> None:
     from journey_bots import STUDY_ID, Bot, session_id
 
-    app = create_app(settings, study=runtime.protocol)
+    app = web_app(settings, study=runtime.protocol)
     with TestClient(app, follow_redirects=True) as browser:
         bot = Bot(browser, pid(1))
         assert "Your completion code is" in bot.run(bot.enter()).text

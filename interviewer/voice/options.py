@@ -1,0 +1,41 @@
+"""The voice pipeline's options: plain values the wiring (``voxbank.wiring``) builds from the settings.
+
+Each field says what its ``VOXBANK_`` setting means; the defaults are the settings' defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VoiceOptions:
+    """Turn-taking and recording, the same for every session of a process."""
+
+    end_of_turn_s: float = 1.5
+    """Silence after the participant's last word before the interviewer replies."""
+    end_of_turn_max_s: float = 4.0
+    """Ceiling of that silence as it adapts to the participant's own pauses."""
+    pause_s: float = 0.6
+    """A pause that closes one stretch of speech (transcribed while the answer goes on)."""
+    max_speech_s: float = 600.0
+    """Longest stretch of speech without a pause that is kept whole for Whisper."""
+    barge_in_s: float = 0.8
+    """Speech over the interviewer that makes it stop and listen."""
+    resume_after_s: float = 2.0
+    """Silence after a barge-in with no words before the interviewer goes on."""
+    chunk_s: float = 5.0
+    """Seconds of audio per recording chunk: a crash loses at most this much."""
+
+
+@dataclass(frozen=True)
+class LiveKitOptions:
+    """A LiveKit server and its credentials; all None when the study runs without LiveKit."""
+
+    url: str | None = None
+    api_key: str | None = None
+    api_secret: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url and self.api_key and self.api_secret)

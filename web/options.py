@@ -1,0 +1,50 @@
+"""What the web app takes from the settings: plain values the wiring (``voxbank.wiring``) builds.
+
+Routes read them as ``settings: SettingsDep``. A new setting a route needs is a field here, filled
+in by ``voxbank.wiring.web_settings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import SecretStr
+from sqlalchemy.orm import Session, sessionmaker
+
+from interviewer.voice.options import LiveKitOptions
+from protocols import Study
+
+if TYPE_CHECKING:
+    from interviewer.voice.session import VoiceRuntime
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The web app's settings (``VOXBANK_ENVIRONMENT``, ``_SECRET_KEY``, ``_CONTACT_EMAIL``, ``_LIVEKIT_*``,
+    ``_PROLIFIC_WEBHOOK_SECRET``)."""
+
+    secret_key: SecretStr
+    environment: Literal["development", "test", "production"] = "development"
+    contact_email: str = "study-team@example.org"
+    livekit: LiveKitOptions = field(default_factory=LiveKitOptions)
+    prolific_webhook_secret: SecretStr | None = None
+
+    @property
+    def livekit_url(self) -> str | None:
+        """The LiveKit server; None when the browser connects to this process by embedded WebRTC."""
+        return self.livekit.url
+
+
+@dataclass(frozen=True)
+class OpenedVoice:
+    """The embedded transport's voice runtime, and what stops what was started for it (the embedded LLM)."""
+
+    runtime: VoiceRuntime
+    close: Callable[[], None]
+
+
+VoiceOpener = Callable[[sessionmaker[Session], Study], OpenedVoice]
+"""Loads the voice models and the LLM client for this process's database and study (blocking: seconds);
+the app calls it on the first embedded interview."""
