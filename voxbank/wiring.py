@@ -8,6 +8,7 @@ module is the one place that turns `Settings` into them:
 * the LLM: `LLMOptions`, and the one picker of "the configured endpoint, else the embedded server";
 * voice: `VoiceOptions`, `LiveKitOptions`, Whisper, the TTS voice, the loaded models, a process's
   `VoiceRuntime`, the LiveKit agent server and its per-process ``prewarm``;
+* the agent bank's embedder (an endpoint, else the local model);
 * hooks: what a finished interview sets off (``voxbank.tasks.transcription_on_finish``);
 * the web app: its `WebSettings`, and ``web_app(settings)``, which ``voxbank serve`` and tests run.
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from livekit.agents import AgentServer, JobProcess, tts
 
+    from agentbank.embeddings import Embedder
     from interviewer.voice.models import VoiceModels
     from interviewer.voice.options import LiveKitOptions, VoiceOptions
     from interviewer.voice.session import VoiceRuntime
@@ -125,6 +127,21 @@ def llm_endpoint(settings: Settings) -> Iterator[LLMClient]:
     finally:
         if started is not None:
             started.stop()
+
+
+# ---------------------------------------------------------------- the agent bank
+
+
+def embedder_from_settings(settings: Settings) -> Embedder:
+    """The agent bank's embeddings: the endpoint when ``VOXBANK_EMBEDDING_BASE_URL`` is set, else the
+    local all-MiniLM-L6-v2."""
+    from agentbank.embeddings import LocalEmbedder, OpenAIEmbedder
+
+    if settings.embedding_base_url:
+        key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
+        return OpenAIEmbedder(base_url=settings.embedding_base_url, model=settings.embedding_model, api_key=key,
+                              timeout_s=settings.llm_timeout_s)
+    return LocalEmbedder()
 
 
 # ---------------------------------------------------------------- voice

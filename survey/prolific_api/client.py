@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from survey.backoff import backoff_s
 from survey.prolific_api.errors import (
     ProlificNotConfigured,
     ProlificOutcomeUnknown,
@@ -59,8 +59,7 @@ class RetryPolicy:
         """Seconds to wait before try ``attempt + 1``: Retry-After when given, else backoff with jitter."""
         if retry_after is not None:
             return min(self.max_wait_s, max(0.0, retry_after))
-        base = min(self.max_wait_s, self.base_wait_s * 2 ** (attempt - 1))
-        return base / 2 + random.uniform(0, base / 2)
+        return backoff_s(attempt, base_s=self.base_wait_s, cap_s=self.max_wait_s)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ nothing waits in a Celery countdown.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import audit
 from storage.db import transaction
 from storage.models import ScheduledAction, Study, utcnow
+from survey.backoff import backoff_s
 from survey.prolific_api import ProlificClient, ProlificError, ProlificNotConfigured
 from survey.scheduling import claims, payments, retest_actions
 from survey.scheduling.jobs import Clock, Job, ProlificSetup, Result
@@ -54,8 +54,7 @@ HANDLERS: dict[str, Callable[[Job], Result]] = {
 
 def backoff(attempts: int) -> timedelta:
     """Wait after a failed try: 1, 2, 4 ... minutes, capped at 6 hours, each 50-100 %."""
-    base = min(6 * 3600.0, 60.0 * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=base / 2 + random.uniform(0, base / 2))
+    return timedelta(seconds=backoff_s(attempts, base_s=60.0, cap_s=6 * 3600.0))
 
 
 def shifted_clock(at: datetime) -> Clock:

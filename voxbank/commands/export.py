@@ -21,10 +21,11 @@ def export(
 ) -> None:
     """Export consented, not-withdrawn participants as genagents agents (restricted) or aggregates (open)."""
     import protocols
-    from agentbank.embeddings import EmbeddingUnavailable, embedder_from_settings
+    from agentbank.embeddings import EmbeddingUnavailable
     from agentbank.export import ExportError, run_export
     from agentbank.scrub import ScrubberUnavailable
     from storage.db import make_engine, make_session_factory
+    from voxbank.wiring import embedder_from_settings
 
     if tier not in ("open", "restricted"):
         typer.echo(f"--tier must be open or restricted, not {tier!r}", err=True)
