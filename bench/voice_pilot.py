@@ -39,6 +39,7 @@ from interviewer.pilot.report import percentile
 from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.audio_io import INPUT_RATE
 from interviewer.voice.inprocess import InProcessTransport
+from interviewer.voice.resample import resample
 from interviewer.voice.session import InterviewSession, SessionLog, VoiceRuntime
 from interviewer.voice.tts import load_piper_voice
 from protocols import load_study
@@ -127,9 +128,7 @@ class Speaker:
 
         config = SynthesisConfig(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0)
         audio = np.concatenate([c.audio_int16_array for c in self.voice.synthesize(text, syn_config=config)])
-        count = round(len(audio) * INPUT_RATE / self.voice.config.sample_rate)
-        return np.interp(np.linspace(0, len(audio) - 1, count), np.arange(len(audio)),
-                         audio.astype(np.float64)).astype(np.int16)
+        return resample(audio, self.voice.config.sample_rate, INPUT_RATE)
 
 
 async def interview(runtime: VoiceRuntime, speaker: Speaker, guide_id: str) -> tuple[int, list[str]]:

@@ -31,6 +31,7 @@ from interviewer.voice.audio_io import (
     PushAudioInput,
     pcm_frame,
 )
+from interviewer.voice.resample import resample
 
 SILENCE_PEAK = 64  # int16 peak below which a played frame counts as silence
 
@@ -122,8 +123,4 @@ def load_speech(path: Path) -> np.ndarray:
 
     data, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
     mono = data.mean(axis=1).astype(np.int16)
-    if rate == INPUT_RATE:
-        return mono
-    count = max(1, round(len(mono) * INPUT_RATE / rate))
-    positions = np.linspace(0, len(mono) - 1, count)
-    return np.interp(positions, np.arange(len(mono)), mono.astype(np.float64)).astype(np.int16)
+    return resample(mono, rate, INPUT_RATE)

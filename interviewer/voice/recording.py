@@ -42,6 +42,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.transcription.audio import read_chunk, wav_bytes
+from interviewer.voice.resample import resample
 from storage.blobs import BlobStore
 from storage.db import transaction
 from storage.models import Recording, RecordingChunk
@@ -215,7 +216,7 @@ class ChannelRecorder:
     def write(self, samples: np.ndarray, sample_rate: int, at_s: float) -> None:
         """Add int16 mono audio that begins at ``at_s`` on the timeline."""
         if sample_rate != self.sample_rate:
-            samples = _resample(samples, sample_rate, self.sample_rate)
+            samples = resample(samples, sample_rate, self.sample_rate)
         if not len(samples):
             return
         self._last_write = time.monotonic()
@@ -349,10 +350,3 @@ def _mono_int16(frame: rtc.AudioFrame) -> np.ndarray:
     return samples
 
 
-def _resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """Linear resampling for the rare recording continued at another rate (a rejoin on another transport)."""
-    if not len(samples):
-        return samples
-    count = max(1, round(len(samples) * target / rate))
-    positions = np.linspace(0, len(samples) - 1, count)
-    return np.interp(positions, np.arange(len(samples)), samples.astype(np.float64)).astype(np.int16)

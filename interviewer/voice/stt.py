@@ -31,6 +31,7 @@ from interviewer.transcription.whisper import (
     resolve_device,
     resolve_model_path,
 )
+from interviewer.voice.resample import resample
 
 WHISPER_RATE = 16000
 
@@ -123,11 +124,5 @@ def to_whisper_input(frame: rtc.AudioFrame) -> np.ndarray:
     samples = np.frombuffer(bytes(frame.data), dtype=np.int16)
     if frame.num_channels > 1:
         samples = samples.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
-    if frame.sample_rate != WHISPER_RATE and len(samples):
-        mono = rtc.AudioFrame(samples.tobytes(), frame.sample_rate, 1, len(samples))
-        resampler = rtc.AudioResampler(input_rate=frame.sample_rate, output_rate=WHISPER_RATE, num_channels=1,
-                                       quality=rtc.AudioResamplerQuality.HIGH)
-        pieces = [*resampler.push(mono), *resampler.flush()]
-        samples = np.concatenate([np.frombuffer(bytes(p.data), dtype=np.int16) for p in pieces]) \
-            if pieces else np.zeros(0, dtype=np.int16)
+    samples = resample(samples, frame.sample_rate, WHISPER_RATE)
     return samples.astype(np.float32) / 32768.0

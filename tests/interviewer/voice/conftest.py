@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from interviewer.llm.client import LLMClient
 from interviewer.voice.audio_io import INPUT_RATE
 from interviewer.voice.models import VoiceModels
+from interviewer.voice.resample import resample
 from interviewer.voice.session import VoiceRuntime
 from protocols import Study, load_file, load_study
 from tests.interviewer.voice.helpers import livekit_server  # noqa: F401  (fixture)
@@ -43,10 +44,7 @@ def speak_text(voice_models: VoiceModels):  # type: ignore[no-untyped-def]
         if text not in cache:
             config = SynthesisConfig(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0)
             audio = np.concatenate([chunk.audio_int16_array for chunk in voice.synthesize(text, syn_config=config)])
-            rate = voice.config.sample_rate
-            count = round(len(audio) * INPUT_RATE / rate)
-            cache[text] = np.interp(np.linspace(0, len(audio) - 1, count), np.arange(len(audio)),
-                                    audio.astype(np.float64)).astype(np.int16)
+            cache[text] = resample(audio, voice.config.sample_rate, INPUT_RATE)
         return cache[text]
 
     return speak
