@@ -5,8 +5,8 @@ from storage.models.base import Base, utcnow
 from storage.models.interview import Interview, Recording, RecordingChunk, Transcript, Turn
 from storage.models.journey import AssignmentBlock, PageView, QuotaCell
 from storage.models.operations import AuditEvent, Export, ScheduledAction, StaffUser
-from storage.models.staff import StaffApiToken, StaffSession, StaffSigninFailure
 from storage.models.responses import Bonus, ExperimentAssignment, GameDecision, GameOutcome, Response
+from storage.models.staff import StaffApiToken, StaffSession, StaffSigninFailure
 from storage.models.study import Consent, Participant, Study, Visit
 
 __all__ = [

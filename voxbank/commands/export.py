@@ -12,7 +12,7 @@ from voxbank.settings import get_settings
 
 def export(
     out: Annotated[Path, typer.Option("--out", help="new or empty folder to write the export to")],
-    actor: Annotated[str, typer.Option("--actor", help="the enabled staff account making the export, e.g. ana@lab.org")],
+    actor: Annotated[str, typer.Option("--actor", help="the enabled staff account making it, e.g. ana@lab.org")],
     tier: Annotated[str, typer.Option("--tier", help="open: aggregates only; restricted: individual agents and answers")
                     ] = "open",
     study: Annotated[str | None, typer.Option("--study", help="study slug; needed when the database holds several")

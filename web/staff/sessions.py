@@ -103,7 +103,8 @@ def load_api_token(session: Session, token: str, now: datetime | None = None) ->
     """The enabled account an unrevoked API token belongs to, or None."""
     if not token.startswith("vbk_") or len(token) > 200:
         return None
-    found = session.execute(select(StaffApiToken, StaffUser).join(StaffUser, StaffApiToken.staff_user_id == StaffUser.id)
+    found = session.execute(select(StaffApiToken, StaffUser)
+                            .join(StaffUser, StaffApiToken.staff_user_id == StaffUser.id)
                             .where(StaffApiToken.token_sha256 == _digest(token))).first()
     if found is None:
         return None
