@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.routing import APIRoute
+from fastapi.routing import APIWebSocketRoute
 from sqlalchemy.orm import Session
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import Mount
 
 from storage.models import StaffSession, StaffUser
 from web.deps import SessionDep, get_participant_visit
@@ -121,10 +121,35 @@ async def _check_csrf(request: Request, row: StaffSession) -> None:
 
 def _calls(dependant: Any) -> list[Any]:
     found = []
-    for dependency in dependant.dependencies:
+    for dependency in getattr(dependant, "dependencies", []):
         found.append(dependency.call)
         found.extend(_calls(dependency))
     return found
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One route of the app as served: its full path, methods, and the dependencies it resolves."""
+
+    path: str
+    methods: frozenset[str]
+    dependant: Any
+    kind: str
+
+
+def app_routes(app: Any) -> list[RouteInfo]:
+    """Every route the app serves, with routers' prefixes applied (FastAPI may keep included routers nested)."""
+    out = []
+    for route in app.routes:
+        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        for context in contexts:
+            original = getattr(context, "original_route", context)
+            kind = "mount" if isinstance(original, Mount) else ("websocket" if isinstance(original, APIWebSocketRoute)
+                                                                else "http")
+            dependant = getattr(context, "dependant", None) or getattr(original, "dependant", None)
+            out.append(RouteInfo(str(getattr(context, "path", "")), frozenset(getattr(context, "methods", None) or ()),
+                                 dependant, kind))
+    return out
 
 
 @dataclass(frozen=True)
@@ -135,17 +160,15 @@ class RouteRule:
     permission: Permission | None = None
 
 
-def rule_of(route: BaseRoute) -> RouteRule | None:
+def rule_of(route: RouteInfo) -> RouteRule | None:
     """The rule a route declares, or None when it declares none (the matrix test fails on those)."""
-    path = getattr(route, "path", "")
-    if isinstance(route, APIRoute):
-        calls = _calls(route.dependant)
-        staff_rules = [call for call in calls if isinstance(call, require)]
-        if staff_rules:
-            return RouteRule("staff", staff_rules[0].permission)
-        if get_participant_visit in calls:
-            return RouteRule("participant")
-    if path in PUBLIC_ROUTES or (isinstance(route, Mount) and route.path in PUBLIC_ROUTES):
+    calls = _calls(route.dependant)
+    staff_rules = [call for call in calls if isinstance(call, require)]
+    if staff_rules:
+        return RouteRule("staff", staff_rules[0].permission)
+    if get_participant_visit in calls:
+        return RouteRule("participant")
+    if route.path in PUBLIC_ROUTES:
         return RouteRule("public")
     return None
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from web.staff.access import StaffContext
+from web.staff.access import StaffContext, app_routes
 from web.staff.roles import Permission
 
 NAVIGATION = [
@@ -21,10 +21,18 @@ NAVIGATION = [
 ]
 
 
+def _paths(request: Request) -> set[str]:
+    paths: set[str] | None = getattr(request.app.state, "staff_paths", None)
+    if paths is None:
+        paths = {route.path for route in app_routes(request.app)}
+        request.app.state.staff_paths = paths
+    return paths
+
+
 def render_staff(request: Request, staff: StaffContext | None, template: str, context: dict[str, Any], *,
                  status: int = 200) -> Response:
     """Render ``staff/<template>`` with the account, its CSRF token and the pages its role may open."""
-    routes = {getattr(route, "path", None) for route in request.app.routes}
+    routes = _paths(request)
     full = {
         "staff": staff,
         "csrf": staff.csrf_token if staff else "",

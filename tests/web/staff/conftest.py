@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from voxbank.settings import Settings, load_settings
 from web.staff import accounts
 from web.staff.roles import Role
+
+sys.path.insert(0, str(Path(__file__).parent))  # staff_data, beside this file (see tests/web/conftest.py)
 
 PASSWORD = "correct horse battery staple"
 
@@ -53,6 +58,13 @@ def sign_in(client: TestClient, email: str, password: str = PASSWORD, code: str 
 
 
 @pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The test settings, with a Prolific webhook secret so that the webhook route is in service."""
+    return load_settings(environment="test", data_dir=tmp_path / "data", database_url=database_url,
+                         prolific_webhook_secret="test-webhook-secret")
+
+
+@pytest.fixture
 def staff(client: TestClient, make_client: Callable[[], TestClient],
           session_factory: sessionmaker[Session]) -> dict[Role, StaffMember]:
     """One signed-in account per role, each in its own browser."""
@@ -65,3 +77,11 @@ def staff(client: TestClient, make_client: Callable[[], TestClient],
         assert response.status_code == 200 and "Overview" in response.text, response.text[:500]
         members[role] = StaffMember(email, role, browser)
     return members
+
+
+@pytest.fixture
+def person(client: TestClient, make_client: Callable[[], TestClient], session_factory: sessionmaker[Session]):
+    """A consented participant with a stored interview (turns and both channels), in their own browser."""
+    from staff_data import make_person
+
+    return make_person(make_client(), session_factory, client.app.state.blob_store)
