@@ -11,6 +11,7 @@ from voxbank.commands import pilot as pilot_command
 from voxbank.commands import prolific as prolific_commands
 from voxbank.commands import protocols as protocols_commands
 from voxbank.commands import schedule as schedule_commands
+from voxbank.commands import staff as staff_commands
 from voxbank.commands.agent import agent as agent_command
 from voxbank.settings import SettingsError, get_settings
 
@@ -20,6 +21,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(protocols_commands.app, name="protocols")
 app.add_typer(schedule_commands.app, name="schedule")
 app.add_typer(prolific_commands.app, name="prolific")
+app.add_typer(staff_commands.app, name="staff")
 app.command(name="export")(export.export)
 app.command(name="evaluate")(evaluate.evaluate)
 app.command(name="worker")(worker.worker)

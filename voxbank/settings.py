@@ -139,6 +139,22 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_SECRET),
         description="signs participant capabilities and staff sessions; required in production",
     )
+    # Staff dashboard (web/staff): how long staff sessions last and how failed sign-ins are throttled.
+    staff_session_max_age_s: int = Field(
+        43200, ge=60, description="a staff session ends this many seconds after sign-in"
+    )
+    staff_session_idle_s: int = Field(
+        3600, ge=60, description="a staff session ends after this many seconds without a request"
+    )
+    staff_signin_max_failures: int = Field(
+        5, ge=1, description="failed sign-ins in a row that lock a staff account"
+    )
+    staff_lockout_s: int = Field(
+        900, ge=1, description="seconds a locked staff account stays locked; also the window of the per-address limit"
+    )
+    staff_signin_client_limit: int = Field(
+        20, ge=1, description="failed sign-ins from one address within staff_lockout_s before it must wait"
+    )
 
     @field_validator("database_url", "broker_url", "llm_base_url", "livekit_url", "embedding_base_url", "tts_base_url")
     @classmethod

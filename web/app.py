@@ -88,4 +88,19 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, entry, journey, withdrawal, prolific_webhook, interview):
         app.include_router(module.router)
+    install_staff(app, settings)
     return app
+
+
+def install_staff(app: FastAPI, settings: Settings) -> None:
+    """The staff dashboard and its JSON API (web/routes/staff, web/staff)."""
+    from web.routes.staff import ROUTERS
+    from web.staff import errors as staff_errors
+    from web.staff.sessions import SessionPolicy
+
+    app.state.staff_session_policy = SessionPolicy(
+        max_age_s=settings.staff_session_max_age_s, idle_s=settings.staff_session_idle_s,
+        secure_cookie=settings.environment == "production")
+    staff_errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)

@@ -6,6 +6,7 @@ from storage.models.interview import Interview, Recording, RecordingChunk, Trans
 from storage.models.journey import AssignmentBlock, PageView, QuotaCell
 from storage.models.operations import AuditEvent, Export, ScheduledAction, StaffUser
 from storage.models.responses import Bonus, ExperimentAssignment, GameDecision, GameOutcome, Response
+from storage.models.staff import StaffApiToken, StaffSession, StaffSigninFailure
 from storage.models.study import Consent, Participant, Study, Visit
 
 __all__ = [
@@ -27,6 +28,9 @@ __all__ = [
     "RecordingChunk",
     "Response",
     "ScheduledAction",
+    "StaffApiToken",
+    "StaffSession",
+    "StaffSigninFailure",
     "StaffUser",
     "Study",
     "Transcript",

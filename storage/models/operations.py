@@ -41,6 +41,13 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Sign-in protection (web/staff/accounts.py): consecutive failures lock the account for a while.
+    failed_signins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    last_signin_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    # A base32 TOTP secret: when set, signing in also needs the authenticator app's current code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEvent(Base):

@@ -119,6 +119,17 @@ def voxbank(tmp_path: Path, database_url: str, *args: str, **env: str) -> subpro
 
 def test_export_and_evaluate_commands_end_to_end(bank: Bank, database_url: str, embedding_server, tmp_path: Path):
     out = tmp_path / "bank"
+    refused = voxbank(tmp_path, database_url, "export", "--out", str(out), "--tier", "open",
+                      "--actor", "lead@example.org")
+    assert refused.returncode == 2
+    assert "--actor: there is no staff account 'lead@example.org'" in refused.stderr
+    added = subprocess.run([sys.executable, "-m", "voxbank", "staff", "add", "lead@example.org", "--role", "admin",
+                            "--password-stdin"], input="a long enough password\n", capture_output=True, text=True,
+                           cwd=tmp_path, timeout=300, env={**{k: v for k, v in os.environ.items()
+                                                              if not k.startswith("VOXBANK_")},
+                                                           "VOXBANK_DATABASE_URL": database_url,
+                                                           "VOXBANK_ENVIRONMENT": "test"})
+    assert added.returncode == 0, added.stderr
     done = voxbank(tmp_path, database_url, "export", "--out", str(out), "--tier", "restricted",
                    "--actor", "staff:lead@example.org", embedding_base_url=embedding_server.base_url,
                    embedding_model="text-embedding-3-small")

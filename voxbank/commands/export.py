@@ -12,7 +12,7 @@ from voxbank.settings import get_settings
 
 def export(
     out: Annotated[Path, typer.Option("--out", help="new or empty folder to write the export to")],
-    actor: Annotated[str, typer.Option("--actor", help="who makes the export (audit log), e.g. staff:ana@lab.org")],
+    actor: Annotated[str, typer.Option("--actor", help="the enabled staff account making it, e.g. ana@lab.org")],
     tier: Annotated[str, typer.Option("--tier", help="open: aggregates only; restricted: individual agents and answers")
                     ] = "open",
     study: Annotated[str | None, typer.Option("--study", help="study slug; needed when the database holds several")
@@ -31,6 +31,7 @@ def export(
         typer.echo(f"--tier must be open or restricted, not {tier!r}", err=True)
         raise typer.Exit(2)
     settings = get_settings()
+    actor = _staff_actor(settings.resolved_database_url, actor)
     protocol = protocols.load_study(settings.study_dir or protocols.default_study_dir())
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -47,3 +48,19 @@ def export(
     counts = ", ".join(f"{name} {value}" for name, value in result.counts.items())
     typer.echo(f"{result.tier} export written to {result.out}: {counts}")
     typer.echo(f"manifest sha256 {result.manifest_sha256} (export {result.export_id}, recorded in the audit log)")
+
+
+def _staff_actor(database_url: str, email: str) -> str:
+    """The audit name of the enabled staff account ``email`` (``staff:`` prefix allowed); exits 2 otherwise."""
+    from storage.db import make_engine, make_session_factory
+    from web.staff.accounts import AccountError, actor_of, enabled_account
+
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return actor_of(enabled_account(session, email))
+    except AccountError as error:
+        typer.echo(f"--actor: {error}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
