@@ -163,8 +163,10 @@ def _speaks_of_self(subject: Any) -> bool:
 def _events(sentence: Any) -> list[Anchor]:
     found = []
     for token in sentence:
-        if token.pos_ != "VERB" or token.lemma_.lower() in _EMPTY_VERBS or token.lower_ in _FEELINGS:
+        if token.pos_ != "VERB" or token.lemma_.lower() in _EMPTY_VERBS:
             continue
+        if token.lower_ in _FEELINGS and any(child.dep_ == "auxpass" for child in token.children):
+            continue  # "I was devastated" is a feeling
         if token.dep_ not in {"ROOT", "conj", "advcl", "ccomp"}:
             continue
         subject = _subject(token)

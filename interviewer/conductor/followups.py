@@ -61,7 +61,7 @@ W_RELEVANCE, W_SALIENCE, W_NOVELTY = 1.0, 0.6, 0.4
 REPEAT_SIMILARITY = 0.85
 RESTATE_SIMILARITY = 0.75
 REDUNDANT_SIMILARITY = 0.45
-OFF_OBJECTIVE_SIMILARITY = 0.15
+OFF_OBJECTIVE_SIMILARITY = 0.10
 SHORTLIST = 3
 CHOICE_ORDERS = 3
 _CACHE_SIZE = 2048
@@ -251,10 +251,17 @@ def objective_text(question: Any) -> str:
     return text
 
 
-def relevance(question: str, context: Context, meaning: Meaning) -> float:
-    """How near ``question`` is to what the scripted question is for: the larger similarity to its
-    objective and guidance (`objective_text`) or to the scripted question itself."""
-    return float(meaning.similarity(question, [context.objective, context.question]).max())
+def relevance(question: str, context: Context, meaning: Meaning, anchor: str | None = None) -> float:
+    """How near a follow-up is to what the scripted question is for: the largest similarity of the
+    follow-up (or of the participant's words it asks about, ``anchor``) to the question's objective and
+    guidance (`objective_text`) or to the scripted question itself.
+
+    all-MiniLM-L6-v2 puts short questions on different topics at 0.0 to 0.1 from each other and on the
+    same topic at 0.15 to 0.45, so `OFF_OBJECTIVE_SIMILARITY` only catches clear strays.
+    """
+    targets = [context.objective, context.question]
+    texts = [question] if anchor is None else [question, anchor]
+    return max(float(meaning.similarity(text, targets).max()) for text in texts)
 
 
 class FollowUps:
@@ -272,33 +279,40 @@ class FollowUps:
         return list(self.templates.generic) if self.templates is not None else []
 
     def candidates(self, context: Context) -> list[Candidate]:
-        """Every template filled with every anchor of the answers under this question, latest answer first."""
+        """One candidate for each anchor of the answers under this question, latest answer first.
+
+        Each anchor fills one of its kind's templates; which one turns with the number of things the
+        interviewer has said, so the wording varies over an interview (and checking one per anchor
+        keeps the live path fast).
+        """
         if self.templates is None:
             return []
         found: list[Candidate] = []
+        turn = len(context.asked)
         for answer in reversed(context.answers):
-            for anchor in anchors(answer, exclude=self.exclude):
-                for template in self.templates.for_kind(anchor.kind):
-                    found.append(Candidate(template.replace("{anchor}", anchor.text), anchor.kind, anchor.text,
-                                           anchor.sentence))
+            for number, anchor in enumerate(anchors(answer, exclude=self.exclude)):
+                templates = self.templates.for_kind(anchor.kind)
+                template = templates[(turn + number) % len(templates)]
+                found.append(Candidate(template.replace("{anchor}", anchor.text), anchor.kind, anchor.text,
+                                       anchor.sentence))
         return found
 
     def judge(self, candidate: Candidate, context: Context) -> Scored | str:
         """The candidate with its ranking signals, or the reason it is rejected."""
         text = candidate.text
         asked = list(context.asked)
+        if max(self.meaning.similarity(text, [context.question, *sentences(context.question)]).tolist(),
+               default=0.0) >= RESTATE_SIMILARITY:
+            return "restates_question"
         if candidate.anchor is not None and any(candidate.anchor.lower() in line.lower() for line in asked):
             return "repeat"  # that anchor has been asked about already
         if asked and self.meaning.closest(text, asked)[0] >= REPEAT_SIMILARITY:
             return "repeat"
-        if max(self.meaning.similarity(text, [context.question, *sentences(context.question)]).tolist(),
-               default=0.0) >= RESTATE_SIMILARITY:
-            return "restates_question"
         said_here = [s for answer in context.answers for s in sentences(answer)]
         known = [s for s in [*context.known, *said_here] if s != candidate.source]
         if asks_for_known(text, known, self.meaning, self.frame):
             return "redundant"
-        near = relevance(text, context, self.meaning)
+        near = relevance(text, context, self.meaning, candidate.anchor)
         if near < OFF_OBJECTIVE_SIMILARITY:
             return "off_objective"
         if candidate.kind == LLM and not self.frame.refers_to(text, list(context.answers)):
@@ -306,6 +320,11 @@ class FollowUps:
         seen = [*context.known, *asked]
         novelty = 1.0 - max(0.0, self.meaning.closest(candidate.anchor or text, seen)[0]) if seen else 1.0
         return Scored(candidate, relevance=near, salience=SALIENCE.get(candidate.kind, 0.0), novelty=novelty)
+
+    def judge_text(self, text: str, context: Context) -> str:
+        """The verdict on a follow-up written by someone else (the LLM): a rejection reason, or ``passed``."""
+        verdict = self.judge(Candidate(text, LLM), context)
+        return verdict if isinstance(verdict, str) else "passed"
 
     def rank(self, context: Context, llm_follow_up: str | None = None) -> tuple[list[Scored], dict[str, int]]:
         """The candidates that pass the checks, best first, and the rejection reasons counted."""
