@@ -198,6 +198,58 @@ class Question(Model):
     condition: Condition | None = None
 
 
+_PLACEHOLDER = "{anchor}"
+_BRACES = re.compile(r"[{}]")
+
+
+class FollowUpTemplates(Model):
+    """Wordings for follow-ups grounded in the participant's words, by what the answer names.
+
+    In each grounded template ``{anchor}`` stands for the participant's words, turned to the second
+    person: an ``event`` is a past clause ("you moved to Ohio"), a ``situation`` a present one ("you
+    work nights"), a ``feeling`` an emotion word ("lonely"), a ``person`` a name or relation ("your
+    grandmother"), a ``place`` a named place ("Ohio"). ``generic`` probes take no anchor: they are
+    asked when an answer names nothing to ground a follow-up on.
+    """
+
+    event: list[Text] = Field(min_length=1)
+    situation: list[Text] = Field(min_length=1)
+    feeling: list[Text] = Field(min_length=1)
+    person: list[Text] = Field(min_length=1)
+    place: list[Text] = Field(min_length=1)
+    generic: list[Text] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> FollowUpTemplates:
+        checks = _Checks()
+        for kind in ("event", "situation", "feeling", "person", "place", "generic"):
+            for index, template in enumerate(getattr(self, kind)):
+                at = (kind, index)
+                if not template.rstrip().endswith("?"):
+                    checks.add(at, f"follow-up template {template!r} is not a question",
+                               "end every follow-up template with a question mark")
+                holes = len(_BRACES.findall(template.replace(_PLACEHOLDER, "")))
+                if kind == "generic" and (_PLACEHOLDER in template or holes):
+                    checks.add(at, f"generic probe {template!r} has a placeholder",
+                               "generic probes are asked as written: remove the braces")
+                elif kind != "generic" and (template.count(_PLACEHOLDER) != 1 or holes):
+                    checks.add(at, f"follow-up template {template!r} must hold {_PLACEHOLDER} exactly once",
+                               f"write {_PLACEHOLDER} where the participant's words go, and no other braces")
+            checks.unique(((((kind, i)), t) for i, t in enumerate(getattr(self, kind))), "follow-up template",
+                          "list each template once")
+        checks.done()
+        return self
+
+    def for_kind(self, kind: str) -> list[str]:
+        """The templates for one anchor kind (``event``, ``situation``, ``feeling``, ``person``, ``place``)."""
+        return list(getattr(self, kind))
+
+    def all(self) -> list[str]:
+        """Every template and probe."""
+        return [t for kind in ("event", "situation", "feeling", "person", "place", "generic")
+                for t in getattr(self, kind)]
+
+
 class Module(Model):
     """A run of questions on one topic."""
 
@@ -220,6 +272,7 @@ class InterviewGuide(FileHeader):
     intro: ScriptText
     closing: ScriptText
     modules: list[Module] = Field(min_length=1)
+    followups: FollowUpTemplates | None = None
 
     @model_validator(mode="after")
     def _check(self) -> InterviewGuide:

