@@ -24,6 +24,7 @@ from voxbank.settings import Settings
 from web import errors
 from web.capability import Signer
 from web.routes import entry, health, interview, journey, prolific_webhook, withdrawal
+from web.routes import metrics as metrics_route
 from web.templating import STATIC_DIR, make_templates
 
 SECURITY_HEADERS = {
@@ -83,4 +84,5 @@ def create_app(settings: Settings, *, study: Study | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, entry, journey, withdrawal, prolific_webhook, interview):
         app.include_router(module.router)
+    app.include_router(metrics_route.router)  # operations: the operator's Prometheus scrape (deploy/)
     return app
