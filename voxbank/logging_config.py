@@ -50,6 +50,7 @@ class ProcessKindFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.process_kind = self.process
+        record.__dict__.pop("color_message", None)  # uvicorn's copy of the message with terminal colours
         return True
 
 

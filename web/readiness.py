@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from storage.migrate import current_revision, head_revision
 from voxbank.settings import Settings
@@ -45,11 +46,22 @@ def check_database(engine: Engine) -> Check:
     return Check("database", True, f"schema {head}")
 
 
-def check_broker(broker_url: str) -> Check:
+def broker_connection(broker_url: str):  # type: ignore[no-untyped-def]
+    """A kombu connection that gives up after ``TIMEOUT_S`` (the embedded SQLite broker has no socket)."""
     from kombu import Connection
 
+    embedded = broker_url.startswith(("sqla+", "sqlalchemy+"))
+    if embedded:  # the broker's SQLite file appears on first use; its folder must be there (as Celery makes it)
+        database = make_url(broker_url.split("+", 1)[1]).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return Connection(broker_url, connect_timeout=TIMEOUT_S,
+                      transport_options={} if embedded else {"socket_timeout": TIMEOUT_S})
+
+
+def check_broker(broker_url: str) -> Check:
     try:
-        with Connection(broker_url, connect_timeout=TIMEOUT_S, transport_options={"socket_timeout": TIMEOUT_S}) as conn:
+        with broker_connection(broker_url) as conn:
             conn.ensure_connection(max_retries=1, timeout=TIMEOUT_S)
     except Exception as error:  # kombu raises a different class per transport
         return Check("broker", False, f"cannot connect ({type(error).__name__})")

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Visit
+from web.readiness import broker_connection
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("default", "gpu")
-BROKER_TIMEOUT_S = 2.0
 
 
 class StudyCollector(Collector):
@@ -50,13 +50,11 @@ class StudyCollector(Collector):
 
 def queue_depths(broker_url: str) -> dict[str, int]:
     """Messages waiting in each queue (an empty dict when the broker does not answer: a scrape never fails)."""
-    from kombu import Connection
     from kombu.exceptions import ChannelError
 
     depths: dict[str, int] = {}
     try:
-        with Connection(broker_url, connect_timeout=BROKER_TIMEOUT_S,
-                        transport_options={"socket_timeout": BROKER_TIMEOUT_S}) as connection:
+        with broker_connection(broker_url) as connection:
             channel = connection.default_channel
             for queue in QUEUES:
                 try:
