@@ -25,6 +25,7 @@ app.add_typer(staff_commands.app, name="staff")
 app.command(name="export")(export.export)
 app.command(name="evaluate")(evaluate.evaluate)
 app.command(name="worker")(worker.worker)
+app.command(name="beat")(worker.beat)
 app.command(name="transcribe")(transcribe.transcribe)
 app.command(name="serve")(serve.serve)
 app.command(name="payoffs")(games.payoffs)
@@ -38,10 +39,13 @@ app.command(name="pilot")(pilot_command.pilot)
 def main() -> None:
     """Refuse to start on an invalid configuration, naming the variable at fault."""
     try:
-        get_settings()
+        settings = get_settings()
     except SettingsError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
+    from voxbank.logging_config import configure_logging
+
+    configure_logging(settings, "cli")  # serve, worker, beat and agent name their own process kind
 
 
 @app.command()

@@ -17,6 +17,7 @@ ENV_PREFIX = "VOXBANK_"
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 SECRET_FIELDS = {"secret_key", "llm_api_key", "livekit_api_secret", "prolific_token", "embedding_api_key",
                  "tts_api_key", "prolific_webhook_secret"}
+SECRET_FIELDS |= {"metrics_token"}  # operations (deploy/)
 
 
 class SettingsError(Exception):
@@ -156,6 +157,26 @@ class Settings(BaseSettings):
         20, ge=1, description="failed sign-ins from one address within staff_lockout_s before it must wait"
     )
 
+    # --- operations: logs, metrics, backups (deploy/) ---
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="log lines: json (one object per line) or text; auto: json in production"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="lowest level logged")
+    log_personal_data: bool = Field(
+        False, description="keep the fields marked personal (transcript text, LLM replies) in logs; never in production"
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token Prometheus sends to /metrics (and to the worker and agent metrics ports); "
+                          "unset: no metrics are served"
+    )
+    metrics_listen: str | None = Field(
+        None, description="host:port where a worker, beat or agent process serves its metrics (e.g. 0.0.0.0:9100); "
+                          "the web app serves them at /metrics on its own port"
+    )
+    broker_purge_after_s: int = Field(
+        3600, ge=60, description="age after which the embedded broker's acknowledged messages are deleted"
+    )
+
     @field_validator("database_url", "broker_url", "llm_base_url", "livekit_url", "embedding_base_url", "tts_base_url")
     @classmethod
     def _url_has_scheme(cls, value: str | None) -> str | None:
@@ -172,6 +193,10 @@ class Settings(BaseSettings):
                 )
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("secret_key: must be at least 32 characters in production")
+        if self.environment == "production" and self.log_personal_data:
+            raise ValueError("log_personal_data: production logs never keep personal data; unset it")
+        if self.metrics_listen is not None and not _is_host_port(self.metrics_listen):
+            raise ValueError(f"metrics_listen: {self.metrics_listen!r} is not host:port, e.g. 0.0.0.0:9100")
         if self.livekit_url and not (self.livekit_api_key and self.livekit_api_secret):
             raise ValueError(
                 "livekit_url: a LiveKit URL needs VOXBANK_LIVEKIT_API_KEY and VOXBANK_LIVEKIT_API_SECRET too"
@@ -192,6 +217,11 @@ class Settings(BaseSettings):
     def resolved_broker_url(self) -> str:
         """The Celery broker URL, defaulting to the embedded SQLite broker."""
         return self.broker_url or f"sqla+sqlite:///{self.resolved_data_dir / 'broker.db'}"
+
+
+def _is_host_port(value: str) -> bool:
+    host, _, port = value.rpartition(":")
+    return bool(host) and port.isdigit() and 0 < int(port) < 65536
 
 
 def describe_error(error: ValidationError) -> str:

@@ -245,11 +245,19 @@ def interviewer_agent_server() -> AgentServer:
 
 def web_settings(settings: Settings) -> WebSettings:
     """What the web app's routes read."""
+    from voxbank.readiness import check_models
     from web.options import WebSettings
 
     return WebSettings(secret_key=settings.secret_key, environment=settings.environment,
                        contact_email=settings.contact_email, livekit=livekit_options(settings),
-                       prolific_webhook_secret=settings.prolific_webhook_secret)
+                       prolific_webhook_secret=settings.prolific_webhook_secret,
+                       broker_url=settings.resolved_broker_url, metrics_token=settings.metrics_token,
+                       check_models=lambda: check_models(settings),
+                       staff_session_max_age_s=settings.staff_session_max_age_s,
+                       staff_session_idle_s=settings.staff_session_idle_s,
+                       staff_signin_max_failures=settings.staff_signin_max_failures,
+                       staff_lockout_s=settings.staff_lockout_s,
+                       staff_signin_client_limit=settings.staff_signin_client_limit)
 
 
 def embedded_voice_opener(settings: Settings) -> VoiceOpener:

@@ -27,6 +27,7 @@ from web import errors
 from web.capability import Signer
 from web.options import VoiceOpener, WebSettings
 from web.routes import entry, health, interview, journey, prolific_webhook, withdrawal
+from web.routes import metrics as metrics_route
 from web.templating import STATIC_DIR, make_templates
 
 SECURITY_HEADERS = {
@@ -88,11 +89,12 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, entry, journey, withdrawal, prolific_webhook, interview):
         app.include_router(module.router)
+    app.include_router(metrics_route.router)  # operations: the operator's Prometheus scrape (deploy/)
     install_staff(app, settings)
     return app
 
 
-def install_staff(app: FastAPI, settings: Settings) -> None:
+def install_staff(app: FastAPI, settings: WebSettings) -> None:
     """The staff dashboard and its JSON API (web/routes/staff, web/staff)."""
     from web.routes.staff import ROUTERS
     from web.staff import errors as staff_errors

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.voice.options import LiveKitOptions
 from protocols import Study
+from web.readiness import ModelCheck
 
 if TYPE_CHECKING:
     from interviewer.voice.session import VoiceRuntime
@@ -30,6 +31,17 @@ class WebSettings:
     contact_email: str = "study-team@example.org"
     livekit: LiveKitOptions = field(default_factory=LiveKitOptions)
     prolific_webhook_secret: SecretStr | None = None
+    # operations (deploy/): the broker /readyz and /metrics look at, the operator's scrape token, and
+    # the models check (`voxbank.readiness.check_models`), absent where this process holds no models
+    broker_url: str = "memory://"
+    metrics_token: SecretStr | None = None
+    check_models: ModelCheck | None = None
+    # staff dashboard (web/staff): session lifetimes and sign-in throttling
+    staff_session_max_age_s: int = 43200
+    staff_session_idle_s: int = 3600
+    staff_signin_max_failures: int = 5
+    staff_lockout_s: int = 900
+    staff_signin_client_limit: int = 20
 
     @property
     def livekit_url(self) -> str | None:

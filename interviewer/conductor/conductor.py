@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from interviewer import metrics
 from interviewer.conductor import budget, safety
 from interviewer.conductor.decisions import DECISION_SCHEMA, GENERIC_PROBES, Decision, DecisionRejected, parse_decision
 from interviewer.conductor.followups import GENERIC, Choice, Context, FollowUps, objective_text, sentences
@@ -533,6 +534,7 @@ class Conductor:
             by_question[question_id] = max(by_question.get(question_id, 0), size)
 
     def _event(self, kind: str, question_id: str | None, source: str) -> None:
+        metrics.SAFETY_EVENTS.labels(kind=kind, source=source).inc()
         self.state.events.append({"type": kind, "question_id": question_id, "source": source,
                                   "seq": self.state.next_seq})
 
@@ -544,6 +546,7 @@ class Conductor:
                         "personal": {"llm_reply": self._last_llm_text[:500]}})
 
     def _fallback(self, reason: str, question_id: str | None, reply: str | None = None) -> None:
+        metrics.LLM_FALLBACKS.labels(reason=reason).inc()
         self.state.fallbacks += 1
         self.state.fallback_reasons[reason] = self.state.fallback_reasons.get(reason, 0) + 1
         extra: dict[str, Any] = {"interview_id": self.interview_id, "question_id": question_id, "reason": reason,

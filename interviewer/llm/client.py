@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import openai
 
+from interviewer import metrics
 from interviewer.llm.options import LLMOptions
 
 Style = Literal["completion", "chat"]
@@ -129,6 +130,7 @@ class LLMClient:
             text = self._chat(prompt, max_tokens=max_tokens, temperature=temperature, seed=seed,
                               response_format=response_format)
         latency_ms = (time.perf_counter() - started) * 1000
+        metrics.LLM_LATENCY.labels(kind="json").observe(latency_ms / 1000)
         return Completion(text=text, latency_ms=latency_ms, prompt_chars=len(prompt), data=_parse_object(text))
 
     def complete_text(self, prompt: str, *, max_tokens: int = 200, temperature: float = 0.8,
@@ -143,7 +145,9 @@ class LLMClient:
         else:
             text = self._chat(prompt, max_tokens=max_tokens, temperature=temperature, stop=stop,
                               system="Continue the document the user sends with the next line only.")
-        return Completion(text=text, latency_ms=(time.perf_counter() - started) * 1000, prompt_chars=len(prompt))
+        latency_ms = (time.perf_counter() - started) * 1000
+        metrics.LLM_LATENCY.labels(kind="text").observe(latency_ms / 1000)
+        return Completion(text=text, latency_ms=latency_ms, prompt_chars=len(prompt))
 
     def _complete(self, prompt: str, *, max_tokens: int, temperature: float, stop: list[str] | None = None,
                   seed: int | None = None, extra: dict[str, Any] | None = None) -> str:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,6 +57,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+from interviewer import metrics
 from interviewer.transcription.audio import ChannelSource, ChunkRef, assemble_channel
 from interviewer.transcription.errors import (
     AudioInputError,
@@ -196,6 +198,7 @@ def mark_failed(factory: sessionmaker[Session], interview_id: int, token: str, r
             return False
         audit.record(session, ACTOR, "transcription.failed", _target(interview_id),
                      {"reason": reason, "claim": token})
+    metrics.JOB_FAILURES.labels(job="transcription").inc()
     logger.warning("transcription failed", extra={"interview_id": interview_id})
     return True
 
@@ -408,7 +411,11 @@ def _transcribe_and_store(factory: sessionmaker[Session], blobs: BlobStore, tran
             lease.progress = min(1.0, (offset + seconds) / total_s)
             lease.check()
 
+        started = time.perf_counter()
         run = transcriber.transcribe(audio.samples, on_progress=progress)
+        if audio.duration_s > 0:
+            metrics.TRANSCRIPTION_RTF.labels(device=str(run.device)).observe(
+                (time.perf_counter() - started) / audio.duration_s)
         kept[source.channel], dropped[source.channel] = guard_segments(run.segments, guards)
         reports[source.channel] = ChannelReport(present=True, silent=audio.is_silent,
                                                 segment_count=len(kept[source.channel]))

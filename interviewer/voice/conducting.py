@@ -25,6 +25,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from interviewer import metrics
 from interviewer.conductor import Conductor, Reply
 from interviewer.llm.client import LLMClient
 from protocols import Study
@@ -159,5 +160,6 @@ class TurnClock:
             turn.end_s = round(max(start_s, end_s), 3)
             if latency_ms is not None:
                 turn.response_latency_ms = round(latency_ms, 1)
+                metrics.RESPONSE_LATENCY.observe(latency_ms / 1000)
             elif clear_latency:
                 turn.response_latency_ms = None

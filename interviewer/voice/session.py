@@ -26,6 +26,7 @@ from livekit.agents import AgentSession, CloseEvent, llm
 from livekit.agents.voice import SpeechHandle
 from sqlalchemy.orm import Session, sessionmaker
 
+from interviewer import metrics
 from interviewer.conductor import Conductor
 from interviewer.llm.client import LLMClient
 from interviewer.voice.agent import Heard, InterviewerAgent, Said
@@ -109,6 +110,9 @@ class SessionLog:
 class InterviewSession:
     """One interview, spoken over one transport until the interview ends or the connection goes."""
 
+    _counted_active = False
+    """Whether this session counts in ``voxbank_interviews_active`` (from a successful start to its close)."""
+
     def __init__(self, runtime: VoiceRuntime, attach: Attach, *, interview_id: int | None = None,
                  visit_id: int | None = None, guide_id: str | None = None,
                  on_said: Callable[[Said], None] | None = None,
@@ -161,6 +165,8 @@ class InterviewSession:
             await self.aclose(self.close_reason)
             raise
         log.info("voice session started", extra={"interview_id": conductor.interview_id})
+        metrics.INTERVIEWS_ACTIVE.inc()
+        self._counted_active = True
         return conductor.interview_id
 
     async def _start(self, interview_id: int) -> None:
@@ -326,6 +332,9 @@ class InterviewSession:
                 await self._hand_on(self.driver.interview_id)
         log.info("voice session closed", extra={"interview_id": self.driver.interview_id if self.driver else None,
                                                 "reason": self.close_reason})
+        if self._counted_active:
+            metrics.INTERVIEWS_ACTIVE.dec()
+            self._counted_active = False
         self.closed.set()
 
     async def _hand_on(self, interview_id: int) -> None:

@@ -30,6 +30,16 @@ def agent(
     # detection is VAD-based (see interviewer.voice.models), so it is never used.
     os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
 
+    from voxbank.logging_config import configure_logging
+    from voxbank.metrics import prepare_process, serve_metrics
+
+    configure_logging(settings, "agent")
+    prepare_process("agent")  # before the job processes start: they write their metrics into one folder
+    serve_metrics(settings)
+    from livekit.agents.cli import cli as livekit_cli
+
+    # livekit-agents would add a second root handler of its own, without the personal-data filter.
+    livekit_cli.setup_logging = lambda *_args, **_kwargs: None
     from interviewer.voice import worker
     from voxbank.wiring import configured_or_embedded_llm, interviewer_agent_server, livekit_options
 

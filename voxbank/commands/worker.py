@@ -7,6 +7,7 @@ import os
 import typer
 
 from voxbank.celery_app import QUEUES
+from voxbank.settings import Settings
 
 
 def worker(
@@ -29,8 +30,17 @@ def worker(
         # One process per GPU: each holds its own copy of the model.
         concurrency = 1 if "gpu" in names else (os.cpu_count() or 1)
 
+    from voxbank.metrics import connect_celery_signals, prepare_process, serve_metrics
+    from voxbank.settings import get_settings
+
+    settings = get_settings()
+    _take_over_celery_logging(settings, "worker+beat" if beat else "worker")
+    prepare_process("worker")  # before the pool forks: its processes write their metrics into one folder
     import voxbank.tasks  # noqa: F401  (registers the tasks and the worker signals)
     from voxbank.celery_app import app
+
+    connect_celery_signals()
+    serve_metrics(settings)
 
     app.worker_main([
         "worker",
@@ -45,6 +55,35 @@ def worker(
         "--without-heartbeat",
         *_beat_arguments(beat),
     ])
+
+
+def beat(
+    loglevel: str = typer.Option("INFO", "--loglevel", "-l", help="DEBUG, INFO, WARNING or ERROR"),
+) -> None:
+    """Run Celery beat alone: it sends the scheduler's tick every minute (run exactly one)."""
+    from voxbank.metrics import serve_metrics
+    from voxbank.settings import get_settings
+
+    settings = get_settings()
+    _take_over_celery_logging(settings, "beat")
+    from voxbank.celery_app import app
+
+    serve_metrics(settings)
+    app.start(["beat", f"--loglevel={loglevel}",
+               f"--schedule={settings.resolved_data_dir / 'celerybeat-schedule'}"])
+
+
+def _take_over_celery_logging(settings: Settings, process: str) -> None:
+    """voxbank's one logging configuration, in place of Celery's (a setup_logging receiver stops Celery's)."""
+    from celery import signals
+
+    from voxbank.logging_config import configure_logging
+
+    configure_logging(settings, process)
+
+    @signals.setup_logging.connect(weak=False)
+    def _keep_ours(**_: object) -> None:
+        configure_logging(settings, process)
 
 
 def _beat_arguments(beat: bool) -> list[str]:
