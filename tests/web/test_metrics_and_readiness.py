@@ -10,13 +10,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from protocols import Study
 from voxbank.settings import Settings, load_settings
-from web.app import create_app
+from voxbank.wiring import web_app
 
 TOKEN = "scrape-token-0123456789"
 
 
 def app_with(settings: Settings, study: Study, **changes: object) -> FastAPI:
-    return create_app(load_settings(**{**settings.model_dump(), **changes}), study=study)
+    return web_app(load_settings(**{**settings.model_dump(), **changes}), study=study)
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
