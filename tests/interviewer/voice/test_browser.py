@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.session import VoiceRuntime
 from interviewer.voice.webrtc import EmbeddedVoice
-from storage.models import Participant, Recording, RecordingChunk, Study, Turn, Visit
-from tests.interviewer.voice.helpers import ANSWER
+from storage.models import Participant, Recording, RecordingChunk, Study, Turn
+from tests.interviewer.voice.helpers import ANSWER, admitted_visit
 from web.app import create_app
 from web.capability import Signer, cookie_name
 from web.routes import interview
@@ -105,9 +105,7 @@ def _participant(factory: sessionmaker[Session]) -> tuple[int, str, int]:
                                   pseudonym_id=str(uuid.uuid4()), status="active")
         session.add(participant)
         session.flush()
-        visit = Visit(participant_id=participant.id, wave=1, status="started")
-        session.add(visit)
-        session.flush()
+        visit = admitted_visit(session, participant)
         return participant.id, participant.pseudonym_id, visit.id
 
 
