@@ -23,6 +23,7 @@ from survey.sync import sync_study
 from voxbank.settings import Settings
 from web import errors
 from web.capability import Signer
+from web.identity import session_check
 from web.routes import entry, health, interview, journey, prolific_webhook, withdrawal
 from web.templating import STATIC_DIR, make_templates
 
@@ -56,7 +57,9 @@ def create_app(settings: Settings, *, study: Study | None = None) -> FastAPI:
             )
         with transaction(factory) as session:
             row = sync_study(session, runtime)
-        app.state.journey = Journey(runtime, row.id, settings.contact_email)
+        app.state.journey = Journey(runtime, row.id, settings.contact_email,
+                                    retest_study_id=settings.prolific_retest_study_id,
+                                    confirm_session=session_check(settings))
         yield
         engine.dispose()
 
