@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.admission import NotAdmitted, check_admission
 from interviewer.conductor import Conductor, Reply
+from interviewer.conductor.persistence import InterviewWithdrawn
 from interviewer.llm.client import LLMClient
 from protocols import Study
 from storage.db import transaction
@@ -142,6 +143,8 @@ class ConductorDriver:
         before = self.conductor.state.next_seq
         try:
             reply = self.conductor.respond(text, seconds)
+        except InterviewWithdrawn:
+            raise InterviewUnavailable(f"interview {self.interview_id} was withdrawn") from None
         except Exception:
             # the database or the conductor failed mid-turn: go on from the checkpoint, which
             # knows whether the answer was recorded and a reply is owed
