@@ -48,6 +48,13 @@ class NotYourVisit(SurveyError):
     title = "This page belongs to someone else"
 
 
+class SessionNotProven(SurveyError):
+    """A known Prolific id arrived with a session this study cannot tie to the participant (another device)."""
+
+    status = 403
+    title = "We could not confirm it is you"
+
+
 class TamperedForm(SurveyError):
     """A submission a browser showing our page could not have sent: unknown fields, impossible values."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -30,7 +31,7 @@ from storage.models import Consent, GameDecision, Interview, PageView, Participa
 from survey import consent as consent_doc
 from survey import quotas, retest
 from survey.assignment import assign_condition
-from survey.errors import NotAvailable, TamperedForm
+from survey.errors import NotAvailable, SessionNotProven, TamperedForm
 from survey.fields import Field, FormData, ParsedAnswers, game_fields, item_field, parse_answers
 from survey.plan import build_plan
 from survey.prolific import ProlificIds
@@ -87,13 +88,23 @@ class Submitted:
     chosen_scopes: list[str] = field(default_factory=list)
 
 
+SessionCheck = Callable[[ProlificIds], bool]
+"""Prolific's word on a session: whether submission ``ids.session_id`` is the participant's, in ``ids.study_id``."""
+
+
 @dataclass(frozen=True)
 class Journey:
-    """One study's journey: the protocol, its database row and what the consent page fills in."""
+    """One study's journey: the protocol, its database row and what the consent page fills in.
+
+    ``retest_study_id`` is the only Prolific study whose links open wave 2; ``confirm_session``
+    (Prolific's API, when configured) may vouch for a session id the study has not seen.
+    """
 
     runtime: StudyRuntime
     study_id: int
     contact_email: str
+    retest_study_id: str | None = None
+    confirm_session: SessionCheck | None = None
 
     # ------------------------------------------------------------------ entry
 
@@ -110,22 +121,26 @@ class Journey:
         ).first()
 
     def enter(self, session: Session, ids: ProlificIds, strata: dict[str, str], *,
-              rng: random.Random | None = None) -> Entry:
+              rng: random.Random | None = None, holder: int | None = None) -> Entry:
         """Create or resume the participant for a study link.
 
-        An existing participant (same study and Prolific id) is resumed whatever their state; a new
-        one needs every stratum answered (else ``screener``), then takes a quota place: when a cell
-        is full they are recorded as ``screened_out`` (no answers kept) and never become active.
+        An existing participant (same study and Prolific id) is resumed only when the link proves it
+        is them (`_prove`): a Prolific id is not a secret. ``holder`` is the participant id the
+        browser's capability names, if any. A new one needs every stratum answered (else
+        ``screener``), then takes a quota place: when a cell is full they are recorded as
+        ``screened_out`` (no answers kept) and never become active.
         Raises IntegrityError when the same person is created concurrently: roll back and call again.
         """
         participant = self.find(session, ids.participant_id)
         if participant is not None:
-            visit = self.visit_of(session, participant)
+            first = self.visit_of(session, participant)
             # A later wave's link (the retest) opens that wave's visit; see survey.retest.
-            visit = retest.enter_later_wave(session, self.runtime, participant, visit, ids) or visit
-            if visit is not None and visit.status == "started" and visit.prolific_session_id != ids.session_id:
-                audit.record(session, self._actor(participant), "visit.prolific_session_changed", f"visit:{visit.id}")
-                visit.prolific_session_id = ids.session_id
+            later = retest.enter_later_wave(session, self.runtime, participant, first, ids,
+                                            retest_study_id=self.retest_study_id)
+            visit = later or first
+            # A visit just created from this link holds its ids (proven); someone who has left holds nothing to take.
+            if visit is not None and participant.status == "active":
+                self._prove(session, participant, visit, ids, holder)
             audit.record(session, self._actor(participant), "participant.resume", f"participant:{participant.id}",
                          {"status": participant.status})
             kind: Literal["resumed", "screened_out"] = (
@@ -156,6 +171,37 @@ class Journey:
         audit.record(session, self._actor(participant), "participant.enter", f"participant:{participant.id}",
                      {"visit": visit.id, "pages": len(plan["pages"])})
         return Entry("started", participant, visit)
+
+    def _prove(self, session: Session, participant: Participant, visit: Visit, ids: ProlificIds,
+               holder: int | None) -> None:
+        """Check that a link resuming ``visit`` is its participant's; SessionNotProven when it is not.
+
+        The link's STUDY_ID must be the visit's, and its SESSION_ID the one stored for the visit.
+        A different SESSION_ID (Prolific gives a new one when a participant returns a submission
+        and starts again) is accepted by one of two rules, recorded in the audit log with the
+        rule: the browser already holds this participant's capability (``capability``), or
+        Prolific's API says the submission is this participant's in this study
+        (``prolific_api``). Only a visit still in progress takes the new id; a finished visit
+        keeps the one its submission was approved under.
+        """
+        refused = SessionNotProven(
+            "This link does not match the Prolific session you started this study in. Please open the study "
+            "from Prolific in the browser you started it in, or write to the research team at "
+            f"{self.contact_email}. Nothing has been changed.")
+        if visit.prolific_study_id is not None and ids.study_id != visit.prolific_study_id:
+            raise refused
+        if visit.prolific_session_id is None or visit.prolific_session_id == ids.session_id:
+            return
+        if holder == participant.id:
+            rule = "capability"
+        elif self.confirm_session is not None and self.confirm_session(ids):
+            rule = "prolific_api"
+        else:
+            raise refused  # not audited: anyone can send a link, and a refusal changes nothing
+        if visit.status == "started":
+            audit.record(session, self._actor(participant), "visit.prolific_session_changed", f"visit:{visit.id}",
+                         {"rule": rule})
+            visit.prolific_session_id = ids.session_id
 
     # ------------------------------------------------------------------ showing a page
 

@@ -11,6 +11,10 @@ a later wave:
   again; wave 2's steps have no consent and no interview) and the link's study and submission ids;
 - otherwise the participant is told when the wave opens, or that it has closed (``NotAvailable``).
 
+Only the configured wave-2 Prolific study (``VOXBANK_PROLIFIC_RETEST_STUDY_ID``) may create a later
+wave's visit: a link from any other study is refused (``NotAvailable``), so an invented STUDY_ID can
+neither open wave 2 nor take the real participant's place in it.
+
 Experiment conditions follow ``keep_experiment_conditions`` (``Journey.condition`` applies it), and
 answers are stored under the visit's wave. Arriving with the wave-1 link resumes wave 1 as before.
 """
@@ -38,7 +42,7 @@ def schedule_for(runtime: StudyRuntime) -> ScheduleSource:
 
 
 def enter_later_wave(session: Session, runtime: StudyRuntime, participant: Participant, first: Visit | None,
-                     ids: ProlificIds, *, now: datetime | None = None,
+                     ids: ProlificIds, *, retest_study_id: str | None = None, now: datetime | None = None,
                      rng: random.Random | None = None) -> Visit | None:
     """The later-wave visit this link opens (created if need be), or None when it is a wave-1 link.
 
@@ -55,6 +59,10 @@ def enter_later_wave(session: Session, runtime: StudyRuntime, participant: Parti
     for visit in later:
         if visit.prolific_study_id == ids.study_id:
             return visit
+    if retest_study_id is None or ids.study_id != retest_study_id.lower():
+        raise NotAvailable("This link is not for this study's next part. Please open the study from the "
+                           "invitation you received on Prolific. Nothing has been saved.",
+                           title="This link is not for this study")
     now = now or utcnow()
     started = {visit.wave for visit in later}
     timelines = sorted(schedule_for(runtime).current().items())

@@ -9,7 +9,14 @@ their own eraser to ``ERASERS`` (a function taking the session, the participant 
 returning counts for the audit log).
 
 A blob is deleted only when no other recording still uses it: the store is content-addressed, so
-two identical chunks (silence, say) share one file. Calling ``withdraw`` again is harmless.
+two identical chunks (silence, say) share one file. New chunks are tagged with their recording
+(``interviewer.transcription.audio.chunk_tag``), so two recordings never share one at all.
+Calling ``withdraw`` again is harmless.
+
+Withdrawal is final for every writer: before erasing, it marks the interviews ``withdrawn`` and the
+recordings ``deleted`` (`_stop_writers`), the rows the conductor's store, the recording store and
+the transcription job lock and check before each write. Page submits are refused by the visit's
+status. What is kept, and why, is stated in ``deploy/SECURITY.md`` ("What a withdrawal keeps").
 """
 
 from __future__ import annotations
@@ -18,16 +25,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.blobs import BlobStore
 from storage.models import (
     Consent,
+    ExperimentAssignment,
     GameDecision,
     GameOutcome,
     Interview,
+    PageView,
     Participant,
     PiiReplacement,
     Recording,
@@ -120,7 +129,45 @@ def erase_pii_replacements(session: Session, participant: Participant, blobs: Bl
     return {"pii_replacements": removed}
 
 
-ERASERS: list[Eraser] = [erase_recordings, erase_transcripts, erase_answers, erase_pii_replacements]
+def _stop_writers(session: Session, participant: Participant) -> None:
+    """Mark the interviews and recordings withdrawn before anything is erased.
+
+    Every writer (the conductor's store, the recording store, the transcription job) takes the same
+    rows' lock and refuses a withdrawn interview or deleted recording. Updating them first means a
+    writer that committed before us is erased below, and one that waited for us is refused.
+    """
+    interviews = _interview_ids(session, participant)
+    if not interviews:
+        return
+    session.execute(update(Interview).where(Interview.id.in_(interviews))
+                    .values(status="withdrawn", transcription_status="withdrawn", transcription_claimed_by=None,
+                            transcription_claimed_until=None)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(Recording).where(Recording.interview_id.in_(interviews)).values(status="deleted")
+                    .execution_options(synchronize_session=False))
+    session.expire_all()
+
+
+def erase_journey_traces(session: Session, participant: Participant, blobs: BlobStore) -> dict[str, int]:
+    """Delete the page views (timings, quality signals), experiment assignments and the interview's QA notes.
+
+    The interview and recording rows stay as empty tombstones (status ``withdrawn``/``deleted``):
+    they are what every writer checks, so a late write finds the withdrawal instead of a free slot.
+    """
+    visits = _visit_ids(session, participant)
+    views = _deleted(session, delete(PageView).where(PageView.visit_id.in_(visits))) if visits else 0
+    assignments = _deleted(session, delete(ExperimentAssignment)
+                           .where(ExperimentAssignment.participant_id == participant.id))
+    interviews = _interview_ids(session, participant)
+    if interviews:
+        session.execute(update(Interview).where(Interview.id.in_(interviews))
+                        .values(qa_flags=[], end_reason=None, transcription_error=None)
+                        .execution_options(synchronize_session=False))
+    return {"page_views": views, "experiment_assignments": assignments}
+
+
+ERASERS: list[Eraser] = [erase_recordings, erase_transcripts, erase_answers, erase_pii_replacements,
+                         erase_journey_traces]
 
 
 def withdraw(session: Session, participant: Participant, reason: str | None, blob_store: BlobStore, *,
@@ -144,6 +191,7 @@ def withdraw(session: Session, participant: Participant, reason: str | None, blo
         if consent.withdrawn_at is None:
             consent.withdrawn_at = now
     session.flush()
+    _stop_writers(session, participant)
     for eraser in ERASERS:
         report.erased.update(eraser(session, participant, blob_store))
     audit.record(session, actor or f"participant:{participant.pseudonym_id}", "participant.withdraw",

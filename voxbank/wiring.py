@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from interviewer.voice.session import VoiceRuntime
     from interviewer.voice.stt import LoadedWhisper
     from interviewer.voice.tts import OpenAITTSOptions
+    from survey.journey import SessionCheck
     from web.options import OpenedVoice, VoiceOpener, WebSettings
 
 
@@ -251,6 +252,8 @@ def web_settings(settings: Settings) -> WebSettings:
     return WebSettings(secret_key=settings.secret_key, environment=settings.environment,
                        contact_email=settings.contact_email, livekit=livekit_options(settings),
                        prolific_webhook_secret=settings.prolific_webhook_secret,
+                       prolific_retest_study_id=settings.prolific_retest_study_id,
+                       confirm_session=prolific_session_check(settings),
                        broker_url=settings.resolved_broker_url, metrics_token=settings.metrics_token,
                        check_models=lambda: check_models(settings),
                        staff_session_max_age_s=settings.staff_session_max_age_s,
@@ -258,6 +261,20 @@ def web_settings(settings: Settings) -> WebSettings:
                        staff_signin_max_failures=settings.staff_signin_max_failures,
                        staff_lockout_s=settings.staff_lockout_s,
                        staff_signin_client_limit=settings.staff_signin_client_limit)
+
+
+def prolific_session_check(settings: Settings) -> SessionCheck | None:
+    """Prolific's API as the check of a session id not seen before, when a token is configured; None
+    (a new session then needs the participant's capability) without."""
+    from functools import partial
+
+    from survey.prolific_api.client import ProlificClient
+    from survey.prolific_api.sessions import confirms_session
+
+    if settings.prolific_token is None:
+        return None
+    client = ProlificClient(settings.prolific_api_url, settings.prolific_token.get_secret_value())
+    return partial(confirms_session, client)
 
 
 def embedded_voice_opener(settings: Settings) -> VoiceOpener:

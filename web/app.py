@@ -61,7 +61,9 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
             )
         with transaction(factory) as session:
             row = sync_study(session, runtime)
-        app.state.journey = Journey(runtime, row.id, settings.contact_email)
+        app.state.journey = Journey(runtime, row.id, settings.contact_email,
+                                    retest_study_id=settings.prolific_retest_study_id,
+                                    confirm_session=settings.confirm_session)
         yield
         engine.dispose()
 

@@ -1,7 +1,10 @@
 """The participant's capability (a signed cookie) and the per-page form tokens.
 
-A participant has no account: entering from their Prolific link gives them a cookie signed with
-``settings.secret_key`` that names their participant id, their pseudonym and their visit. Every
+A participant has no account: entering from their Prolific link gives them a cookie, encrypted and
+authenticated (Fernet: AES-128-CBC with HMAC-SHA256) with a key derived from ``settings.secret_key``,
+that names their participant id, their pseudonym and their visit. The holder cannot read it: the
+pseudonym names the participant's folder in a restricted export, so a readable cookie would link
+export rows to a Prolific identity. Every
 participant route loads exactly that visit (``web.deps.ParticipantVisit``) and nothing else: no
 route takes a participant or visit id from the URL or the form, so the cookie reaches nobody else's
 data. The cookie is HttpOnly, SameSite=Lax, scoped to the study's path, and Secure in production.
@@ -13,9 +16,13 @@ position makes it count once).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from cryptography.fernet import Fernet, InvalidToken
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from survey.errors import FormExpired, NotYourVisit
 
@@ -40,20 +47,22 @@ class Signer:
     """Signs and checks capabilities and form tokens with the app's secret key."""
 
     def __init__(self, secret_key: str) -> None:
-        self._cookies = URLSafeTimedSerializer(secret_key, salt="voxbank.participant-capability")
+        key = hashlib.sha256(b"voxbank.participant-capability\0" + secret_key.encode("utf-8")).digest()
+        self._cookies = Fernet(base64.urlsafe_b64encode(key))
         self._forms = URLSafeSerializer(secret_key, salt="voxbank.form-token")
 
     def capability(self, slug: str, participant_id: int, pseudonym_id: str, visit_id: int | None) -> str:
         """A cookie value for this participant's visit in this study."""
-        return self._cookies.dumps({"s": slug, "p": participant_id, "u": pseudonym_id, "v": visit_id})
+        payload = json.dumps({"s": slug, "p": participant_id, "u": pseudonym_id, "v": visit_id})
+        return self._cookies.encrypt(payload.encode("utf-8")).decode("ascii")
 
     def read_capability(self, slug: str, value: str | None) -> Capability | None:
         """The capability in a cookie value, or None when it is missing, forged, expired or for another study."""
         if not value:
             return None
         try:
-            data = self._cookies.loads(value, max_age=COOKIE_MAX_AGE_S)
-        except (BadSignature, SignatureExpired):
+            data = json.loads(self._cookies.decrypt(value.encode("ascii"), ttl=COOKIE_MAX_AGE_S))
+        except (InvalidToken, UnicodeError, ValueError):
             return None
         if not isinstance(data, dict) or data.get("s") != slug:
             return None

@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from interviewer.admission import NotAdmitted, check_admission
 from storage.blobs import BlobStore
 from storage.models import Participant, Visit
-from survey.errors import NotSignedIn, TamperedForm, UnknownStudy
+from survey.errors import NotAvailable, NotSignedIn, TamperedForm, UnknownStudy
 from survey.journey import Journey
 from web.capability import Signer, cookie_name
 from web.options import WebSettings
@@ -93,6 +94,22 @@ def get_participant_visit(request: Request, session: SessionDep, journey: Journe
 
 
 ParticipantVisit = Annotated[ParticipantContext, Depends(get_participant_visit)]
+
+
+def get_interview_visit(session: SessionDep, ctx: ParticipantVisit) -> ParticipantContext:
+    """The capability's visit when it may start its interview now (``interviewer.admission``); else NotAvailable."""
+    if ctx.visit is None:
+        raise NotAvailable("The interview is not available to you. Please go back to the study page.")
+    try:
+        check_admission(session, ctx.visit.id)
+    except NotAdmitted:
+        raise NotAvailable("The interview is not available to you now: it opens once you have signed the "
+                           "consent form (including audio recording) and reached the interview step. "
+                           "Please go back to the study page.") from None
+    return ctx
+
+
+InterviewVisit = Annotated[ParticipantContext, Depends(get_interview_visit)]
 
 MAX_FORM_FIELDS = 400
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.voice.options import LiveKitOptions
 from protocols import Study
+from survey.journey import SessionCheck
 from web.readiness import ModelCheck
 
 if TYPE_CHECKING:
@@ -31,6 +32,10 @@ class WebSettings:
     contact_email: str = "study-team@example.org"
     livekit: LiveKitOptions = field(default_factory=LiveKitOptions)
     prolific_webhook_secret: SecretStr | None = None
+    # identity: the only Prolific study whose links open wave 2, and how to ask Prolific about a
+    # session id not seen before (None: a new session needs the participant's capability)
+    prolific_retest_study_id: str | None = None
+    confirm_session: SessionCheck | None = None
     # operations (deploy/): the broker /readyz and /metrics look at, the operator's scrape token, and
     # the models check (`voxbank.readiness.check_models`), absent where this process holds no models
     broker_url: str = "memory://"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit
 from storage.db import transaction
-from storage.models import Interview, Turn, utcnow
+from storage.models import Interview, Participant, Turn, Visit, utcnow
 
 ACTOR = "system:conductor"
 
@@ -53,6 +53,14 @@ class ConductorStoreError(RuntimeError):
     """The interview cannot be found or resumed; the message says why."""
 
 
+class InterviewWithdrawn(ConductorStoreError):
+    """The participant has withdrawn: nothing more of this interview may be written."""
+
+
+WITHDRAWN = "withdrawn"
+"""The interview status withdrawal sets (``survey.withdrawal``); every writer here refuses it."""
+
+
 class Store:
     """The conductor's access to the database."""
 
@@ -63,6 +71,11 @@ class Store:
                visit_id: int | None, checkpoint: dict[str, Any]) -> int:
         """Create the interview row (status ``in_progress``) and audit it; returns its id."""
         with transaction(self.session_factory) as session:
+            if visit_id is not None:
+                visit = session.get(Visit, visit_id, with_for_update=True)
+                participant = session.get(Participant, visit.participant_id) if visit is not None else None
+                if participant is None or participant.status == WITHDRAWN:
+                    raise InterviewWithdrawn(f"visit {visit_id}: the participant has withdrawn (or does not exist)")
             interview = Interview(visit_id=visit_id, mode=mode, guide_id=guide_id, protocol_version=protocol_version,
                                   protocol_hash=protocol_hash, status="in_progress", checkpoint=checkpoint,
                                   started_at=utcnow())
@@ -79,6 +92,10 @@ class Store:
             interview = session.get(Interview, interview_id, with_for_update=True)
             if interview is None:
                 raise ConductorStoreError(f"interview {interview_id} does not exist")
+            # Withdrawal locks this row before it erases (survey.withdrawal), so whichever comes second sees
+            # the other: turns committed first are erased; a save that waited finds the interview withdrawn.
+            if interview.status == WITHDRAWN:
+                raise InterviewWithdrawn(f"interview {interview_id} was withdrawn; nothing more is written")
             for turn in turns:
                 session.add(Turn(interview_id=interview_id, seq=turn.seq, speaker=turn.speaker, kind=turn.kind,
                                  question_id=turn.question_id, text=turn.text, start_s=turn.start_s, end_s=turn.end_s,

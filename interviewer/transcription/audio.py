@@ -155,12 +155,25 @@ def split_into_chunks(samples: np.ndarray, sample_rate: int, chunk_s: float) -> 
         yield offset / sample_rate, wav_bytes(samples[offset:offset + step], sample_rate)
 
 
-def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
-    """Encode int16 mono samples as a 16-bit PCM WAV file in the chunk format."""
+def chunk_tag(recording_id: int) -> str:
+    """The text a recording writes into each chunk's WAV comment, so that its blobs are its own."""
+    return f"voxbank recording {recording_id}"
+
+
+def wav_bytes(samples: np.ndarray, sample_rate: int, *, tag: str | None = None) -> bytes:
+    """Encode int16 mono samples as a 16-bit PCM WAV file in the chunk format.
+
+    ``tag`` goes into the file's INFO comment: two recordings' identical audio (silence) then makes
+    two blobs, never one shared by two participants.
+    """
     import soundfile
 
     buffer = io.BytesIO()
-    soundfile.write(buffer, np.asarray(samples, dtype=np.int16), sample_rate, format="WAV", subtype="PCM_16")
+    with soundfile.SoundFile(buffer, "w", samplerate=sample_rate, channels=1, format="WAV",
+                             subtype="PCM_16") as wav:
+        if tag is not None:
+            wav.comment = tag
+        wav.write(np.asarray(samples, dtype=np.int16))
     return buffer.getvalue()
 
 

@@ -84,6 +84,8 @@ logger = logging.getLogger(__name__)
 ACTOR = "system:transcription"
 SOURCE = "offline"
 CLAIMABLE = ("not_started", "pending")
+WITHDRAWN = "withdrawn"
+"""The interview status (and transcription status) withdrawal sets; the job's final write refuses it."""
 TRANSIENT_DATABASE_ERRORS = (OperationalError, DisconnectionError, PoolTimeoutError)
 """Database errors that say "not now" (connection lost, database locked, pool exhausted)."""
 
@@ -336,7 +338,12 @@ def run_transcription(factory: sessionmaker[Session], blobs: BlobStore, transcri
         with Lease(factory, interview_id, token, lease_s) as lease:
             return _transcribe_and_store(factory, blobs, transcriber, interview_id, token=token, lease=lease,
                                          budget_s=budget_s, guards=guards, attempt=attempt)
-    except LeaseLost as error:
+    except (LeaseLost, TranscriptionError) as error:
+        if _withdrawn(factory, interview_id):  # withdrawal erased the audio and took the claim away
+            return _withdrawn_result(interview_id)
+        if not isinstance(error, LeaseLost):
+            mark_failed(factory, interview_id, token, str(error))
+            return JobResult("failed", str(error))
         logger.warning("transcription lease lost; another worker has the job", extra={"interview_id": interview_id})
         return JobResult("skipped", str(error))
     except stop_errors:
@@ -345,12 +352,19 @@ def run_transcription(factory: sessionmaker[Session], blobs: BlobStore, transcri
         raise
     except TRANSIENT_DATABASE_ERRORS as error:
         raise TransientError(f"the database is unavailable ({type(error).__name__})") from error
-    except TranscriptionError as error:
-        mark_failed(factory, interview_id, token, str(error))
-        return JobResult("failed", str(error))
     except Exception as error:
         mark_failed(factory, interview_id, token, f"the job stopped on {type(error).__name__}: {error}")
         raise
+
+
+def _withdrawn(factory: sessionmaker[Session], interview_id: int) -> bool:
+    with factory() as session:
+        return session.scalar(select(Interview.status).where(Interview.id == interview_id)) == WITHDRAWN
+
+
+def _withdrawn_result(interview_id: int) -> JobResult:
+    return JobResult("withdrawn", f"interview {interview_id}: the participant withdrew while it was transcribed; "
+                                  "nothing was stored")
 
 
 def _why_not_claimed(factory: sessionmaker[Session], interview_id: int) -> str:
@@ -443,11 +457,14 @@ def _transcribe_and_store(factory: sessionmaker[Session], blobs: BlobStore, tran
             session,
             update(Interview)
             .where(Interview.id == interview_id, Interview.transcription_status == "running",
-                   Interview.transcription_claimed_by == token)
+                   Interview.transcription_claimed_by == token, Interview.status != WITHDRAWN)
             .values(transcription_status="done", transcription_error=None, transcription_claimed_by=None,
                     transcription_claimed_until=None, transcription_progress=1.0)
         )
         if finished != 1:
+            # Withdrawal locks the interview row before it erases: this UPDATE waited for it and found it withdrawn.
+            if session.scalar(select(Interview.status).where(Interview.id == interview_id)) == WITHDRAWN:
+                return _withdrawn_result(interview_id)
             raise LeaseLost(f"interview {interview_id}: the claim of {token} lapsed before the result was stored")
         interview = session.get(Interview, interview_id)
         assert interview is not None

@@ -20,7 +20,7 @@ from livekit.agents import Agent, StopResponse, llm
 from livekit.agents.voice import SpeechHandle
 
 from interviewer.conductor.conductor import CLOSING, SCRIPTED, Utterance
-from interviewer.voice.conducting import ConductorDriver, Spoken
+from interviewer.voice.conducting import ConductorDriver, InterviewUnavailable, Spoken
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,13 @@ class InterviewerAgent(Agent):
         metrics = new_message.metrics or {}
         started, stopped = metrics.get("started_speaking_at"), metrics.get("stopped_speaking_at")
         seconds = stopped - started if started is not None and stopped is not None else _estimated_seconds(text)
-        spoken = await self.driver.respond(text, max(0.0, seconds))
+        try:
+            spoken = await self.driver.respond(text, max(0.0, seconds))
+        except InterviewUnavailable:  # withdrawn (or otherwise closed) while it ran: hang up, say nothing more
+            log.info("the interview is no longer available; ending the session",
+                     extra={"interview_id": self.driver.interview_id})
+            self.session.shutdown(drain=False)
+            raise StopResponse() from None
         heard = Heard(spoken.answer_seq, text, started, stopped)
         if self._on_heard is not None:
             self._on_heard(heard)

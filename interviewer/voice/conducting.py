@@ -26,7 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer import metrics
+from interviewer.admission import NotAdmitted, check_admission
 from interviewer.conductor import Conductor, Reply
+from interviewer.conductor.persistence import InterviewWithdrawn
 from interviewer.llm.client import LLMClient
 from protocols import Study
 from storage.db import transaction
@@ -50,7 +52,12 @@ def open_conductor(session_factory: sessionmaker[Session], study: Study, llm: LL
     With ``interview_id``: that interview, resumed. With ``visit_id``: the visit's newest interview
     in progress, resumed; a new one (the study's guide, or ``guide_id``) when the visit has none;
     `InterviewUnavailable` when its interview already ended. Neither: a new interview.
+
+    An interview that belongs to a visit opens only when the visit is admitted now
+    (`interviewer.admission`: consent with the recording scope, at the interview step, not
+    withdrawn); otherwise `InterviewUnavailable`.
     """
+    _admit(session_factory, visit_id, interview_id)
     if interview_id is None and visit_id is not None:
         with session_factory() as session:
             latest = session.scalars(select(Interview).where(Interview.visit_id == visit_id, Interview.mode == mode)
@@ -70,6 +77,18 @@ def open_conductor(session_factory: sessionmaker[Session], study: Study, llm: LL
     if chosen is None:
         raise InterviewUnavailable("the study has no interview guide (study.yaml's interview_guide)")
     return Conductor.start(_guide(study, chosen), llm, session_factory, mode=mode, visit_id=visit_id)
+
+
+def _admit(session_factory: sessionmaker[Session], visit_id: int | None, interview_id: int | None) -> None:
+    with session_factory() as session:
+        if visit_id is None and interview_id is not None:
+            visit_id = session.scalar(select(Interview.visit_id).where(Interview.id == interview_id))
+        if visit_id is None:
+            return  # a pilot or text interview that belongs to no visit
+        try:
+            check_admission(session, visit_id)
+        except NotAdmitted as refused:
+            raise InterviewUnavailable(f"the interview may not start: {refused}") from None
 
 
 def _guide(study: Study, guide_id: str):  # type: ignore[no-untyped-def]
@@ -125,6 +144,8 @@ class ConductorDriver:
         before = self.conductor.state.next_seq
         try:
             reply = self.conductor.respond(text, seconds)
+        except InterviewWithdrawn:
+            raise InterviewUnavailable(f"interview {self.interview_id} was withdrawn") from None
         except Exception:
             # the database or the conductor failed mid-turn: go on from the checkpoint, which
             # knows whether the answer was recorded and a reply is owed

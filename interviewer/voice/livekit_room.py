@@ -113,3 +113,10 @@ async def ensure_interviewer(livekit: LiveKitOptions, *, visit_id: int, guide_id
             agent_name=AGENT_NAME, room=room, metadata=DispatchRequest(visit_id, guide_id).to_metadata(),
             restart_policy=api.JobRestartPolicy.JRP_ON_FAILURE))
         return True
+
+
+async def end_room(settings: Settings, *, visit_id: int) -> None:
+    """Close the visit's room (the participant withdrew): LiveKit disconnects everyone and the job ends."""
+    url, key, secret = _credentials(settings)
+    async with api.LiveKitAPI(url, key, secret) as client:
+        await client.room.delete_room(api.DeleteRoomRequest(room=room_name(visit_id)))

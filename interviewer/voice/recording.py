@@ -41,11 +41,13 @@ from livekit.agents.voice import io
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from interviewer.transcription.audio import read_chunk, wav_bytes
+from interviewer.conductor.persistence import WITHDRAWN
+from interviewer.transcription.audio import chunk_tag, read_chunk, wav_bytes
+from interviewer.transcription.errors import AudioInputError
 from interviewer.voice.resample import resample
-from storage.blobs import BlobStore
+from storage.blobs import BlobError, BlobStore
 from storage.db import transaction
-from storage.models import Recording, RecordingChunk
+from storage.models import Interview, Recording, RecordingChunk
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ GAP_TOLERANCE_S = 0.5
 IDLE_COMMIT_S = 1.0
 """A chunk that has not grown for this long is committed (the end of an utterance, a dropped mic)."""
 RELEASE_LAG_S = 0.25
+DELETED = "deleted"
+"""The recording status withdrawal sets (``survey.withdrawal``)."""
 """Interviewer audio is recorded this long after it is due to play, so an interruption can still cut it."""
 
 
@@ -95,6 +99,10 @@ class PendingChunk:
         return len(self.samples) / self.sample_rate
 
 
+class RecordingWithdrawn(RuntimeError):
+    """The participant has withdrawn: the recording takes no more audio."""
+
+
 class RecordingStore:
     """The recordings of one interview in the database and the blob store (blocking; call off the loop)."""
 
@@ -110,6 +118,7 @@ class RecordingStore:
         another rate is resampled to it.
         """
         with transaction(self.session_factory) as session:
+            self._refuse_if_withdrawn(session)
             recording = session.scalars(select(Recording).where(Recording.interview_id == self.interview_id,
                                                                 Recording.channel == channel)).first()
             if recording is None:
@@ -124,13 +133,34 @@ class RecordingStore:
             return recording.id, (-1 if last is None else last) + 1, recording.sample_rate
 
     def add_chunk(self, chunk: PendingChunk) -> str:
-        """Store the chunk's WAV blob (fsynced), then commit its row; returns the blob's sha256."""
-        sha256 = self.blobs.put(wav_bytes(chunk.samples, chunk.sample_rate))
-        with transaction(self.session_factory) as session:
-            session.add(RecordingChunk(recording_id=chunk.recording_id, index=chunk.index,
-                                       start_s=round(chunk.start_s, 4), duration_s=round(chunk.duration_s, 4),
-                                       blob_sha256=sha256))
+        """Store the chunk's WAV blob (fsynced), then commit its row; returns the blob's sha256.
+
+        The blob is tagged with its recording (`chunk_tag`), so no two recordings share one: withdrawing
+        a participant deletes their blobs without touching anyone else's audio (silence included).
+        Raises `RecordingWithdrawn`, keeping nothing, once the participant has withdrawn.
+        """
+        sha256 = self.blobs.put(wav_bytes(chunk.samples, chunk.sample_rate, tag=chunk_tag(chunk.recording_id)))
+        try:
+            with transaction(self.session_factory) as session:
+                # Withdrawal locks the recording row first (survey.withdrawal): wait for it, then look.
+                recording = session.get(Recording, chunk.recording_id, with_for_update=True)
+                if recording is None or recording.status == DELETED:
+                    raise RecordingWithdrawn(f"recording {chunk.recording_id} was erased; chunk {chunk.index} "
+                                             "is not kept")
+                self._refuse_if_withdrawn(session)
+                session.add(RecordingChunk(recording_id=chunk.recording_id, index=chunk.index,
+                                           start_s=round(chunk.start_s, 4), duration_s=round(chunk.duration_s, 4),
+                                           blob_sha256=sha256))
+        except RecordingWithdrawn:
+            self.blobs.delete(sha256)  # this recording's own blob: nobody else points at it
+            raise
         return sha256
+
+    def _refuse_if_withdrawn(self, session: Session) -> None:
+        status = session.scalar(select(Interview.status).where(Interview.id == self.interview_id))
+        if status is None or status == WITHDRAWN:
+            raise RecordingWithdrawn(f"interview {self.interview_id} was withdrawn (or does not exist); "
+                                     "nothing more is recorded")
 
     def finish(self, recording_id: int, *, complete: bool) -> tuple[float, str | None]:
         """Register the recording's duration and sha256 (see the module docstring); returns both."""
@@ -138,21 +168,30 @@ class RecordingStore:
             recording = session.get(Recording, recording_id)
             if recording is None:
                 raise LookupError(f"recording {recording_id} does not exist")
+            if recording.status == DELETED:
+                return 0.0, None  # withdrawn: there is nothing to register
             chunks = session.scalars(select(RecordingChunk).where(RecordingChunk.recording_id == recording_id)
                                      .order_by(RecordingChunk.index)).all()
             rate = recording.sample_rate
             refs = [(c.index, c.blob_sha256, c.start_s + c.duration_s) for c in chunks]
         digest = hashlib.sha256()
         for index, blob, _end in refs:
-            samples = read_chunk(self.blobs.get(blob), expected_rate=rate, where=f"chunk {index} of recording "
-                                                                                  f"{recording_id}")
+            where = f"chunk {index} of recording {recording_id}"
+            try:
+                samples = read_chunk(self.blobs.get(blob), expected_rate=rate, where=where)
+            except (AudioInputError, BlobError) as error:
+                # One damaged chunk must not lose the recording: it is left out of the digest, and the
+                # transcription job skips it with a QA flag naming its time range.
+                log.error("a recording chunk is unreadable; left out of the recording's digest",
+                          extra={"recording_id": recording_id, "index": index, "error": str(error)})
+                continue
             digest.update(samples.astype("<i2").tobytes())
         duration = round(max((end for *_rest, end in refs), default=0.0), 4)
         sha256 = digest.hexdigest() if refs else None
         with transaction(self.session_factory) as session:
             recording = session.get(Recording, recording_id, with_for_update=True)
             assert recording is not None
-            if recording.status != "deleted":
+            if recording.status != DELETED:
                 recording.duration_s = duration
                 recording.sha256 = sha256
                 recording.status = "complete" if complete else "paused"

@@ -246,6 +246,15 @@ class EmbeddedVoice:
         description = await call.answer(sdp)
         return call, description
 
+    async def end(self, visit_id: int) -> bool:
+        """Hang up the visit's call, if it has one (the participant withdrew); returns whether there was one."""
+        async with self._lock:
+            call = self.calls.pop(visit_id, None)
+        if call is None:
+            return False
+        await call.close()
+        return True
+
     async def aclose(self) -> None:
         """Close every call (at shutdown)."""
         async with self._lock:

@@ -58,3 +58,22 @@ def test_a_forged_withdrawal_changes_nothing(client: TestClient, session_factory
     assert client.post(f"{BASE}/withdraw", data={**form.hidden, "reason": "x", "also": "y"}).status_code == 400
     with session_factory() as session:
         assert session.scalars(select(Participant.status)).one() == "active"
+
+
+def test_withdrawing_in_another_tab_during_a_battery_page_leaves_nothing_of_it(
+        client: TestClient, make_client, session_factory: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
+    from storage.blobs import BlobStore
+    from tests.withdrawal_policy import assert_withdrawal_kept_only_what_it_may
+
+    bot = Bot(client, pid(1))
+    page = bot.enter()
+    for _ in range(4):  # consent, mic check, interview, the first GSS page
+        page = bot.step(page)
+    shown = read_form(page.text)  # a GSS page, on screen in this tab
+    form = read_form(client.get(f"{BASE}/withdraw").text)
+    assert client.post(form.action, data={**form.hidden, "reason": ""}).status_code == 200
+    late = client.post(f"{BASE}/step", data=bot.answers(shown))
+    assert "You have withdrawn from the study." in late.text
+    with session_factory() as session:
+        participant_id = session.scalars(select(Participant.id)).one()
+        assert_withdrawal_kept_only_what_it_may(session, participant_id, BlobStore(client.app.state.blob_store.root))

@@ -51,11 +51,18 @@ def _welcome(request: Request, journey: Journey, ids: ProlificIds, known: dict[s
     }, status=status)
 
 
-def _enter(session: SessionDep, journey: Journey, ids: ProlificIds, strata: dict[str, str]) -> Entry:
+def _holder(request: Request, journey: Journey, signer: SignerDep) -> int | None:
+    """The participant this browser's capability names, if it holds a valid one."""
+    capability = signer.read_capability(journey.runtime.slug, request.cookies.get(cookie_name(journey.runtime.slug)))
+    return capability.participant_id if capability is not None else None
+
+
+def _enter(session: SessionDep, journey: Journey, ids: ProlificIds, strata: dict[str, str],
+           holder: int | None) -> Entry:
     """Create or resume; the same person entering twice at once is resumed, never duplicated."""
     for attempt in range(ENTRY_ATTEMPTS):
         try:
-            entry = journey.enter(session, ids, strata)
+            entry = journey.enter(session, ids, strata, holder=holder)
             session.commit()
             return entry
         except IntegrityError:
@@ -92,7 +99,8 @@ def start(request: Request, journey: JourneyDep, session: SessionDep, signer: Si
     ids = link.to_ids()
     participant = journey.find(session, ids.participant_id)
     if participant is not None:
-        return _after_entry(request, journey, _enter(session, journey, ids, {}), signer, settings)
+        return _after_entry(request, journey, _enter(session, journey, ids, {}, _holder(request, journey, signer)),
+                            signer, settings)
     known = quotas.check_strata(journey.runtime, _known_strata(journey, dict(request.query_params)))
     return _welcome(request, journey, ids, known, quotas.missing_strata(journey.runtime, known))
 
@@ -127,4 +135,5 @@ def begin(request: Request, journey: JourneyDep, session: SessionDep, signer: Si
             errors = {s: "Please choose an answer." for s in missing}
             return _welcome(request, journey, ids, known, quotas.missing_strata(journey.runtime, known),
                             errors=errors, chosen=chosen, status=422)
-    return _after_entry(request, journey, _enter(session, journey, ids, strata), signer, settings)
+    return _after_entry(request, journey, _enter(session, journey, ids, strata, _holder(request, journey, signer)),
+                        signer, settings)

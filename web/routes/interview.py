@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from interviewer.voice.livekit_room import ensure_interviewer, participant_token
 from interviewer.voice.webrtc import EmbeddedVoice
 from survey.errors import NotAvailable
-from web.deps import JourneyDep, ParticipantContext, ParticipantVisit, SettingsDep
+from web.deps import InterviewVisit, JourneyDep, ParticipantContext, ParticipantVisit, SettingsDep
 from web.options import VoiceOpener
 from web.pages import base_path, render
 
@@ -105,7 +105,7 @@ def interview_page(request: Request, journey: JourneyDep, ctx: ParticipantVisit,
 
 
 @router.post("/offer")
-async def offer(request: Request, body: OfferIn, ctx: ParticipantVisit, settings: SettingsDep) -> AnswerOut:
+async def offer(request: Request, body: OfferIn, ctx: InterviewVisit, settings: SettingsDep) -> AnswerOut:
     """Embedded mode: answer the browser's WebRTC offer and start (or resume) the visit's interview."""
     visit_id = _visit_id(ctx)
     if settings.livekit_url:
@@ -120,7 +120,7 @@ async def offer(request: Request, body: OfferIn, ctx: ParticipantVisit, settings
 
 
 @router.post("/token")
-async def token(ctx: ParticipantVisit, settings: SettingsDep) -> TokenOut:
+async def token(ctx: InterviewVisit, settings: SettingsDep) -> TokenOut:
     """LiveKit mode: a token for the visit's room, with the interviewer dispatched to it."""
     visit_id = _visit_id(ctx)
     if not settings.livekit_url:

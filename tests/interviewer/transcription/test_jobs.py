@@ -27,7 +27,9 @@ from interviewer.transcription.whisper import ChannelRun, RawSegment
 from storage.audit import events_for
 from storage.blobs import BlobStore
 from storage.db import transaction
-from storage.models import Interview, RecordingChunk, Transcript, utcnow
+from storage.models import Interview, Participant, RecordingChunk, Transcript, Visit, utcnow
+from storage.models import Study as StudyRow
+from survey.withdrawal import withdraw
 
 WER_BOUND = 0.10
 """tiny.en scores 5.6 % WER on LibriSpeech test-clean; clean synthetic speech measures about 3 % here.
@@ -376,3 +378,49 @@ def test_the_synthetic_interview_is_transcribed_in_order_with_the_known_words(
     assert transcript.settings["model"] == "tiny.en" and transcript.settings["language"] == "en"
     flags = [flag["flag"] for flag in interview_row(session_factory, interview_id).qa_flags]
     assert flags == ["few_participant_words", "short_interview"]
+
+
+def _participant_with_interview(factory: sessionmaker[Session], blobs: BlobStore,
+                                synthetic: SyntheticInterview) -> tuple[int, int]:
+    """A participant whose visit holds the synthetic interview: ``(participant id, interview id)``."""
+    with transaction(factory) as session:
+        study = StudyRow(slug="withdrawal", title="t", protocol_version="1", protocol_hash="0" * 64)
+        session.add(study)
+        session.flush()
+        participant = Participant(study_id=study.id, prolific_pid="a" * 24, pseudonym_id="p-1", status="active")
+        session.add(participant)
+        session.flush()
+        visit = Visit(participant_id=participant.id, wave=1, status="started")
+        session.add(visit)
+        session.flush()
+        interview = store_interview(session, blobs, synthetic, ended_at=utcnow(), visit_id=visit.id)
+        return participant.id, interview.id
+
+
+def test_a_participant_who_withdraws_while_the_job_runs_gets_no_transcript(session_factory, blobs, synthetic) -> None:
+    participant_id, interview_id = _participant_with_interview(session_factory, blobs, synthetic)
+    with session_factory() as session:
+        hashes = set(session.scalars(select(RecordingChunk.blob_sha256)))
+    assert hashes and all(blobs.exists(sha) for sha in hashes)
+    request_transcription(session_factory, interview_id, requested_by="test")
+
+    def withdraw_now() -> None:
+        with transaction(session_factory) as session:
+            withdraw(session, session.get(Participant, participant_id), None, blobs)
+
+    transcriber = ScriptedTranscriber(INTERVIEWER, PARTICIPANT)
+    transcriber.during = withdraw_now
+    result = run_transcription(session_factory, blobs, transcriber, interview_id, token="t")
+    assert (result.outcome, result.detail) == (
+        "withdrawn", f"interview {interview_id}: the participant withdrew while it was transcribed; nothing was stored")
+    assert transcripts(session_factory, interview_id) == []
+    interview = interview_row(session_factory, interview_id)
+    assert (interview.status, interview.transcription_status, interview.checkpoint, interview.qa_flags) == (
+        "withdrawn", "withdrawn", {}, [])
+    assert _chunk_count(session_factory) == 0
+    assert [sha for sha in hashes if blobs.exists(sha)] == []
+    assert "transcription.completed" not in audit_actions(session_factory, interview_id)
+    # A job queued again later is not taken at all.
+    assert not request_transcription(session_factory, interview_id, requested_by="test") or \
+        run_transcription(session_factory, blobs, ScriptedTranscriber(INTERVIEWER, PARTICIPANT), interview_id,
+                          token="later").outcome != "done"

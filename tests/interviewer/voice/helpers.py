@@ -59,3 +59,24 @@ def livekit_server() -> Iterator[DispatchServer]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+def admitted_visit(session: Any, participant: Any, *, scopes: tuple[str, ...] = ("participate", "audio_recording"),
+                   step: str = "interview", signed: bool = True) -> Any:
+    """A wave-1 visit of ``participant`` standing at ``step``, with a signed consent to ``scopes`` (when ``signed``).
+
+    The door check (``interviewer.admission``) admits exactly this: the interview step and the recording scope.
+    """
+    from storage.models import Consent, Visit
+
+    pages = [{"step": "consent", "key": "consent"}, {"step": "mic_check", "key": "mic_check"},
+             {"step": "interview", "key": "interview"}, {"step": "complete", "key": "complete"}]
+    position = next(n for n, page in enumerate(pages) if page["step"] == step)
+    visit = Visit(participant_id=participant.id, wave=1, status="started", position=position, current_step=step,
+                  plan={"pages": pages})
+    session.add(visit)
+    if signed:
+        session.add(Consent(participant_id=participant.id, document_version="1", text="consent text",
+                            text_hash="0" * 64, scopes=list(scopes)))
+    session.flush()
+    return visit

@@ -28,7 +28,7 @@ from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.session import VoiceRuntime
 from interviewer.voice.webrtc import EmbeddedVoice
 from storage.models import Participant, Recording, RecordingChunk, Study, Turn, Visit
-from tests.interviewer.voice.helpers import ANSWER
+from tests.interviewer.voice.helpers import ANSWER, admitted_visit
 from voxbank.settings import Settings
 from voxbank.wiring import web_app
 from web.capability import Signer, cookie_name
@@ -106,9 +106,7 @@ def _participant(factory: sessionmaker[Session]) -> tuple[int, str, int]:
                                   pseudonym_id=str(uuid.uuid4()), status="active")
         session.add(participant)
         session.flush()
-        visit = Visit(participant_id=participant.id, wave=1, status="started")
-        session.add(visit)
-        session.flush()
+        visit = admitted_visit(session, participant)
         return participant.id, participant.pseudonym_id, visit.id
 
 

@@ -15,20 +15,42 @@ from interviewer.voice.conducting import ConductorDriver, InterviewUnavailable, 
 from protocols import Study
 from storage.models import Interview, Participant, Turn, Visit
 from storage.models import Study as StudyRow
+from tests.interviewer.voice.helpers import admitted_visit
 
 
-def make_visit(factory: sessionmaker[Session]) -> int:
+def make_visit(factory: sessionmaker[Session], **visit: object) -> int:
+    """A visit at its interview step with a signed consent to recording (unless ``visit`` says otherwise)."""
     with factory() as session, session.begin():
         study = StudyRow(slug=f"s{uuid.uuid4().hex[:8]}", title="t", protocol_version="1", protocol_hash="0" * 64)
         session.add(study)
         session.flush()
-        participant = Participant(study_id=study.id, prolific_pid=uuid.uuid4().hex[:24], pseudonym_id=str(uuid.uuid4()))
+        participant = Participant(study_id=study.id, prolific_pid=uuid.uuid4().hex[:24], pseudonym_id=str(uuid.uuid4()),
+                                  status="active")
         session.add(participant)
         session.flush()
-        visit = Visit(participant_id=participant.id, wave=1)
-        session.add(visit)
-        session.flush()
-        return visit.id
+        return int(admitted_visit(session, participant, **visit).id)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("visit", [{"signed": False}, {"scopes": ("participate",)}, {"step": "consent"}],
+                         ids=["no consent", "no recording scope", "before the interview step"])
+def test_the_conductor_does_not_open_for_a_visit_the_door_would_refuse(
+        tiny_study: Study, llm: LLMClient, session_factory: sessionmaker[Session], visit: dict[str, object]) -> None:
+    visit_id = make_visit(session_factory, **visit)
+    with pytest.raises(InterviewUnavailable, match="the interview may not start"):
+        open_conductor(session_factory, tiny_study, llm, visit_id=visit_id)
+    with session_factory() as session:
+        assert session.scalars(select(Interview)).all() == []
+
+
+def test_a_withdrawn_participants_interview_is_not_resumed(tiny_study: Study, llm: LLMClient,
+                                                           session_factory: sessionmaker[Session]) -> None:
+    visit_id = make_visit(session_factory)
+    conductor = open_conductor(session_factory, tiny_study, llm, visit_id=visit_id)
+    with session_factory() as session, session.begin():
+        participant = session.get(Visit, visit_id).participant  # type: ignore[union-attr]
+        participant.status = "withdrawn"
+    with pytest.raises(InterviewUnavailable, match="the participant is not active"):
+        open_conductor(session_factory, tiny_study, llm, interview_id=conductor.interview_id)
 
 
 def test_a_visit_gets_one_voice_interview_resumed_until_it_ends(tiny_study: Study, llm: LLMClient,

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocols import Study
-from storage.models import Participant, Visit
+from storage.models import Participant
 from storage.models import Study as StudyRow
-from tests.interviewer.voice.helpers import DispatchServer
+from tests.interviewer.voice.helpers import DispatchServer, admitted_visit
 from voxbank.settings import Settings
 from voxbank.wiring import web_app
 from web.capability import Signer, cookie_name
@@ -39,15 +39,15 @@ def signed_in(settings: Settings, tiny_study: Study, session_factory: sessionmak
         yield client, _sign_in(client, settings, session_factory)
 
 
-def _sign_in(client: TestClient, settings: Settings, factory: sessionmaker[Session]) -> int:
+def _sign_in(client: TestClient, settings: Settings, factory: sessionmaker[Session], **visit: object) -> int:
+    """A participant at their interview step with a signed consent to recording (unless ``visit`` says otherwise)."""
     with factory() as session, session.begin():
         study = session.scalars(select(StudyRow)).one()
-        participant = Participant(study_id=study.id, prolific_pid=uuid.uuid4().hex[:24], pseudonym_id=str(uuid.uuid4()))
+        participant = Participant(study_id=study.id, prolific_pid=uuid.uuid4().hex[:24], pseudonym_id=str(uuid.uuid4()),
+                                  status="active")
         session.add(participant)
         session.flush()
-        visit = Visit(participant_id=participant.id, wave=1)
-        session.add(visit)
-        session.flush()
+        visit = admitted_visit(session, participant, **visit)  # type: ignore[arg-type]
         cookie = Signer(settings.secret_key.get_secret_value()).capability(study.slug, participant.id,
                                                                            participant.pseudonym_id, visit.id)
         client.cookies.set(cookie_name(study.slug), cookie)
@@ -103,3 +103,28 @@ def test_with_livekit_the_browser_gets_a_token_and_the_interviewer_is_dispatched
     claims = api.TokenVerifier("APIkey", settings.secret_key.get_secret_value()).verify(body["token"])
     assert claims.video is not None and claims.video.room == f"voxbank-visit-{visit_id}"
     assert [method for method, _ in livekit_server.calls] == ["ListDispatch", "CreateDispatch"]
+
+
+NOT_ADMITTED = ("The interview is not available to you now: it opens once you have signed the consent form "
+                "(including audio recording) and reached the interview step. Please go back to the study page.")
+
+
+@pytest.mark.parametrize("visit", [
+    {"signed": False},                              # still on the consent page, or never signed
+    {"scopes": ("participate",)},                   # signed, but not to audio recording
+    {"step": "consent"},                            # signed, but not yet at the interview step
+    {"step": "complete"},                           # finished: past the interview step
+], ids=["no consent", "no recording scope", "before the interview step", "after the interview step"])
+def test_only_a_visit_with_consent_to_recording_at_its_interview_step_may_start_the_interview(
+        settings: Settings, tiny_study: Study, session_factory: sessionmaker[Session], livekit_server: DispatchServer,
+        visit: dict[str, object]) -> None:
+    configured = settings.model_copy(update={"livekit_url": livekit_server.url, "livekit_api_key": "APIkey",
+                                             "livekit_api_secret": settings.secret_key})
+    with TestClient(make_app(configured, tiny_study)) as client:
+        _sign_in(client, configured, session_factory, **visit)
+        token = client.post(f"/study/{tiny_study.id}/interview/token", headers=JSON)
+        offer = client.post(f"/study/{tiny_study.id}/interview/offer", json={"sdp": "v=0", "type": "offer"},
+                            headers=JSON)
+    assert (token.status_code, token.json()["detail"]) == (409, NOT_ADMITTED)
+    assert (offer.status_code, offer.json()["detail"]) == (409, NOT_ADMITTED)
+    assert livekit_server.calls == []  # no interviewer was dispatched

@@ -18,7 +18,8 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def browser(settings, runtime) -> Iterator[TestClient]:
-    with TestClient(web_app(settings, study=runtime.protocol), follow_redirects=True) as client:
+    configured = settings.model_copy(update={"prolific_retest_study_id": RETEST_STUDY})
+    with TestClient(web_app(configured, study=runtime.protocol), follow_redirects=True) as client:
         yield client
 
 
@@ -81,3 +82,14 @@ def test_a_withdrawn_participant_cannot_start_wave_2(browser, session_factory, s
     assert "You have left the study" in answer.text
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Visit).where(Visit.wave == 2)) == 0
+
+
+def test_only_the_configured_retest_study_opens_wave_2(browser, session_factory, study_id) -> None:
+    add_completer(session_factory, study_id, 1, completed_at=utcnow() - 15 * DAY)
+    invented = browser.get(link(1, study="d" * 24), headers={"Accept": "application/json"})
+    assert invented.status_code == 409
+    assert invented.json()["error"] == "This link is not for this study"
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Visit).where(Visit.wave == 2)) == 0
+    real = browser.get(link(1))  # the real participant is not locked out
+    assert real.status_code == 200 and "Part 1 of 19" in real.text

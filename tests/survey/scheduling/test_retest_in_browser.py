@@ -46,7 +46,8 @@ FILL = """() => {
 
 @pytest.fixture
 def live_server(tmp_path: Path, database_url: str, runtime, prolific) -> Iterator[str]:
-    settings = load_settings(environment="test", data_dir=tmp_path / "data", database_url=database_url)
+    settings = load_settings(environment="test", data_dir=tmp_path / "data", database_url=database_url,
+                             prolific_retest_study_id=RETEST_STUDY)
     app = web_app(settings, study=runtime.protocol)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
