@@ -115,8 +115,8 @@ async def ensure_interviewer(livekit: LiveKitOptions, *, visit_id: int, guide_id
         return True
 
 
-async def end_room(settings: Settings, *, visit_id: int) -> None:
+async def end_room(livekit: LiveKitOptions, *, visit_id: int) -> None:
     """Close the visit's room (the participant withdrew): LiveKit disconnects everyone and the job ends."""
-    url, key, secret = _credentials(settings)
+    url, key, secret = _credentials(livekit)
     async with api.LiveKitAPI(url, key, secret) as client:
         await client.room.delete_room(api.DeleteRoomRequest(room=room_name(visit_id)))

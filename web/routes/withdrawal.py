@@ -31,7 +31,7 @@ def _end_live_call(request: Request, visit_id: int) -> None:
     settings = request.app.state.settings
     if settings.livekit_url:
         try:
-            anyio.from_thread.run(lambda: end_room(settings, visit_id=visit_id))
+            anyio.from_thread.run(lambda: end_room(settings.livekit, visit_id=visit_id))
         except Exception:  # no room (never started), or LiveKit unreachable: the job's next write stops it
             log.warning("could not close the withdrawn visit's LiveKit room", extra={"visit_id": visit_id})
 

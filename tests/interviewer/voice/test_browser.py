@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.session import VoiceRuntime
 from interviewer.voice.webrtc import EmbeddedVoice
-from storage.models import Participant, Recording, RecordingChunk, Study, Turn, Visit
+from storage.models import Participant, Recording, RecordingChunk, Study, Turn
 from tests.interviewer.voice.helpers import ANSWER, admitted_visit
 from voxbank.settings import Settings
 from voxbank.wiring import web_app
