@@ -48,7 +48,7 @@ from agentbank.manifest import write_manifest
 from agentbank.pseudonyms import agent_id, agent_name
 from agentbank.replacements import scrubber_for, store_new
 from agentbank.scratch import agent_scratch, demographic_scratch
-from agentbank.selection import TIER_SCOPES, current_consent, eligible_participants, find_study
+from agentbank.selection import REASONS, TIER_SCOPES, current_consent, find_study, select_participants
 from agentbank.tables import conditions_frame, response_rows, responses_frame, write_table
 from agentbank.validate import validate_export
 from storage import audit
@@ -103,6 +103,16 @@ def _module_of(protocol: protocols.Study) -> dict[str, str]:
     return {question.id: module.id for module in guide.modules for question in module.questions}
 
 
+def _study_words(protocol: protocols.Study) -> tuple[str, set[str]]:
+    """The interviewer's name and the guide's own words, which scrubbing keeps."""
+    guide = protocol.interview_guide
+    if guide is None:
+        return "Isabella", {"Isabella"}
+    texts = [guide.interviewer_name, guide.intro.text, guide.closing.text]
+    texts += [question.text for question in guide.questions()]
+    return guide.interviewer_name, scrub.study_vocabulary(texts)
+
+
 def _read_person(session: Session, participant: Participant, protocol: protocols.Study, catalogue: Catalogue,
                  individuals: bool) -> Person:
     agent = agent_id(participant.pseudonym_id)
@@ -125,10 +135,9 @@ def _read_person(session: Session, participant: Participant, protocol: protocols
                                     wave_of_visit)
         return person
 
-    guide = protocol.interview_guide
-    interviewer = guide.interviewer_name if guide else "Isabella"
+    interviewer, study_words = _study_words(protocol)
     scrubber = scrubber_for(session, participant, seed=agent, reserved={first, last, interviewer},
-                            allow=[interviewer])
+                            allow=study_words)
     interviews = session.scalars(
         select(Interview).where(Interview.visit_id.in_(visit_ids))
         .options(selectinload(Interview.turns), selectinload(Interview.transcripts))
@@ -200,8 +209,9 @@ def _write_baselines(out: Path, people: list[Person], baselines: tuple[str, ...]
 README = """# voxbank agent-bank export ({tier} tier)
 
 Made by voxbank from study `{slug}`. `manifest.json` lists every file with its sha256, the protocol
-files (with their hashes) the data was collected under, the consent versions, the counts, and
-which models embedded and scrubbed the transcripts.
+files (with their hashes) the data was collected under, the consent versions, the counts, who was
+left out and why (`left_out`: only people whose interview ended and whose consent allows this tier
+are exported), and which models embedded and scrubbed the transcripts.
 
 {body}
 `catalogue.csv` / `.parquet`: every item (instrument, item_id, kind, text, min, max, options as
@@ -291,8 +301,8 @@ def run_export(
                 study = find_study(session, study_slug)
             except LookupError as error:
                 raise ExportError(str(error)) from None
-            participants = eligible_participants(session, study, tier)
-            people = [_read_person(session, p, protocol, catalogue, individuals) for p in participants]
+            selection = select_participants(session, study, tier)
+            people = [_read_person(session, p, protocol, catalogue, individuals) for p in selection.participants]
             study_info = {"slug": study.slug, "title": study.title, "protocol_version": study.protocol_version,
                           "protocol_hash": study.protocol_hash}
 
@@ -332,6 +342,8 @@ def run_export(
             "study": {**study_info, "protocol_files": _protocol_files(protocol)},
             "consent_versions": consents,
             "counts": counts,
+            "left_out": {reason: selection.left_out[reason] for reason in REASONS if selection.left_out[reason]},
+            "left_out_reasons": REASONS,
         }
         if individuals:
             sources = Counter(person.transcript_source or "none" for person in people)

@@ -77,8 +77,9 @@ def test_exchanges_pair_each_interviewer_utterance_with_the_answer() -> None:
     utterances = [Utterance("participant", "Hello?", None), Utterance("interviewer", "Hi.", "q1"),
                   Utterance("interviewer", "Tell me about you.", "q1"), Utterance("participant", "I am", "q1"),
                   Utterance("participant", "a teacher.", "q1"), Utterance("interviewer", "Where?", "q2")]
+    # The last question was never answered (the closing words, say): no memory of it.
     assert to_exchanges(utterances) == [Exchange(None, "", "Hello?"), Exchange("q1", "Hi. Tell me about you.",
-                                        "I am a teacher."), Exchange("q2", "Where?", "")]
+                                        "I am a teacher.")]
 
 
 def test_offline_segments_take_the_question_of_the_live_turn_they_fall_in() -> None:
@@ -135,7 +136,7 @@ def test_a_demographic_scratch_holds_the_papers_five_with_the_gss_agents_labels(
 
 
 def test_scrubbing_replaces_pii_consistently_and_keeps_states() -> None:
-    scrubber = Scrubber(seed="s", reserved={"Linda"}, allow=["Isabella"])
+    scrubber = Scrubber(seed="s", reserved={"Linda"}, allow={"Isabella"})
     first = scrubber.scrub("Isabella, I am Rosalind Featherstone from Kalamazoo, Michigan. Email rf@example.org.")
     second = scrubber.scrub("Rosalind never left Kalamazoo; call 312-555-0143 or visit 1600 Maple Avenue.")
     mapping = {(r.entity_type, r.original): r.replacement for r in scrubber.new}
