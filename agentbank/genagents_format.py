@@ -123,8 +123,12 @@ def write_agent(folder: Path, agent_uuid: str, scratch: Mapping[str, Any], nodes
     return list(files)
 
 
-def validate_agent(folder: Path, max_nodes: int = MAX_NODES) -> list[str]:
-    """Every way ``folder`` departs from the genagents format; an empty list when it conforms."""
+def validate_agent(folder: Path, max_nodes: int = MAX_NODES, vectors: bool = True) -> list[str]:
+    """Every way ``folder`` departs from the genagents format; an empty list when it conforms.
+
+    ``vectors=False``: an export that leaves the vectors to the importer; embeddings.json must then be
+    empty rather than hold every node's content.
+    """
     problems: list[str] = []
     try:
         meta = json.loads((folder / "meta.json").read_text())
@@ -132,7 +136,7 @@ def validate_agent(folder: Path, max_nodes: int = MAX_NODES) -> list[str]:
         nodes = json.loads((folder / "memory_stream" / "nodes.json").read_text())
         embeddings = json.loads((folder / "memory_stream" / "embeddings.json").read_text())
     except (OSError, json.JSONDecodeError) as error:
-        return [f"{folder.name}: cannot read: {error}"]
+        return [f"cannot read: {error}"]
     if not isinstance(meta, dict) or not isinstance(meta.get("id"), str):
         problems.append("meta.json: needs {\"id\": \"<uuid>\"}")
     if not isinstance(scratch, dict):
@@ -170,7 +174,7 @@ def validate_agent(folder: Path, max_nodes: int = MAX_NODES) -> list[str]:
             problems.append(f"node {index}: node_type {node['node_type']!r}")
         if isinstance(node["importance"], int) and not 0 <= node["importance"] <= 100:
             problems.append(f"node {index}: importance {node['importance']} outside 0-100")
-        if node["content"] not in embeddings:
+        if vectors and node["content"] not in embeddings:
             problems.append(f"node {index}: content is not a key of embeddings.json")
         if node["node_type"] == "observation" and node["pointer_id"] is not None:
             problems.append(f"node {index}: an observation's pointer_id must be null")

@@ -28,6 +28,14 @@ FEMALE_FIRST_NAMES: tuple[str, ...] = (
     "Angela", "Shirley", "Brenda", "Emma", "Anna",
 )
 FIRST_NAMES: tuple[str, ...] = MALE_FIRST_NAMES + FEMALE_FIRST_NAMES
+# Given names common for both sexes (none is also a surname of LAST_NAMES): an agent's own name must
+# not tell its sex, which is a GSS item it is scored on.
+NEUTRAL_FIRST_NAMES: tuple[str, ...] = (
+    "Alex", "Jordan", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Cameron", "Drew", "Reese", "Rowan",
+    "Sam", "Skyler", "Dakota", "Emerson", "Finley", "Hayden", "Jesse", "Kendall", "Logan", "Peyton", "Sage",
+    "Blake", "Charlie", "Elliot", "Frankie", "Harper", "Kai", "Robin", "Shawn", "Terry", "Ashton", "Jody",
+    "Kerry", "Lane", "Marley", "Sidney", "Tatum", "Remy",
+)
 LAST_NAMES: tuple[str, ...] = (
     "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
     "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Taylor", "Moore", "Jackson", "Martin", "Lee",
@@ -71,11 +79,10 @@ def pick(pool: Sequence[str], seed: str, exclude: Collection[str] = ()) -> str:
         counter += 1
 
 
-def agent_name(agent: str, sex: str | None = None) -> tuple[str, str]:
+def agent_name(agent: str) -> tuple[str, str]:
     """The agent's pseudonymous (first name, last name), the same in every export.
 
-    The first name matches the person's GSS ``sex`` answer (``"Male"`` or ``"Female"``) when there is
-    one, so that the name and scratch.json's ``sex`` agree.
+    The first name is one used for both sexes (``NEUTRAL_FIRST_NAMES``): genagents puts the name in
+    every prompt, and a gendered name would hand the agent its answer to the GSS ``sex`` item.
     """
-    pool = {"Male": MALE_FIRST_NAMES, "Female": FEMALE_FIRST_NAMES}.get(sex or "", FIRST_NAMES)
-    return pick(pool, f"agent-first:{agent}"), pick(LAST_NAMES, f"agent-last:{agent}")
+    return pick(NEUTRAL_FIRST_NAMES, f"agent-first:{agent}"), pick(LAST_NAMES, f"agent-last:{agent}")

@@ -10,7 +10,7 @@ from storage.models import Participant, PiiReplacement
 
 
 def scrubber_for(session: Session, participant: Participant, *, seed: str, reserved: set[str],
-                 allow: list[str]) -> Scrubber:
+                 allow: set[str]) -> Scrubber:
     """A scrubber primed with every replacement already recorded for this participant."""
     rows = session.scalars(
         select(PiiReplacement).where(PiiReplacement.participant_id == participant.id).order_by(PiiReplacement.id)

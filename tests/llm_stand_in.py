@@ -8,6 +8,11 @@ server does, so the code under test uses its real client. What it replies is up 
     stand_in.on_decision = lambda call: Slow(5.0)        # sleeps past the client's timeout
     stand_in.on_decision = lambda call: "{not json"      # a malformed reply
 
+``/v1/embeddings`` answers as OpenAI does, with deterministic unit vectors made from each input's
+sha256 (`embedding_vector`), as long as the named model's real vectors (1,536 for
+``text-embedding-3-small``; 16 for a model it does not know), so a test can use one base URL
+for everything, as genagents does.
+
 A handler gets the `Call` (the prompt, what kind of request it is, the body) and returns a dict
 (sent as JSON), a string (sent as is), `Slow`, `Trickle` or `Hang`. Streamed requests
 (``stream: true``) get server-sent events, as from OpenAI. Every call is kept in ``calls``.
@@ -16,7 +21,9 @@ A handler gets the `Call` (the prompt, what kind of request it is, the body) and
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import math
 import re
 import socket
 import threading
@@ -29,6 +36,17 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+EMBEDDING_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
+
+
+def embedding_vector(text: str, model: str) -> list[float]:
+    """A unit vector determined by the text, as long as ``model``'s real vectors (16 for an unknown model)."""
+    dimensions = EMBEDDING_DIMENSIONS.get(model, 16)
+    digest = hashlib.sha256(text.encode()).digest()
+    raw = [(digest[i % len(digest)] - 127.5 + (i // len(digest)) % 7) / 127.5 for i in range(dimensions)]
+    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+    return [x / norm for x in raw]
 
 
 @dataclass(frozen=True)
@@ -226,6 +244,19 @@ def create_app(stand_in: StandInLLM) -> FastAPI:
                              "choices": [{"index": 0, "finish_reason": "stop",
                                           "message": {"role": "assistant", "content": text}}],
                              "usage": usage(prompt, text)})
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        body = await request.json()
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        model = body.get("model", "stand-in")
+        stand_in.calls.append(Call("embeddings", "embedding", "\n".join(inputs), body,
+                                   request.headers.get("authorization")))
+        data = [{"object": "embedding", "index": i, "embedding": embedding_vector(text, model)}
+                for i, text in enumerate(inputs)]
+        tokens = sum(len(text.split()) for text in inputs)
+        return JSONResponse({"object": "list", "data": data, "model": model,
+                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     return app
 

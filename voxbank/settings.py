@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     )
     embedding_base_url: str | None = Field(
         None,
-        description="OpenAI-compatible embedding endpoint for agent exports; default: the local all-MiniLM-L6-v2",
+        description="OpenAI-compatible embedding endpoint for agent exports; default: none, the export holds no "
+        "vectors and the importer (genagents) computes them with text-embedding-3-small",
     )
     embedding_model: str = Field(
         "text-embedding-3-small", description="model name sent to the embedding endpoint"

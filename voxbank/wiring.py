@@ -133,16 +133,16 @@ def llm_endpoint(settings: Settings) -> Iterator[LLMClient]:
 # ---------------------------------------------------------------- the agent bank
 
 
-def embedder_from_settings(settings: Settings) -> Embedder:
-    """The agent bank's embeddings: the endpoint when ``VOXBANK_EMBEDDING_BASE_URL`` is set, else the
-    local all-MiniLM-L6-v2."""
-    from agentbank.embeddings import LocalEmbedder, OpenAIEmbedder
+def embedder_from_settings(settings: Settings) -> Embedder | None:
+    """The agent bank's embeddings: the endpoint when ``VOXBANK_EMBEDDING_BASE_URL`` is set, else None
+    (no vectors are written; the importer computes them with the model it queries with)."""
+    from agentbank.embeddings import OpenAIEmbedder
 
     if settings.embedding_base_url:
         key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
         return OpenAIEmbedder(base_url=settings.embedding_base_url, model=settings.embedding_model, api_key=key,
                               timeout_s=settings.llm_timeout_s)
-    return LocalEmbedder()
+    return None
 
 
 # ---------------------------------------------------------------- voice

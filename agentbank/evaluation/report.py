@@ -16,7 +16,10 @@ person, item, label or a repeated row is an error naming the line.
 Per person (columns of the report): GSS categorical accuracy, test-retest accuracy, normalised
 accuracy, one-hot correlation, test-retest and normalised correlation; GSS numerical normalised
 MAE (agent and test-retest); BFI trait MAE and r (agent, test-retest, normalised r); games MAE and
-r (same). The comparison set for the GSS is the items the person answered in both waves.
+r (same). The comparison set for the GSS is the items the person answered in both waves, less
+any item the agents were **given as input** (``given``: a demographic agent knows five GSS
+answers, ``agentbank.baselines``); ``gss_given_items`` counts the predictions left out for that
+reason, so a score never rests on an answer the agent was handed.
 Definitions: ``agentbank.evaluation.metrics``.
 """
 
@@ -36,7 +39,7 @@ from agentbank.evaluation import metrics
 GSS, BFI = "gss_core", "bfi44"
 PREDICTION_COLUMNS = ["pseudonym_id", "instrument", "item_id", "value"]
 REPORT_COLUMNS = [
-    "pseudonym_id", "gss_items", "gss_predicted",
+    "pseudonym_id", "gss_items", "gss_predicted", "gss_given_items",
     "gss_accuracy", "gss_retest_accuracy", "gss_normalized_accuracy",
     "gss_correlation", "gss_retest_correlation", "gss_normalized_correlation",
     "gss_numeric_mae", "gss_numeric_retest_mae",
@@ -130,13 +133,15 @@ def _by_person(frame: pd.DataFrame) -> dict[str, dict[tuple[str, str], float]]:
     return out
 
 
-def score_person(answers: Answers, catalogue: Catalogue) -> dict[str, Any]:
-    """The report row for one person (without ``pseudonym_id``)."""
+def score_person(answers: Answers, catalogue: Catalogue, given: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The report row for one person (without ``pseudonym_id``); GSS items in ``given`` are not scored."""
     w1, w2, pred = (answers.of(s, GSS) for s in ("wave1", "wave2", "predicted"))
-    categorical = [i for i in catalogue.of(GSS) if i.kind == "single_choice" and i.item_id in w1 and i.item_id in w2]
-    numeric = [i for i in catalogue.of(GSS) if i.kind == "number" and i.item_id in w1]
+    scored = [i for i in catalogue.of(GSS) if i.item_id not in given]
+    categorical = [i for i in scored if i.kind == "single_choice" and i.item_id in w1 and i.item_id in w2]
+    numeric = [i for i in scored if i.kind == "number" and i.item_id in w1]
     ids = [i.item_id for i in categorical]
-    row: dict[str, Any] = {"gss_items": len(ids), "gss_predicted": sum(1 for i in ids if i in pred)}
+    row: dict[str, Any] = {"gss_items": len(ids), "gss_predicted": sum(1 for i in ids if i in pred),
+                           "gss_given_items": sum(1 for item in pred if item in given)}
     row["gss_accuracy"] = metrics.accuracy(pred, w1, ids)
     row["gss_retest_accuracy"] = metrics.accuracy(w2, w1, ids)
     row["gss_normalized_accuracy"] = metrics.normalised(row["gss_accuracy"], row["gss_retest_accuracy"])
@@ -167,14 +172,18 @@ def score_person(answers: Answers, catalogue: Catalogue) -> dict[str, Any]:
     return row
 
 
-def evaluate(truth: pd.DataFrame, predictions: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """One report row per person in ``predictions``; ``truth`` is a tidy responses table."""
+def evaluate(truth: pd.DataFrame, predictions: pd.DataFrame, catalogue: Catalogue,
+             given: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """One report row per person in ``predictions``; ``truth`` is a tidy responses table.
+
+    ``given``: GSS items the agents had as input, left out of every GSS metric.
+    """
     waves = {wave: _by_person(truth[truth["wave"] == wave]) for wave in (1, 2)}
     predicted = _by_person(predictions)
     rows = []
     for person in sorted(predicted):
         answers = Answers(waves[1].get(person, {}), waves[2].get(person, {}), predicted[person])
-        rows.append({"pseudonym_id": person, **score_person(answers, catalogue)})
+        rows.append({"pseudonym_id": person, **score_person(answers, catalogue, given)})
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 

@@ -2,28 +2,26 @@
 
 It answers exactly as the OpenAI API does (``{"object": "list", "data": [{"object": "embedding",
 "index": i, "embedding": [...]}], "model": ..., "usage": {...}}``) with deterministic vectors made
-from each input's sha256, and records every request so tests can check what was sent.
+from each input's sha256, as long as the named model's real ones (``tests.llm_stand_in``), and
+records every request so tests can check what was sent.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-DIMENSIONS = 16
+from tests.llm_stand_in import embedding_vector
+
+DIMENSIONS = 1536  # text-embedding-3-small's, the model the agent bank tests ask for
 
 
-def fake_vector(text: str, dimensions: int = DIMENSIONS) -> list[float]:
-    """A unit vector determined by the text."""
-    digest = hashlib.sha256(text.encode()).digest()
-    raw = [(digest[i % len(digest)] - 127.5) / 127.5 for i in range(dimensions)]
-    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
-    return [x / norm for x in raw]
+def fake_vector(text: str, model: str = "text-embedding-3-small") -> list[float]:
+    """A unit vector determined by the text, as long as the model's real vectors."""
+    return embedding_vector(text, model)
 
 
 @dataclass
@@ -56,7 +54,7 @@ def start_embedding_server() -> EmbeddingServer:
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
             state.requests.append({"model": body.get("model"), "input": inputs,
                                    "authorization": self.headers.get("Authorization")})
-            data = [{"object": "embedding", "index": i, "embedding": fake_vector(text)}
+            data = [{"object": "embedding", "index": i, "embedding": fake_vector(text, body.get("model", ""))}
                     for i, text in enumerate(inputs)]
             tokens = sum(len(text.split()) for text in inputs)
             self._reply(200, {"object": "list", "data": data, "model": body.get("model"),

@@ -18,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bank_data import Bank, build_bank  # noqa: E402
 from bank_embedding_server import EmbeddingServer, start_embedding_server  # noqa: E402
 
+from tests.llm_stand_in import stand_in, stand_in_server  # noqa: E402, F401  (fixtures: an OpenAI stand-in)
+
 
 @pytest.fixture(scope="session")
 def study_protocol() -> protocols.Study:

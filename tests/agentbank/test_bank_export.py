@@ -75,7 +75,7 @@ def test_every_agent_folder_is_in_the_genagents_format(restricted_export, bank: 
 
 def test_nodes_are_exchanges_in_the_exact_content_format_with_pseudonyms(restricted_export, bank: Bank):
     person = bank.people["both"].pseudonym_id
-    first, last = agent_name(person, "Male")  # person 0 answered sex 1, Male
+    first, last = agent_name(person)
     folder = restricted_export.out / "agents" / person
     nodes = json.loads((folder / "memory_stream" / "nodes.json").read_text())
     scratch = json.loads((folder / "scratch.json").read_text())
@@ -111,7 +111,7 @@ def test_the_same_name_gets_the_same_pseudonym_throughout_and_is_kept_in_the_dat
 def test_a_longer_interview_is_grouped_by_question_block_and_the_offline_transcript_wins(restricted_export,
                                                                                          bank: Bank):
     person = bank.people["offline"].pseudonym_id
-    first, _ = agent_name(person, "Male")  # person 2 answered sex 1, Male
+    first, _ = agent_name(person)
     nodes = json.loads((restricted_export.out / "agents" / person / "memory_stream" / "nodes.json").read_text())
     assert len(nodes) == 41  # 123 exchanges (41 questions x 3) > 120: one node per question block
     first_block = nodes[0]["content"]
@@ -129,17 +129,52 @@ def test_no_prolific_id_and_no_real_name_is_anywhere_in_the_export(restricted_ex
     assert leaks == []
 
 
-def test_scratch_is_filled_from_gss_answers_with_the_gss_agents_vocabulary(restricted_export, bank: Bank):
-    scratch = json.loads((restricted_export.out / "agents" / bank.people["both"].pseudonym_id / "scratch.json")
-                         .read_text())
-    first, last = agent_name(bank.people["both"].pseudonym_id, "Male")
-    # Person 0: sex 1, age 30, race 1, polviews 1, partyid 0, degree 0, relig 1, marital 1, born 1, wrkstat 1.
-    assert scratch == {
+def test_an_interview_agent_knows_its_pseudonymous_name_and_no_survey_answer(restricted_export, bank: Bank):
+    for key in ("both", "offline"):
+        person = bank.people[key].pseudonym_id
+        scratch = json.loads((restricted_export.out / "agents" / person / "scratch.json").read_text())
+        first, last = agent_name(person)
+        assert scratch == {"first_name": first, "last_name": last}
+    manifest = json.loads((restricted_export.out / MANIFEST).read_text())
+    assert manifest["agent_inputs"] == {"interview": {
+        "folder": "agents", "scratch": ["first_name", "last_name"], "memory": "the interview transcript (scrubbed)",
+        "gss_items": []}}
+    assert not (restricted_export.out / "baselines").exists()
+
+
+def test_demographic_and_persona_baselines_are_separate_named_agents(session_factory, study_protocol, bank: Bank,
+                                                                     embedding_server, tmp_path: Path):
+    embedder = OpenAIEmbedder(base_url=embedding_server.base_url, model="text-embedding-3-small")
+    result = run_export(session_factory, study_protocol, tmp_path / "bank", tier="restricted", actor="staff:a",
+                        embedder=embedder, baselines=["persona", "demographic"])
+    person = bank.people["both"].pseudonym_id
+    first, last = agent_name(person)
+    demographic = result.out / "baselines" / "demographic_agents" / person
+    persona = result.out / "baselines" / "persona_agents" / person
+    assert validate_agent(demographic) == [] and validate_agent(persona) == []
+    # Person 0: sex 1, age 30, race 1, polviews 1, partyid 0 -- the paper's five, and nothing else.
+    assert json.loads((demographic / "scratch.json").read_text()) == {
         "first_name": first, "last_name": last, "age": 30, "sex": "Male", "race": "White",
-        "political_views": "Extremely liberal", "party_identification": "Strong democrat",
-        "marital_status": "Married", "work_status": "Working full time", "religion": "Protestant",
-        "born_in_us": "Yes", "highest_degree_received": "Less than high school",
-    }
+        "political_views": "Extremely liberal", "party_identification": "Strong democrat"}
+    assert json.loads((demographic / "memory_stream" / "nodes.json").read_text()) == []
+    assert json.loads((persona / "scratch.json").read_text()) == {"first_name": first, "last_name": last}
+    nodes = json.loads((persona / "memory_stream" / "nodes.json").read_text())
+    assert len(nodes) == 1 and nodes[0]["content"].startswith("Interviewer: Imagine you are meeting a stranger")
+    assert f"\n\n{first}: I am " in nodes[0]["content"] and "[phone number]" in nodes[0]["content"]
+    manifest = json.loads((result.out / MANIFEST).read_text())
+    assert manifest["agent_inputs"]["demographic"]["gss_items"] == ["polviews", "partyid", "race", "sex", "age"]
+    assert manifest["agent_inputs"]["persona"]["folder"] == "baselines/persona_agents"
+    assert (result.counts["demographic_agents"], result.counts["persona_agents"]) == (2, 2)
+
+
+def test_baselines_are_refused_in_the_open_tier_and_unknown_names_are_named(session_factory, study_protocol,
+                                                                             bank: Bank, tmp_path: Path):
+    with pytest.raises(ExportError, match="restricted tier only"):
+        run_export(session_factory, study_protocol, tmp_path / "a", tier="open", actor="staff:a",
+                   baselines=["demographic"])
+    with pytest.raises(ExportError, match="unknown baseline 'summary'; choose from demographic, persona"):
+        run_export(session_factory, study_protocol, tmp_path / "b", tier="open", actor="staff:a",
+                   baselines=["summary"])
 
 
 def test_tidy_tables_hold_both_waves_keyed_by_pseudonym_and_item(restricted_export, bank: Bank):
@@ -173,8 +208,11 @@ def test_manifest_checksums_verify_and_catch_a_changed_file(restricted_export):
     assert manifest["tier"] == "restricted" and manifest["consent_scope"] == "share_transcript_restricted"
     assert manifest["consent_versions"] == {"1": {"participants": 2, "text_hashes": ["b" * 64]}}
     assert manifest["counts"]["participants"] == 2 and manifest["counts"]["nodes"] == 3 + 41
-    assert manifest["embeddings"] == {"kind": "openai-compatible", "base_url": manifest["embeddings"]["base_url"],
-                                      "model": "text-embedding-3-small", "dimensions": DIMENSIONS}
+    assert manifest["embeddings"] == {"vectors": "written", "kind": "openai-compatible",
+                                      "base_url": manifest["embeddings"]["base_url"],
+                                      "model": "text-embedding-3-small", "dimensions": DIMENSIONS,
+                                      "importer": {"library": "genagents (joonspk-research/genagents)",
+                                                   "model": "text-embedding-3-small", "dimensions": 1536}}
     assert manifest["scrubbing"]["library"] == "presidio"
     hashes = {f["id"]: f["content_hash"] for f in manifest["study"]["protocol_files"]}
     assert {"park2024", "gss_core", "bfi44", "park2024_games", "consent_v1"} <= set(hashes)

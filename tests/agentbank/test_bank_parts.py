@@ -20,11 +20,12 @@ from agentbank.pseudonyms import (
     FIRST_NAMES,
     LAST_NAMES,
     MALE_FIRST_NAMES,
+    NEUTRAL_FIRST_NAMES,
     agent_id,
     agent_name,
     pick,
 )
-from agentbank.scratch import build_scratch
+from agentbank.scratch import demographic_scratch
 from agentbank.scrub import Scrubber
 from agentbank.selection import TIER_SCOPES, eligible_participants, may_export
 from storage.models import Consent, Participant, Study, Turn
@@ -66,9 +67,9 @@ def test_agent_ids_and_names_are_stable() -> None:
     derived = agent_id("not-a-uuid")
     assert derived == agent_id("not-a-uuid") and len(derived) == 36
     first, last = agent_name(derived)
-    assert first in FIRST_NAMES and last in LAST_NAMES and agent_name(derived) == (first, last)
-    assert agent_name(derived, "Female")[0] in FEMALE_FIRST_NAMES
-    assert agent_name(derived, "Male")[0] in MALE_FIRST_NAMES
+    assert first in NEUTRAL_FIRST_NAMES and last in LAST_NAMES and agent_name(derived) == (first, last)
+    # An agent's name must not tell its sex (a GSS item it is scored on), nor read as a surname.
+    assert not set(NEUTRAL_FIRST_NAMES) & (set(MALE_FIRST_NAMES) | set(FEMALE_FIRST_NAMES) | set(LAST_NAMES))
     assert pick(("Ann", "Bob"), "seed", exclude={"ann", "bob"}) in {"Ann 2", "Bob 2"}
 
 
@@ -76,8 +77,9 @@ def test_exchanges_pair_each_interviewer_utterance_with_the_answer() -> None:
     utterances = [Utterance("participant", "Hello?", None), Utterance("interviewer", "Hi.", "q1"),
                   Utterance("interviewer", "Tell me about you.", "q1"), Utterance("participant", "I am", "q1"),
                   Utterance("participant", "a teacher.", "q1"), Utterance("interviewer", "Where?", "q2")]
+    # The last question was never answered (the closing words, say): no memory of it.
     assert to_exchanges(utterances) == [Exchange(None, "", "Hello?"), Exchange("q1", "Hi. Tell me about you.",
-                                        "I am a teacher."), Exchange("q2", "Where?", "")]
+                                        "I am a teacher.")]
 
 
 def test_offline_segments_take_the_question_of_the_live_turn_they_fall_in() -> None:
@@ -123,25 +125,18 @@ def test_nodes_importance_and_the_validator(tmp_path: Path) -> None:
     ]
 
 
-def test_scratch_uses_the_gss_agents_labels(study_protocol: protocols.Study) -> None:
+def test_a_demographic_scratch_holds_the_papers_five_with_the_gss_agents_labels(
+        study_protocol: protocols.Study) -> None:
     gss = study_protocol.instrument("gss_core")
-    answers = {"age": 52.0, "sex": 2, "hispanic": 1, "partyid": 3, "reg16": 0, "mobile16": 2, "padeg": 3,
-               "wrkstat": 3, "vetyears": 2, "relig": 9, "uscitzn": 3, "incom16": 4, "famdif16": 2}
-    assert build_scratch("Linda", "Hill", answers, gss) == {
-        "first_name": "Linda", "last_name": "Hill", "age": 52, "sex": "Female", "hispanic_origin": "Not Hispanic",
-        "party_identification": "Independent (neither, no response)", "residence_at_16": "Foreign",
-        "same_residence_since_16": "Same state, different city", "family_structure_at_16": "Divorce, separated",
-        "family_income_at_16": "Above average", "fathers_highest_degree": "Bachelor's",
-        "work_status": "With a job, but not at work because of temporary illness, vacation, strike",
-        "military_service_duration": "Yes, 2-4 years", "religion": "Muslim/Islam",
-        # code 3 is not used by the gss_agents: the protocol's own label
-        "us_citizenship_status": "A U.S. citizen born in Puerto Rico, the U.S. Virgin Islands, or the Northern "
-                                 "Mariana Islands",
+    answers = {"age": 52.0, "sex": 2, "race": 2, "partyid": 3, "polviews": 4, "relig": 9, "degree": 3}
+    assert demographic_scratch("Sage", "Hill", answers, gss) == {
+        "first_name": "Sage", "last_name": "Hill", "age": 52, "sex": "Female", "race": "Black",
+        "political_views": "Moderate, middle of the road", "party_identification": "Independent (neither, no response)",
     }
 
 
 def test_scrubbing_replaces_pii_consistently_and_keeps_states() -> None:
-    scrubber = Scrubber(seed="s", reserved={"Linda"}, allow=["Isabella"])
+    scrubber = Scrubber(seed="s", reserved={"Linda"}, allow={"Isabella"})
     first = scrubber.scrub("Isabella, I am Rosalind Featherstone from Kalamazoo, Michigan. Email rf@example.org.")
     second = scrubber.scrub("Rosalind never left Kalamazoo; call 312-555-0143 or visit 1600 Maple Avenue.")
     mapping = {(r.entity_type, r.original): r.replacement for r in scrubber.new}

@@ -69,9 +69,21 @@ def test_the_report_has_one_row_per_predicted_person() -> None:
         0.0, 1.0, 0.0]
 
 
+def test_items_the_agents_were_given_are_left_out_of_the_score_and_counted() -> None:
+    truth = pd.DataFrame({"pseudonym_id": ["p1"] * 4, "wave": [1, 1, 2, 2], "instrument": ["gss_core"] * 4,
+                          "item_id": ["sex", "race"] * 2, "value": [2.0, 1.0, 2.0, 2.0]})
+    predictions = pd.DataFrame({"pseudonym_id": ["p1", "p1"], "instrument": ["gss_core"] * 2,
+                                "item_id": ["sex", "race"], "value": [2.0, 3.0]})
+    everything = evaluate(truth, predictions, CATALOGUE).iloc[0]
+    assert (everything["gss_items"], everything["gss_accuracy"], everything["gss_given_items"]) == (2, 0.5, 0)
+    # A demographic agent was handed sex: only race is scored (wrong), and the left-out prediction is counted.
+    demographic = evaluate(truth, predictions, CATALOGUE, given=frozenset({"sex"})).iloc[0]
+    assert (demographic["gss_items"], demographic["gss_accuracy"], demographic["gss_given_items"]) == (1, 0.0, 1)
+
+
 def test_summary_averages_correlations_by_fisher_z() -> None:
     report = pd.DataFrame({"pseudonym_id": ["a", "b"], "gss_accuracy": [0.6, 0.8], "gss_correlation": [0.5, 0.8]})
-    for column in ["gss_items", "gss_predicted", "gss_retest_accuracy", "gss_normalized_accuracy",
+    for column in ["gss_items", "gss_predicted", "gss_given_items", "gss_retest_accuracy", "gss_normalized_accuracy",
                    "gss_retest_correlation", "gss_normalized_correlation", "gss_numeric_mae",
                    "gss_numeric_retest_mae", "bfi_mae", "bfi_retest_mae", "bfi_correlation",
                    "bfi_retest_correlation", "bfi_normalized_correlation", "games_mae", "games_retest_mae",
@@ -160,6 +172,18 @@ def test_export_and_evaluate_commands_end_to_end(bank: Bank, database_url: str, 
         assert report.loc[0, "gss_normalized_accuracy"] == pytest.approx(1 / 0.9)
         assert report.loc[0, "gss_numeric_mae"] == 0.0
         assert report_path.with_suffix(".dpd.csv").exists() and report_path.with_suffix(".summary.csv").exists()
+
+    # Scored as demographic agents, the five answers those agents are handed (four categorical, and age) are
+    # not scored: 6 categorical items remain, natspac among them (retest 5/6).
+    report_path = tmp_path / "demographic.csv"
+    done = voxbank(tmp_path, database_url, "evaluate", str(tmp_path / "predictions.csv"), "--out",
+                   str(report_path), "--export", str(out), "--agents", "demographic")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == ("not scored: GSS items the demographic agents were given as input "
+                                           "(age, partyid, polviews, race, sex); 5 prediction(s) of them left out")
+    report = pd.read_csv(report_path)
+    assert (report.loc[0, "gss_items"], report.loc[0, "gss_given_items"]) == (6, 5)
+    assert report.loc[0, "gss_retest_accuracy"] == pytest.approx(5 / 6)
 
 
 def test_evaluate_refuses_people_it_does_not_know(bank: Bank, database_url: str, tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -21,9 +22,13 @@ def evaluate(
                                       "the summary to <name>.summary.csv beside it")] = Path("evaluation.csv"),
     export_dir: Annotated[Path | None, typer.Option("--export", help="read the actual answers from this "
                                                     "restricted export instead of the database")] = None,
+    agents: Annotated[str, typer.Option("--agents", help="which agents made the predictions: interview, "
+                                        "demographic or persona; GSS items they were given are not scored")
+                      ] = "interview",
 ) -> None:
     """Score an agent's predicted answers against each person's answers and test-retest consistency."""
     import protocols
+    from agentbank.baselines import UnknownBaseline, input_items
     from agentbank.catalogue import build_catalogue
     from agentbank.evaluation.report import (
         PredictionsError,
@@ -35,6 +40,15 @@ def evaluate(
     )
     from agentbank.evaluation.truth import truth_from_database, truth_from_export
     from storage.db import make_engine, make_session_factory
+
+    manifest = None
+    if export_dir is not None and (export_dir / "manifest.json").exists():
+        manifest = json.loads((export_dir / "manifest.json").read_text(encoding="utf-8"))
+    try:
+        given = frozenset(input_items(agents, manifest))
+    except UnknownBaseline as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
 
     if export_dir is not None:
         try:
@@ -67,7 +81,7 @@ def evaluate(
             typer.echo(f"{predictions}: no answers in the database for pseudonym_id {', '.join(unknown[:5])}", err=True)
             raise typer.Exit(1)
 
-    report = evaluate(truth, predicted, catalogue)
+    report = evaluate(truth, predicted, catalogue, given)
     summary = summarise(report)
     dpd = parity(report, demographics(truth, catalogue))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +90,10 @@ def evaluate(
     dpd.to_csv(out.with_suffix(".dpd.csv"), index=False)
 
     typer.echo(f"{len(report)} participant(s) scored; report: {out}")
+    if given:
+        left_out = int(report["gss_given_items"].sum())
+        typer.echo(f"not scored: GSS items the {agents} agents were given as input ({', '.join(sorted(given))}); "
+                   f"{left_out} prediction(s) of them left out")
     for row in summary.itertuples(index=False):
         typer.echo(f"  {row.metric:32} n={row.n:<5} mean={_fmt(row.mean)}  sd={_fmt(row.sd)}")
     typer.echo("demographic parity difference (best minus worst subgroup):")

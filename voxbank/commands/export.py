@@ -18,10 +18,12 @@ def export(
     study: Annotated[str | None, typer.Option("--study", help="study slug; needed when the database holds several")
                      ] = None,
     min_cell: Annotated[int, typer.Option("--min-cell", min=1, help="open tier: blank answer counts below this")] = 5,
+    baseline: Annotated[list[str] | None, typer.Option(
+        "--baseline", help="restricted tier: also write the paper's comparison agents (demographic, persona); "
+                           "repeat for both")] = None,
 ) -> None:
     """Export consented, not-withdrawn participants as genagents agents (restricted) or aggregates (open)."""
     import protocols
-    from agentbank.embeddings import EmbeddingUnavailable
     from agentbank.export import ExportError, run_export
     from agentbank.scrub import ScrubberUnavailable
     from storage.db import make_engine, make_session_factory
@@ -38,9 +40,9 @@ def export(
         result = run_export(
             make_session_factory(engine), protocol, out, tier=tier, actor=actor,
             embedder=embedder_from_settings(settings) if tier == "restricted" else None,
-            study_slug=study, min_cell=min_cell,
+            study_slug=study, min_cell=min_cell, baselines=baseline or [],
         )
-    except (ExportError, EmbeddingUnavailable, ScrubberUnavailable) as error:
+    except (ExportError, ScrubberUnavailable) as error:
         typer.echo(f"export failed: {error}", err=True)
         raise typer.Exit(1) from None
     finally:
@@ -64,3 +66,22 @@ def _staff_actor(database_url: str, email: str) -> str:
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
+
+
+def check_export(
+    folder: Annotated[Path, typer.Argument(help="a restricted export's folder")],
+) -> None:
+    """Check an export's files against its manifest and its agents against what genagents will query with."""
+    from agentbank.manifest import verify_manifest
+    from agentbank.validate import validate_export
+
+    if not (folder / "manifest.json").is_file():
+        typer.echo(f"{folder} has no manifest.json: is it a voxbank export?", err=True)
+        raise typer.Exit(2)
+    problems = verify_manifest(folder) + validate_export(folder)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        typer.echo(f"{len(problems)} problem(s): do not load this export as it is", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{folder}: every file matches the manifest and every agent can be loaded by the importer it names")

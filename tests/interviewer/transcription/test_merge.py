@@ -51,3 +51,51 @@ def test_wer_ignores_case_and_punctuation() -> None:
     assert word_error_rate("", "anything") is None
     assert word_error_rate("some words", "") == 1.0
     assert count_words("It's a long, long way.") == 5
+
+
+def spoken(text: str, start: float, step: float = 0.4) -> tuple[Word, ...]:
+    """Words as faster-whisper gives them (a leading space each), one every ``step`` seconds from ``start``."""
+    return tuple(Word(round(start + i * step, 3), round(start + i * step + 0.3, 3), f" {word}", 0.9)
+                 for i, word in enumerate(text.split()))
+
+
+def whole(words: tuple[Word, ...]) -> RawSegment:
+    return RawSegment(start=words[0].start, end=words[-1].end, text="".join(w.word for w in words).strip(),
+                      avg_logprob=-0.3, no_speech_prob=0.02, compression_ratio=1.4, words=words)
+
+
+def test_an_interviewer_segment_spanning_three_utterances_is_split_and_each_answer_follows_its_question() -> None:
+    # The pilot's case: one interviewer-channel segment from 59.0 s to 143.8 s held a question and two
+    # follow-ups; the participant's answers fell in its silences.
+    question = spoken("Where did you grow up?", 59.0)
+    follow_up = spoken("What was school like there?", 95.0)
+    second = spoken("And how are your parents now?", 141.4)
+    interviewer = RawSegment(start=59.0, end=143.8, text="Where did you grow up? What was school like there? And "
+                             "how are your parents now?", avg_logprob=-0.3, no_speech_prob=0.02,
+                             compression_ratio=1.4, words=question + follow_up + second)
+    merged = merge_channels({
+        "interviewer": [interviewer],
+        "participant": [whole(spoken("In a small town by the river.", 63.0)),
+                        whole(spoken("Hard at first, then I loved it.", 99.0)),
+                        whole(spoken("They are retired and well.", 145.0))],
+    })
+    assert speaker_turns(merged) == [
+        ("interviewer", "Where did you grow up?"),
+        ("participant", "In a small town by the river."),
+        ("interviewer", "What was school like there?"),
+        ("participant", "Hard at first, then I loved it."),
+        ("interviewer", "And how are your parents now?"),
+        ("participant", "They are retired and well."),
+    ]
+    pieces = [s for s in merged if s["speaker"] == "interviewer"]
+    assert [(s["start"], s["end"]) for s in pieces] == [(59.0, 60.9), (95.0, 96.9), (141.4, 143.7)]
+    assert pieces[1]["words"][0] == [95.0, 95.3, " What", 0.9] and pieces[1]["avg_logprob"] == -0.3
+
+
+def test_a_short_pause_splits_a_segment_only_when_the_other_side_speaks_in_it() -> None:
+    hm = spoken("Mm, I see.", 10.0) + spoken("Go on.", 11.9)  # a 0.7 s pause after "see."
+    alone = merge_channels({"interviewer": [whole(hm)]})
+    assert [s["text"] for s in alone] == ["Mm, I see. Go on."]  # a pause for breath: one utterance
+    answered = merge_channels({"interviewer": [whole(hm)], "participant": [whole(spoken("Yes.", 11.4))]})
+    assert speaker_turns(answered) == [("interviewer", "Mm, I see."), ("participant", "Yes."),
+                                       ("interviewer", "Go on.")]
