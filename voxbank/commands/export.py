@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from voxbank.commands.errors import CommandFailed, UsageError
 from voxbank.settings import get_settings
 
 
@@ -28,8 +29,7 @@ def export(
     from voxbank.wiring import embedder_from_settings
 
     if tier not in ("open", "restricted"):
-        typer.echo(f"--tier must be open or restricted, not {tier!r}", err=True)
-        raise typer.Exit(2)
+        raise UsageError(f"--tier must be open or restricted, not {tier!r}")
     settings = get_settings()
     protocol = protocols.load_study(settings.study_dir or protocols.default_study_dir())
     engine = make_engine(settings.resolved_database_url)
@@ -40,8 +40,7 @@ def export(
             study_slug=study, min_cell=min_cell,
         )
     except (ExportError, EmbeddingUnavailable, ScrubberUnavailable) as error:
-        typer.echo(f"export failed: {error}", err=True)
-        raise typer.Exit(1) from None
+        raise CommandFailed(f"export failed: {error}") from None
     finally:
         engine.dispose()
     counts = ", ".join(f"{name} {value}" for name, value in result.counts.items())
