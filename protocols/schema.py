@@ -1362,8 +1362,6 @@ class Overlay(FileHeader):
 
 # --------------------------------------------------------------------------------------------
 
-ProtocolModel = InterviewGuide | Instrument | GameSet | ExperimentSet | StudySpec | Overlay
-
 MODELS: dict[str, type[FileHeader]] = {
     "interview_guide": InterviewGuide,
     "instrument": Instrument,

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 import typer
 
 from voxbank.commands.errors import UsageError
 from voxbank.settings import get_settings
-
-Mode = Literal["dev", "start"]
 
 
 def agent(
