@@ -32,7 +32,8 @@ $(STAMP):
 services:
 	@bash deploy/services.sh
 
-test: setup services test-sqlite test-postgresql
+# lint first: ruff, and mypy over every package (pyproject's [tool.mypy] packages).
+test: setup services lint test-sqlite test-postgresql
 
 test-sqlite:
 	$(PY) -m pytest --db sqlite

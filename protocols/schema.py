@@ -1415,8 +1415,6 @@ class Overlay(FileHeader):
 
 # --------------------------------------------------------------------------------------------
 
-ProtocolModel = InterviewGuide | Instrument | GameSet | ExperimentSet | StudySpec | Overlay
-
 MODELS: dict[str, type[FileHeader]] = {
     "interview_guide": InterviewGuide,
     "instrument": Instrument,

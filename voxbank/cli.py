@@ -13,10 +13,11 @@ from voxbank.commands import protocols as protocols_commands
 from voxbank.commands import schedule as schedule_commands
 from voxbank.commands import staff as staff_commands
 from voxbank.commands.agent import agent as agent_command
-from voxbank.settings import SettingsError, get_settings
+from voxbank.commands.errors import ErrorRenderingGroup
+from voxbank.settings import get_settings
 
 app = typer.Typer(help="voxbank: interview-based data collection for generative agents.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=ErrorRenderingGroup)
 app.add_typer(db.app, name="db")
 app.add_typer(protocols_commands.app, name="protocols")
 app.add_typer(schedule_commands.app, name="schedule")
@@ -38,12 +39,9 @@ app.command(name="pilot")(pilot_command.pilot)
 
 @app.callback()
 def main() -> None:
-    """Refuse to start on an invalid configuration, naming the variable at fault."""
-    try:
-        settings = get_settings()
-    except SettingsError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+    """Refuse to start on an invalid configuration, naming the variable at fault (`SettingsError`, rendered
+    by `ErrorRenderingGroup` with exit status 2)."""
+    settings = get_settings()
     from voxbank.logging_config import configure_logging
 
     configure_logging(settings, "cli")  # serve, worker, beat and agent name their own process kind

@@ -34,6 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from agentbank.catalogue import CatalogueItem
 from agentbank.evaluation.encoding import is_ordinal, ordinal_value
+from protocols import scoring
+from protocols.scoring import KeyedItem
 
 NAN = float("nan")
 R_CLIP = 1 - 1e-6
@@ -137,15 +139,11 @@ def paired_pearson(a: Mapping[str, float], b: Mapping[str, float], keys: Sequenc
 
 
 def trait_scores(answers: Mapping[str, float], items: Sequence[CatalogueItem]) -> dict[str, float]:
-    """Each trait's mean item score, reverse-keyed items as (min + max) - x; traits with no answer left out."""
-    sums: dict[str, list[float]] = {}
-    for item in items:
-        value = answers.get(item.item_id)
-        if item.trait is None or not _present(value):
-            continue
-        assert value is not None and item.min is not None and item.max is not None
-        sums.setdefault(item.trait, []).append(item.min + item.max - value if item.reverse else value)
-    return {trait: sum(scores) / len(scores) for trait, scores in sums.items()}
+    """Each trait's mean item score, reverse-keyed items as (min + max) - x; traits with no answer left out
+    (``protocols.scoring``, the scorer the survey uses too)."""
+    keyed = [KeyedItem(item.item_id, item.trait, item.reverse, float(item.min), float(item.max))
+             for item in items if item.trait is not None and item.min is not None and item.max is not None]
+    return {trait: score for trait, score in scoring.trait_scores(keyed, answers).items() if score is not None}
 
 
 def game_scores(answers: Mapping[str, float], items: Sequence[CatalogueItem]) -> dict[str, float]:

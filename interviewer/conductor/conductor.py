@@ -388,7 +388,8 @@ class Conductor:
         self._last_llm_text = completion.text
         asked = [*EXAMPLE_FOLLOW_UPS, *(line.text for line in self.window.lines if line.speaker == INTERVIEWER)]
         try:
-            return parse_decision(completion.data or {}, asked=asked, last_answer=answer)
+            return parse_decision(completion.data or {}, asked=asked, last_answer=answer,
+                                  interviewer_name=self.guide.interviewer_name)
         except DecisionRejected as error:
             self._fallback(error.reason, question.id, reply=completion.text)
             return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 SIGNALS = ("none", "declines", "distress", "wants_to_stop")
@@ -45,10 +46,22 @@ DECISION_SCHEMA: dict[str, Any] = {
 _META = re.compile(
     r"\b(?:system (?:prompt|message)|(?:your|my|previous|prior|new) (?:instructions|prompt|rules|programming)|"
     r"language model|ai model|as an ai|chatbot|jailbreak|json|openai|gemma|llm)\b", re.IGNORECASE)
-# A question to the participant addresses them; "the participant" is the notebook talking to itself.
-_THIRD_PERSON = re.compile(r"\b(?:the participant|participant's|the interviewee|the interviewer|isabella)\b",
-                           re.IGNORECASE)
-_MARKERS = re.compile(r"(?:\bIsabella:|\bParticipant:|\bInterviewer:|[{}<>\[\]]|https?://|\n)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8)
+def _third_person(interviewer_name: str) -> re.Pattern[str]:
+    """A question to the participant addresses them; "the participant" (or the interviewer's own name,
+    from the guide) is the notebook talking to itself."""
+    name = re.escape(interviewer_name)
+    return re.compile(rf"\b(?:the participant|participant's|the interviewee|the interviewer|{name})\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8)
+def _markers(interviewer_name: str) -> re.Pattern[str]:
+    """Speaker labels of the transcript the model continues (the guide's interviewer name among them),
+    markup and links: a follow-up that holds one has run on into the page."""
+    name = re.escape(interviewer_name)
+    return re.compile(rf"(?:\b{name}:|\bParticipant:|\bInterviewer:|[{{}}<>\[\]]|https?://|\n)", re.IGNORECASE)
 
 
 class DecisionRejected(ValueError):
@@ -73,10 +86,11 @@ def _words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9']+", " ", text.lower()).split()
 
 
-def check_follow_up(text: str, *, asked: Iterable[str], last_answer: str) -> str:
-    """The follow-up, tidied, if it passes every check; raises `DecisionRejected` otherwise."""
+def check_follow_up(text: str, *, asked: Iterable[str], last_answer: str, interviewer_name: str) -> str:
+    """The follow-up, tidied, if it passes every check; raises `DecisionRejected` otherwise.
+    ``interviewer_name`` is the guide's (``interviewer_name``)."""
     question = " ".join(text.split())
-    if _MARKERS.search(text):
+    if _markers(interviewer_name).search(text):
         raise DecisionRejected("follow_up_markers")
     if not MIN_FOLLOW_UP_CHARS <= len(question) <= MAX_FOLLOW_UP_CHARS:
         raise DecisionRejected("follow_up_length")
@@ -86,7 +100,7 @@ def check_follow_up(text: str, *, asked: Iterable[str], last_answer: str) -> str
         raise DecisionRejected("follow_up_too_long")
     if _META.search(question):
         raise DecisionRejected("follow_up_meta")
-    if _THIRD_PERSON.search(question):
+    if _third_person(interviewer_name).search(question):
         raise DecisionRejected("follow_up_third_person")
     words = _words(question)
     if any(_words(previous) == words for previous in asked):
@@ -98,7 +112,8 @@ def check_follow_up(text: str, *, asked: Iterable[str], last_answer: str) -> str
     return question
 
 
-def parse_decision(data: dict[str, Any], *, asked: Iterable[str], last_answer: str) -> Decision:
+def parse_decision(data: dict[str, Any], *, asked: Iterable[str], last_answer: str,
+                   interviewer_name: str) -> Decision:
     """Check a decision reply; raises `DecisionRejected` when its action or signal is unusable."""
     action, signal = data.get("action"), data.get("signal", "none")
     if action not in ACTIONS:
@@ -114,7 +129,8 @@ def parse_decision(data: dict[str, Any], *, asked: Iterable[str], last_answer: s
     rejected: str | None = None
     if isinstance(raw, str) and raw.strip():
         try:
-            follow_up = check_follow_up(raw, asked=list(asked), last_answer=last_answer)
+            follow_up = check_follow_up(raw, asked=list(asked), last_answer=last_answer,
+                                        interviewer_name=interviewer_name)
         except DecisionRejected as error:
             rejected = error.reason
     elif action == "follow_up":

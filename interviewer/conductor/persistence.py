@@ -124,12 +124,6 @@ class Store:
                          mode=interview.mode, status=interview.status, checkpoint=dict(interview.checkpoint or {}),
                          turns=turns)
 
-    def turn_count(self, interview_id: int) -> int:
-        """How many turns the interview has."""
-        with self.session_factory() as session:
-            return int(session.scalar(select(func.count()).select_from(Turn)
-                                      .where(Turn.interview_id == interview_id)) or 0)
-
     def last_reply(self, interview_id: int) -> list[TurnRecord]:
         """The interviewer turns after the participant's last turn (what the participant last heard)."""
         with self.session_factory() as session:

@@ -30,8 +30,3 @@ class SimulatedClock:
         seconds = estimated_turn_seconds(text)
         self.participant_s += seconds
         return seconds
-
-    @property
-    def elapsed_s(self) -> float:
-        """Simulated seconds since the interview began."""
-        return self.interviewer_s + self.participant_s

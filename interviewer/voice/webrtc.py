@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 
 RESTARTS = 3
 """How many times a call replaces a session that died on an error before it gives up."""
-GATHER_TIMEOUT_S = 10.0
 
 
 class InterviewerTrack(MediaStreamTrack):

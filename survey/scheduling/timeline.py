@@ -25,7 +25,6 @@ WINDOW_CLOSE = "window_close"
 APPROVAL = "approval"
 BONUS = "bonus_payment"
 RETEST_KINDS = (INVITATION, REMINDER, WINDOW_CLOSE)
-KINDS = (*RETEST_KINDS, APPROVAL, BONUS)
 
 
 @dataclass(frozen=True)

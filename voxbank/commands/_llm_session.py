@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from voxbank.commands.errors import CommandFailed
 from voxbank.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,8 +28,7 @@ def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
         with engine.connect() as connection:
             migrated = MigrationContext.configure(connection).get_current_heads()
         if not migrated:
-            typer.echo("the database has no schema yet: run voxbank db upgrade", err=True)
-            raise typer.Exit(1)
+            raise CommandFailed("the database has no schema yet: run voxbank db upgrade")
         yield make_session_factory(engine)
     finally:
         engine.dispose()
@@ -47,5 +47,4 @@ def language_model(settings: Settings) -> Iterator[LLMClient]:
         with llm_endpoint(settings) as client:
             yield client
     except EmbeddedServerError as error:
-        typer.echo(f"cannot start the embedded LLM: {error}", err=True)
-        raise typer.Exit(1) from None
+        raise CommandFailed(f"cannot start the embedded LLM: {error}") from None

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 import typer
 
+from voxbank.commands.errors import UsageError
 from voxbank.settings import get_settings
-
-Mode = Literal["dev", "start"]
 
 
 def agent(
@@ -18,14 +16,12 @@ def agent(
 ) -> None:
     """Run the interviewer agent: it takes each visit's LiveKit room and holds the interview there."""
     if mode not in ("dev", "start"):
-        typer.echo(f"voxbank agent: unknown mode {mode!r}; use dev or start", err=True)
-        raise typer.Exit(2)
+        raise UsageError(f"voxbank agent: unknown mode {mode!r}; use dev or start")
     settings = get_settings()
     if not settings.livekit_url:
-        typer.echo("voxbank agent needs a LiveKit server: set VOXBANK_LIVEKIT_URL, VOXBANK_LIVEKIT_API_KEY and "
-                   "VOXBANK_LIVEKIT_API_SECRET. Without one, the browser talks to `voxbank serve` directly "
-                   "(embedded WebRTC) and no agent process is needed.", err=True)
-        raise typer.Exit(2)
+        raise UsageError("voxbank agent needs a LiveKit server: set VOXBANK_LIVEKIT_URL, VOXBANK_LIVEKIT_API_KEY and "
+                         "VOXBANK_LIVEKIT_API_SECRET. Without one, the browser talks to `voxbank serve` directly "
+                         "(embedded WebRTC) and no agent process is needed.")
     # livekit-agents would load its 244 MB audio end-of-turn model into every worker; voxbank's turn
     # detection is VAD-based (see interviewer.voice.models), so it is never used.
     os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")

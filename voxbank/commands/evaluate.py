@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from voxbank.commands.errors import CommandFailed
 from voxbank.settings import get_settings
 
 
@@ -54,22 +55,19 @@ def evaluate(
         try:
             truth, catalogue = truth_from_export(export_dir)
         except FileNotFoundError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(1) from None
+            raise CommandFailed(str(error)) from None
         known = set(truth["pseudonym_id"].dropna().astype(str))
         try:
             predicted = read_predictions(predictions, catalogue, known)
         except PredictionsError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(1) from None
+            raise CommandFailed(str(error)) from None
     else:
         settings = get_settings()
         catalogue = build_catalogue(protocols.load_study(settings.study_dir or protocols.default_study_dir()))
         try:
             predicted = read_predictions(predictions, catalogue)
         except PredictionsError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(1) from None
+            raise CommandFailed(str(error)) from None
         engine = make_engine(settings.resolved_database_url)
         try:
             with make_session_factory(engine)() as session:
@@ -78,8 +76,7 @@ def evaluate(
             engine.dispose()
         unknown = sorted(set(predicted["pseudonym_id"]) - set(truth["pseudonym_id"].astype(str)))
         if unknown:
-            typer.echo(f"{predictions}: no answers in the database for pseudonym_id {', '.join(unknown[:5])}", err=True)
-            raise typer.Exit(1)
+            raise CommandFailed(f"{predictions}: no answers in the database for pseudonym_id {', '.join(unknown[:5])}")
 
     report = evaluate(truth, predicted, catalogue, given)
     summary = summarise(report)

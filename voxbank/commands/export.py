@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from voxbank.commands.errors import CommandFailed, UsageError
 from voxbank.settings import get_settings
 
 
@@ -30,8 +31,7 @@ def export(
     from voxbank.wiring import embedder_from_settings
 
     if tier not in ("open", "restricted"):
-        typer.echo(f"--tier must be open or restricted, not {tier!r}", err=True)
-        raise typer.Exit(2)
+        raise UsageError(f"--tier must be open or restricted, not {tier!r}")
     settings = get_settings()
     actor = _staff_actor(settings.resolved_database_url, actor)
     protocol = protocols.load_study(settings.study_dir or protocols.default_study_dir())
@@ -43,8 +43,7 @@ def export(
             study_slug=study, min_cell=min_cell, baselines=baseline or [],
         )
     except (ExportError, ScrubberUnavailable) as error:
-        typer.echo(f"export failed: {error}", err=True)
-        raise typer.Exit(1) from None
+        raise CommandFailed(f"export failed: {error}") from None
     finally:
         engine.dispose()
     counts = ", ".join(f"{name} {value}" for name, value in result.counts.items())
@@ -62,8 +61,7 @@ def _staff_actor(database_url: str, email: str) -> str:
         with make_session_factory(engine)() as session:
             return actor_of(enabled_account(session, email))
     except AccountError as error:
-        typer.echo(f"--actor: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise UsageError(f"--actor: {error}") from None
     finally:
         engine.dispose()
 
@@ -76,12 +74,10 @@ def check_export(
     from agentbank.validate import validate_export
 
     if not (folder / "manifest.json").is_file():
-        typer.echo(f"{folder} has no manifest.json: is it a voxbank export?", err=True)
-        raise typer.Exit(2)
+        raise UsageError(f"{folder} has no manifest.json: is it a voxbank export?")
     problems = verify_manifest(folder) + validate_export(folder)
     for problem in problems:
         typer.echo(problem, err=True)
     if problems:
-        typer.echo(f"{len(problems)} problem(s): do not load this export as it is", err=True)
-        raise typer.Exit(1)
+        raise CommandFailed(f"{len(problems)} problem(s): do not load this export as it is")
     typer.echo(f"{folder}: every file matches the manifest and every agent can be loaded by the importer it names")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from voxbank.commands.errors import CommandFailed, UsageError
 from voxbank.settings import get_settings
 
 PAUSE = "/pause"
@@ -26,9 +27,8 @@ def interview(
     from voxbank.commands._llm_session import database, language_model
 
     if not text:
-        typer.echo("only the typed interview runs from the command line: add --text "
-                   "(the voice interview runs in the participant's browser)", err=True)
-        raise typer.Exit(2)
+        raise UsageError("only the typed interview runs from the command line: add --text "
+                         "(the voice interview runs in the participant's browser)")
     settings = get_settings()
     study = load_study(settings.study_dir) if settings.study_dir else load_study()
     with database(settings) as factory, language_model(settings) as llm:
@@ -37,16 +37,14 @@ def interview(
                 with factory() as session:
                     row = session.get(Interview, resume)
                     if row is None:
-                        typer.echo(f"there is no interview {resume}", err=True)
-                        raise typer.Exit(1)
+                        raise CommandFailed(f"there is no interview {resume}")
                     guide_id = row.guide_id
                 conductor = Conductor.resume(resume, guide_file(guide_id, settings.study_dir), llm, factory)
             else:
                 name = guide or study.spec.interview_guide or "avp"
                 conductor = Conductor.start(guide_file(name, settings.study_dir), llm, factory, mode="text")
         except ConductorError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(1) from None
+            raise CommandFailed(str(error)) from None
         speaker = conductor.guide.interviewer_name
         typer.echo(f"interview {conductor.interview_id} ({conductor.guide.id}): answer after 'You:' and press "
                    f"Enter; type {PAUSE} to stop for now.\n")

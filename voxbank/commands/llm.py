@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from voxbank.commands.errors import CommandFailed
 from voxbank.settings import get_settings
 
 app = typer.Typer(help="The interviewer's language model.", no_args_is_help=True)
@@ -22,8 +23,7 @@ def serve() -> None:
     try:
         server.start()
     except EmbeddedServerError as error:
-        typer.echo(f"cannot start the embedded LLM: {error}", err=True)
-        raise typer.Exit(1) from None
+        raise CommandFailed(f"cannot start the embedded LLM: {error}") from None
     typer.echo(f"serving {settings.llm_model} at {server.base_url} (Ctrl-C to stop)")
     typer.echo(f"other commands use it with: VOXBANK_LLM_BASE_URL={server.base_url}")
     try:

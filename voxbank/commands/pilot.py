@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from voxbank.commands.errors import UsageError
 from voxbank.settings import get_settings
 
 
@@ -29,8 +30,7 @@ def pilot(
     try:
         chosen = guide_file(guide or study.spec.interview_guide or "avp", settings.study_dir)
     except ConductorError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+        raise UsageError(str(error)) from None
     with database(settings) as factory, language_model(settings) as llm:
         report = run_pilot(llm=llm, session_factory=factory, study=study, guide_file=chosen, personas=personas,
                            seed=seed)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from voxbank.commands.errors import CommandFailed
+
 app = typer.Typer(help="Prolific operations: compare submissions with voxbank, mend the allowlist group.",
                   no_args_is_help=True)
 
@@ -24,8 +26,7 @@ def sync() -> None:
     with open_scheduler(settings) as scheduler:
         client = scheduler.client
         if client is None:
-            typer.echo("Prolific is not configured: set VOXBANK_PROLIFIC_TOKEN", err=True)
-            raise typer.Exit(1)
+            raise CommandFailed("Prolific is not configured: set VOXBANK_PROLIFIC_TOKEN")
         try:
             me = client.me()
             planned = scheduler.plan()
@@ -37,8 +38,7 @@ def sync() -> None:
             report = run_sync(scheduler.factory, study_id, client, group_id=settings.prolific_retest_group_id,
                               now=utcnow())
         except ProlificError as error:
-            typer.echo(f"Prolific: {error.message}", err=True)
-            raise typer.Exit(1) from None
+            raise CommandFailed(f"Prolific: {error.message}") from None
     typer.echo(f"signed in to Prolific as researcher {me.get('id', '?')}")
     typer.echo(f"planned: {planned}")
     problems = 0

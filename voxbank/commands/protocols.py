@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from protocols import check_study
+from voxbank.commands.errors import CommandFailed
 from voxbank.settings import get_settings
 
 app = typer.Typer(help="Validate and summarise the study protocol files.", no_args_is_help=True)
@@ -23,8 +24,7 @@ def check(
     if not report.ok:
         for line in report.errors:
             typer.echo(line, err=True)
-        typer.echo(f"\n{len(report.errors)} problem(s) found; nothing was changed.", err=True)
-        raise typer.Exit(1)
+        raise CommandFailed(f"\n{len(report.errors)} problem(s) found; nothing was changed.")
     for line in report.summary_lines:
         typer.echo(line)
     typer.echo("\nthe study is valid.")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import ScheduledAction
+from voxbank.commands.errors import CommandFailed, UsageError
 
 app = typer.Typer(help="The retest scheduler: list future actions, send what is due, retry a failed one.",
                   no_args_is_help=True)
@@ -33,8 +34,7 @@ def list_actions(
     from voxbank.settings import get_settings
 
     if status is not None and status not in STATUSES:
-        typer.echo(f"--status: choose from {', '.join(STATUSES)}", err=True)
-        raise typer.Exit(2)
+        raise UsageError(f"--status: choose from {', '.join(STATUSES)}")
     engine = make_engine(get_settings().resolved_database_url)
     try:
         with make_session_factory(engine)() as session:
@@ -81,9 +81,8 @@ def run_due(
         return
     typer.echo(f"planned: {report.planned}")
     if scheduler.client is None:
-        typer.echo(f"Prolific is not configured (VOXBANK_PROLIFIC_TOKEN is not set): "
-                   f"{report.waiting_for_prolific} due action(s) wait; nothing was sent", err=True)
-        raise typer.Exit(1)
+        raise CommandFailed(f"Prolific is not configured (VOXBANK_PROLIFIC_TOKEN is not set): "
+                            f"{report.waiting_for_prolific} due action(s) wait; nothing was sent")
     for o in report.outcomes:
         typer.echo(f"{o.result:9}  {o.kind:13}  action {o.action_id:<6} participant {o.participant_id:<6} {o.detail}")
     typer.echo(f"{report.count('sent')} sent, {report.count('cancelled')} cancelled, {report.count('later')} put off, "
@@ -108,8 +107,7 @@ def retry(
             action = put_back(session, action_id, actor="staff:cli", pay_again=pay_again)
             kind = action.kind
     except (LookupError, ValueError) as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
+        raise CommandFailed(str(error)) from None
     finally:
         engine.dispose()
     typer.echo(f"action {action_id} ({kind}) is pending again; "

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from storage.db import make_engine, make_session_factory
 from storage.models import Interview
+from voxbank.commands.errors import CommandFailed, UsageError
 
 FINISHED = ("done", "failed")
 POLL_S = 0.5
@@ -35,8 +36,7 @@ def transcribe(
     from voxbank.tasks import send_transcription
 
     if (interview_id is None) == (not pending):
-        typer.echo("give an INTERVIEW_ID or --pending (one of them)", err=True)
-        raise typer.Exit(2)
+        raise UsageError("give an INTERVIEW_ID or --pending (one of them)")
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
@@ -60,15 +60,13 @@ def transcribe(
                 else:
                     typer.echo(f"interview {interview_id} is already being transcribed")
             except LookupError as error:
-                typer.echo(str(error), err=True)
-                raise typer.Exit(1) from None
+                raise CommandFailed(str(error)) from None
             watched = [interview_id]
         if wait and watched:
             raise typer.Exit(_wait(factory, watched, timeout))
     except BrokerUnreachable as error:
-        typer.echo(f"cannot reach the broker ({error}); what was asked for stays pending: run "
-                   "'voxbank transcribe --pending' once the broker is back", err=True)
-        raise typer.Exit(1) from None
+        raise CommandFailed(f"cannot reach the broker ({error}); what was asked for stays pending: run "
+                            "'voxbank transcribe --pending' once the broker is back") from None
     finally:
         engine.dispose()
 

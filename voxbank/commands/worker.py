@@ -8,6 +8,7 @@ import typer
 
 from voxbank.celery_app import QUEUES
 from voxbank.settings import Settings
+from voxbank.commands.errors import UsageError
 
 
 def worker(
@@ -23,9 +24,8 @@ def worker(
     names = [name.strip() for name in queues.split(",") if name.strip()]
     unknown = sorted(set(names) - set(QUEUES))
     if not names or unknown:
-        typer.echo(f"--queues: unknown queue(s) {', '.join(unknown) or '(none given)'}; "
-                   f"choose from {', '.join(QUEUES)}", err=True)
-        raise typer.Exit(2)
+        raise UsageError(f"--queues: unknown queue(s) {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(QUEUES)}")
     if concurrency is None:
         # One process per GPU: each holds its own copy of the model.
         concurrency = 1 if "gpu" in names else (os.cpu_count() or 1)
