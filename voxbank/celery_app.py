@@ -87,9 +87,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_enable_remote_control": not embedded,
         "worker_hijack_root_logger": False,
         # The retest scheduler: its task module, and beat's tick (a tick left unsent for a minute is dropped).
-        "imports": ("voxbank.scheduler",),
+        "imports": ("voxbank.scheduler", "voxbank.broker_purge"),
         "beat_schedule": {"scheduler-tick": {"task": SCHEDULER_TICK_TASK, "schedule": TICK_S,
-                                             "options": {"expires": TICK_S}}},
+                                             "options": {"expires": TICK_S}},
+                          # operations: the embedded broker keeps delivered messages; delete old ones hourly
+                          "broker-purge": {"task": "voxbank.purge_broker", "schedule": 3600.0,
+                                           "options": {"expires": 3600.0}}},
     }
 
 

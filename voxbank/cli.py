@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from voxbank.commands import backup as backup_commands
 from voxbank.commands import db, evaluate, export, games, serve, transcribe, worker
 from voxbank.commands import interview as interview_command
 from voxbank.commands import llm as llm_commands
@@ -28,6 +29,8 @@ app.command(name="check-export")(export.check_export)
 app.command(name="evaluate")(evaluate.evaluate)
 app.command(name="worker")(worker.worker)
 app.command(name="beat")(worker.beat)
+app.command(name="backup")(backup_commands.backup)  # operations (deploy/)
+app.command(name="restore")(backup_commands.restore)
 app.command(name="transcribe")(transcribe.transcribe)
 app.command(name="serve")(serve.serve)
 app.command(name="payoffs")(games.payoffs)
