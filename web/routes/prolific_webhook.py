@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -100,7 +101,9 @@ def prolific_webhook(request: Request, session: SessionDep, settings: SettingsDe
             raise ValueError("the body is not a JSON object")
         if payload.get("event_type", SUBMISSION_STATUS_CHANGE) != SUBMISSION_STATUS_CHANGE:
             return JSONResponse({"outcome": "ignored"})
-        event = StatusEvent.from_delivery(payload, headers.get("X-Event-ID"), headers.get("X-Timestamp"))
+        signed_at = datetime.fromtimestamp(float(headers["X-Prolific-Request-Timestamp"]), UTC)
+        event = StatusEvent.from_delivery(payload, headers.get("X-Event-ID"), headers.get("X-Timestamp"),
+                                          signed_at=signed_at, body=body)
     except ValueError as error:
         raise WebhookRefused(f"Refused: {error}.") from None
     outcome = record_status(session, _journey(request).study_id, event)
