@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile
 from interviewer.admission import NotAdmitted, check_admission
 from storage.blobs import BlobStore
 from storage.models import Participant, Visit
+from storage.text import storable
 from survey.errors import NotAvailable, NotSignedIn, TamperedForm, UnknownStudy
 from survey.journey import Journey
 from voxbank.settings import Settings
@@ -138,7 +139,8 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     for key, value in form.multi_items():
         if isinstance(value, UploadFile):
             raise TamperedForm("This page does not take files. Nothing was saved.")
-        out.setdefault(key, []).append(value)
+        # NUL and unpaired surrogates cannot be stored (PostgreSQL): cleaned here, never a 500 later
+        out.setdefault(storable(key), []).append(storable(value))
     return out
 
 

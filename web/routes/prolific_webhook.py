@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from storage import audit
 from storage.models import AuditEvent
+from storage.text import is_storable
 from survey.journey import Journey
 from survey.prolific_api.webhooks import (
     SUBMISSION_STATUS_CHANGE,
@@ -99,6 +100,8 @@ def prolific_webhook(request: Request, session: SessionDep, settings: SettingsDe
         payload = json.loads(body or b"{}")
         if not isinstance(payload, dict):
             raise ValueError("the body is not a JSON object")
+        if not all(is_storable(str(value)) for value in (*payload.keys(), *payload.values())):
+            raise ValueError("the body holds text that cannot be stored (a NUL or an unpaired surrogate)")
         if payload.get("event_type", SUBMISSION_STATUS_CHANGE) != SUBMISSION_STATUS_CHANGE:
             return JSONResponse({"outcome": "ignored"})
         signed_at = datetime.fromtimestamp(float(headers["X-Prolific-Request-Timestamp"]), UTC)
