@@ -55,6 +55,13 @@ class SessionNotProven(SurveyError):
     title = "We could not confirm it is you"
 
 
+class ServerBusy(SurveyError):
+    """The server carries as many live interviews as it may; try again shortly."""
+
+    status = 503
+    title = "Busy, please try again"
+
+
 class TamperedForm(SurveyError):
     """A submission a browser showing our page could not have sent: unknown fields, impossible values."""
 

@@ -17,7 +17,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select, update
@@ -105,6 +105,8 @@ class Journey:
     contact_email: str
     retest_study_id: str | None = None
     confirm_session: SessionCheck | None = None
+    quota_hold: timedelta | None = None
+    """How long an entry that has not signed the consent holds its quota place (None: for good)."""
 
     # ------------------------------------------------------------------ entry
 
@@ -132,6 +134,8 @@ class Journey:
         Raises IntegrityError when the same person is created concurrently: roll back and call again.
         """
         participant = self.find(session, ids.participant_id)
+        if participant is not None and participant.status == quotas.LAPSED:
+            return self._return_lapsed(session, participant, ids, holder)
         if participant is not None:
             first = self.visit_of(session, participant)
             # A later wave's link (the retest) opens that wave's visit; see survey.retest.
@@ -151,6 +155,8 @@ class Journey:
         if missing:
             return Entry("screener", missing=missing)
         has_quotas = self.runtime.protocol.spec.quotas is not None
+        if has_quotas and self.quota_hold is not None:
+            quotas.release_lapsed(session, self.study_id, entered_before=utcnow() - self.quota_hold)
         if has_quotas and not quotas.reserve(session, self.study_id, strata):
             participant = Participant(study_id=self.study_id, prolific_pid=ids.participant_id,
                                       pseudonym_id=str(uuid.uuid4()), status="screened_out", strata={})
@@ -171,6 +177,27 @@ class Journey:
         audit.record(session, self._actor(participant), "participant.enter", f"participant:{participant.id}",
                      {"visit": visit.id, "pages": len(plan["pages"])})
         return Entry("started", participant, visit)
+
+    def _return_lapsed(self, session: Session, participant: Participant, ids: ProlificIds,
+                       holder: int | None) -> Entry:
+        """A participant whose place lapsed comes back: they take a place again if one is free."""
+        visit = self.visit_of(session, participant)
+        assert visit is not None
+        self._prove(session, participant, visit, ids, holder)
+        if participant.strata and not quotas.reserve(session, self.study_id, participant.strata):
+            participant.status = "screened_out"
+            participant.strata = {}
+            session.flush()
+            audit.record(session, self._actor(participant), "participant.screened_out",
+                         f"participant:{participant.id}", {"reason": "quota_full"})
+            return Entry("screened_out", participant)
+        participant.status = "active"
+        visit.status = "started"
+        visit.started_at = utcnow()
+        session.flush()
+        audit.record(session, self._actor(participant), "participant.return", f"participant:{participant.id}",
+                     {"visit": visit.id})
+        return Entry("resumed", participant, visit)
 
     def _prove(self, session: Session, participant: Participant, visit: Visit, ids: ProlificIds,
                holder: int | None) -> None:

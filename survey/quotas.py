@@ -9,11 +9,13 @@ deadlock.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.models import QuotaCell, utcnow
+from storage import audit
+from storage.models import Participant, QuotaCell, Visit, utcnow
 from survey.errors import InvalidEntry
 from survey.runtime import StudyRuntime
 from survey.sync import TOTAL
@@ -76,3 +78,37 @@ def _give_back(session: Session, study_id: int, cells: list[tuple[str, str]]) ->
             .values(filled=QuotaCell.filled - 1, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
+
+
+LAPSED = "lapsed"
+"""A participant whose quota place was given back because they never signed the consent in time."""
+
+
+def release_lapsed(session: Session, study_id: int, *, entered_before: datetime) -> int:
+    """Give back the places of entries that went no further than the consent page before ``entered_before``.
+
+    Anyone can open a study link, so places held by people (or scripts) who never sign the consent
+    would otherwise fill the cells for good. Each is marked ``lapsed`` by a conditional UPDATE (the
+    visit still at page 0, still ``started``), so a consent signed at the same moment wins or loses
+    cleanly; a lapsed participant who comes back takes a place again if one is free
+    (``survey.journey``). Returns how many places were released.
+    """
+    stale = session.execute(
+        select(Visit.id, Participant.id, Participant.strata).join(Participant, Visit.participant_id == Participant.id)
+        .where(Participant.study_id == study_id, Participant.status == "active", Visit.wave == 1,
+               Visit.status == "started", Visit.position == 0, Visit.started_at < entered_before)
+    ).all()
+    released = 0
+    for visit_id, participant_id, strata in stale:
+        result = session.execute(
+            update(Visit).where(Visit.id == visit_id, Visit.status == "started", Visit.position == 0)
+            .values(status=LAPSED).execution_options(synchronize_session=False))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        session.execute(update(Participant).where(Participant.id == participant_id).values(status=LAPSED)
+                        .execution_options(synchronize_session=False))
+        release(session, study_id, strata or {})
+        audit.record(session, "system:quotas", "participant.lapsed", f"participant:{participant_id}",
+                     {"visit": visit_id})
+        released += 1
+    return released

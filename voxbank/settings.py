@@ -178,6 +178,30 @@ class Settings(BaseSettings):
         3600, ge=60, description="age after which the embedded broker's acknowledged messages are deleted"
     )
 
+    # Limits against unauthenticated exhaustion (deploy/SECURITY.md).
+    max_body_bytes: int = Field(
+        262_144, ge=1024, description="largest request body any route reads; bigger ones are refused with 413 unread"
+    )
+    rate_limit_entry: str = Field(
+        "20/minute", description="study-link entries allowed per client address and per Prolific id (limits syntax)"
+    )
+    rate_limit_offer: str = Field(
+        "6/minute", description="interview connection offers allowed per client address and per participant"
+    )
+    rate_limit_webhook: str = Field("120/minute", description="webhook deliveries allowed per client address")
+    rate_limit_storage_url: str = Field(
+        "memory://", description="where rate-limit counters live (memory:// per process, or redis://host:6379)"
+    )
+    voice_max_calls: int = Field(
+        8, ge=1, description="embedded WebRTC calls one web process carries at once; more get a busy page"
+    )
+    voice_connect_timeout_s: float = Field(
+        20.0, gt=0, le=300, description="a browser's WebRTC peer that has not connected by then is closed"
+    )
+    quota_hold_minutes: int = Field(
+        120, ge=1, description="a quota place held by an entry that never signed the consent is released after this"
+    )
+
     @field_validator("database_url", "broker_url", "llm_base_url", "livekit_url", "embedding_base_url", "tts_base_url")
     @classmethod
     def _url_has_scheme(cls, value: str | None) -> str | None:

@@ -245,22 +245,18 @@ def interviewer_agent_server() -> AgentServer:
 
 
 def web_settings(settings: Settings) -> WebSettings:
-    """What the web app's routes read."""
+    """What the web app's routes read: each `WebSettings` field that is a setting of the same name is
+    copied; the rest are built here."""
+    from dataclasses import fields
+
     from voxbank.readiness import check_models
     from web.options import WebSettings
 
-    return WebSettings(secret_key=settings.secret_key, environment=settings.environment,
-                       contact_email=settings.contact_email, livekit=livekit_options(settings),
-                       prolific_webhook_secret=settings.prolific_webhook_secret,
-                       prolific_retest_study_id=settings.prolific_retest_study_id,
-                       confirm_session=prolific_session_check(settings),
-                       broker_url=settings.resolved_broker_url, metrics_token=settings.metrics_token,
-                       check_models=lambda: check_models(settings),
-                       staff_session_max_age_s=settings.staff_session_max_age_s,
-                       staff_session_idle_s=settings.staff_session_idle_s,
-                       staff_signin_max_failures=settings.staff_signin_max_failures,
-                       staff_lockout_s=settings.staff_lockout_s,
-                       staff_signin_client_limit=settings.staff_signin_client_limit)
+    values = {field.name: getattr(settings, field.name) for field in fields(WebSettings)
+              if field.name in Settings.model_fields}
+    values.update(livekit=livekit_options(settings), broker_url=settings.resolved_broker_url,
+                  confirm_session=prolific_session_check(settings), check_models=lambda: check_models(settings))
+    return WebSettings(**values)
 
 
 def prolific_session_check(settings: Settings) -> SessionCheck | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
@@ -25,6 +26,7 @@ from survey.runtime import StudyRuntime
 from survey.sync import sync_study
 from web import errors
 from web.capability import Signer
+from web.limits import BodySizeLimit, RateLimit
 from web.options import VoiceOpener, WebSettings
 from web.routes import entry, health, interview, journey, prolific_webhook, withdrawal
 from web.routes import metrics as metrics_route
@@ -38,6 +40,10 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
 }
+
+
+WEBHOOK_MAX_BODY_BYTES = 65_536
+OFFER_MAX_BODY_BYTES = 65_536
 
 
 class DatabaseNotReady(RuntimeError):
@@ -63,7 +69,8 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
             row = sync_study(session, runtime)
         app.state.journey = Journey(runtime, row.id, settings.contact_email,
                                     retest_study_id=settings.prolific_retest_study_id,
-                                    confirm_session=settings.confirm_session)
+                                    confirm_session=settings.confirm_session,
+                                    quota_hold=timedelta(minutes=settings.quota_hold_minutes))
         yield
         engine.dispose()
 
@@ -88,6 +95,11 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
         return response
 
     errors.install(app)
+    # Exhaustion limits (deploy/SECURITY.md): no body over the limit is read, on any route; rates per address.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       smaller={"/prolific/webhook": WEBHOOK_MAX_BODY_BYTES, "/interview/offer": OFFER_MAX_BODY_BYTES})
+    app.state.rate_limit = RateLimit({"entry": settings.rate_limit_entry, "offer": settings.rate_limit_offer,
+                                      "webhook": settings.rate_limit_webhook}, settings.rate_limit_storage_url)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, entry, journey, withdrawal, prolific_webhook, interview):
         app.include_router(module.router)

@@ -20,9 +20,11 @@ from starlette.datastructures import UploadFile
 from interviewer.admission import NotAdmitted, check_admission
 from storage.blobs import BlobStore
 from storage.models import Participant, Visit
+from storage.text import storable
 from survey.errors import NotAvailable, NotSignedIn, TamperedForm, UnknownStudy
 from survey.journey import Journey
 from web.capability import Signer, cookie_name
+from web.limits import RateLimit, body_too_large
 from web.options import WebSettings
 
 
@@ -47,6 +49,16 @@ def get_blob_store(request: Request) -> BlobStore:
     return request.app.state.blob_store  # type: ignore[no-any-return]
 
 
+def get_rate_limit(request: Request) -> RateLimit:
+    """The app's named rate limits (``web.limits``)."""
+    return request.app.state.rate_limit  # type: ignore[no-any-return]
+
+
+def client_address(request: Request) -> str | None:
+    """The address the request came from (the proxy's, unless uvicorn is told to trust its headers)."""
+    return request.client.host if request.client is not None else None
+
+
 def get_journey(request: Request, slug: str) -> Journey:
     """The journey of the study in the path; UnknownStudy for a slug this app does not serve."""
     journey: Journey | None = getattr(request.app.state, "journey", None)
@@ -60,6 +72,7 @@ SettingsDep = Annotated[WebSettings, Depends(get_settings)]
 SignerDep = Annotated[Signer, Depends(get_signer)]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 JourneyDep = Annotated[Journey, Depends(get_journey)]
+RateLimitDep = Annotated[RateLimit, Depends(get_rate_limit)]
 
 
 @dataclass
@@ -118,13 +131,16 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     """The submitted form as {field: [values]}; files and oversized forms are refused as tampering."""
     try:
         form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    except Exception:  # multipart limits and malformed bodies raise various errors
+    except Exception as error:  # multipart limits and malformed bodies raise various errors
+        if body_too_large(error):
+            raise  # answered 413 by web.limits.BodySizeLimit
         raise TamperedForm("The form could not be read. Please reload the page; nothing was saved.") from None
     out: dict[str, list[str]] = {}
     for key, value in form.multi_items():
         if isinstance(value, UploadFile):
             raise TamperedForm("This page does not take files. Nothing was saved.")
-        out.setdefault(key, []).append(value)
+        # NUL and unpaired surrogates cannot be stored (PostgreSQL): cleaned here, never a 500 later
+        out.setdefault(storable(key), []).append(storable(value))
     return out
 
 

@@ -34,7 +34,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SurveyError)
     async def survey_error(request: Request, error: SurveyError) -> Response:
-        return render_error(request, error.status, error.title, error.message)
+        response = render_error(request, error.status, error.title, error.message)
+        retry_after = getattr(error, "retry_after_s", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:

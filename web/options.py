@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class WebSettings:
-    """The web app's settings (``VOXBANK_ENVIRONMENT``, ``_SECRET_KEY``, ``_CONTACT_EMAIL``, ``_LIVEKIT_*``,
-    ``_PROLIFIC_WEBHOOK_SECRET``)."""
+    """The web app's settings: a field named like a setting (``VOXBANK_<NAME>``) is that setting
+    (see `voxbank.wiring.web_settings`); the defaults here are the settings' defaults."""
 
     secret_key: SecretStr
     environment: Literal["development", "test", "production"] = "development"
@@ -41,6 +41,15 @@ class WebSettings:
     broker_url: str = "memory://"
     metrics_token: SecretStr | None = None
     check_models: ModelCheck | None = None
+    # limits against unauthenticated exhaustion (deploy/SECURITY.md)
+    max_body_bytes: int = 262_144
+    rate_limit_entry: str = "20/minute"
+    rate_limit_offer: str = "6/minute"
+    rate_limit_webhook: str = "120/minute"
+    rate_limit_storage_url: str = "memory://"
+    voice_max_calls: int = 8
+    voice_connect_timeout_s: float = 20.0
+    quota_hold_minutes: int = 120
     # staff dashboard (web/staff): session lifetimes and sign-in throttling
     staff_session_max_age_s: int = 43200
     staff_session_idle_s: int = 3600

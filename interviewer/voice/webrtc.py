@@ -46,8 +46,18 @@ from interviewer.voice.session import InterviewSession, VoiceRuntime
 
 log = logging.getLogger(__name__)
 
+CONNECT_TIMEOUT_S = 20.0
+"""A peer that has not connected this long after its offer is closed (it holds ICE and DTLS state)."""
+HANG_UP_GRACE_S = 10.0
+"""After the interview has ended, how long the browser has to hang up before the peer is closed."""
+MAX_CALLS = 8
+"""Calls one process carries at once, unless told otherwise."""
 RESTARTS = 3
 """How many times a call replaces a session that died on an error before it gives up."""
+
+
+class VoiceBusy(RuntimeError):
+    """The process already carries as many calls as it may."""
 
 
 class InterviewerTrack(MediaStreamTrack):
@@ -100,9 +110,12 @@ class EmbeddedCall:
     speaker: PacedAudioOutput | None = None
     session: InterviewSession | None = None
     status: str = "connecting"
-    """connecting, running, completed, ended (unavailable), lost (connection gone), failed."""
+    """connecting, running, completed, ended (unavailable), lost (connection gone), failed, timed_out."""
     lost: asyncio.Event = field(default_factory=asyncio.Event)
     sessions_started: int = 0
+    connect_timeout_s: float = CONNECT_TIMEOUT_S
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    on_done: Callable[[EmbeddedCall], object] | None = None
 
     def __post_init__(self) -> None:
         self.track = InterviewerTrack(lambda: self.speaker)
@@ -138,6 +151,30 @@ class EmbeddedCall:
     # ------------------------------------------------------------------ the interview
 
     async def _run(self) -> None:
+        try:
+            await self._run_when_connected()
+            if self.status in ("completed", "ended", "failed"):
+                # let the browser read the "ended" message and hang up itself, then release the peer anyway
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.lost.wait(), HANG_UP_GRACE_S)
+            self.track.stop()
+            await self.pc.close()
+        finally:
+            if self.on_done is not None:
+                self.on_done(self)
+
+    async def _run_when_connected(self) -> None:
+        # Nothing (models, interview, recording) starts for a peer that never connects: it is closed.
+        try:
+            await asyncio.wait_for(self.connected.wait(), self.connect_timeout_s)
+        except TimeoutError:
+            log.info("a WebRTC peer did not connect in time; closing it", extra={"visit_id": self.visit_id})
+            self.status = "timed_out"
+            self.lost.set()
+            return
+        await self._run_sessions()
+
+    async def _run_sessions(self) -> None:
         failures = 0
         while not self.lost.is_set():
             self.microphone = PushAudioInput(label="browser microphone (WebRTC)")
@@ -221,6 +258,8 @@ class EmbeddedCall:
             self._pending_messages.append(text)
 
     async def _on_state(self) -> None:
+        if self.pc.connectionState == "connected":
+            self.connected.set()
         if self.pc.connectionState in ("failed", "closed"):
             self.lost.set()
 
@@ -228,22 +267,36 @@ class EmbeddedCall:
 class EmbeddedVoice:
     """The embedded transport's calls in one process: at most one per visit."""
 
-    def __init__(self, runtime: VoiceRuntime) -> None:
+    def __init__(self, runtime: VoiceRuntime, *, max_calls: int = MAX_CALLS,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self.runtime = runtime
+        self.max_calls = max_calls
+        self.connect_timeout_s = connect_timeout_s
         self.calls: dict[int | None, EmbeddedCall] = {}
         self._lock = asyncio.Lock()
 
     async def answer(self, sdp: str, *, visit_id: int | None, interview_id: int | None = None,
                      guide_id: str | None = None) -> tuple[EmbeddedCall, RTCSessionDescription]:
-        """Answer a browser's offer for a visit; a previous connection of the same visit is closed first."""
+        """Answer a browser's offer for a visit; a previous connection of the same visit is closed first.
+
+        `VoiceBusy` when the process already carries ``max_calls`` other calls.
+        """
         async with self._lock:
             previous = self.calls.pop(visit_id, None)
             if previous is not None:
                 await previous.close()
-            call = EmbeddedCall(self.runtime, visit_id, interview_id=interview_id, guide_id=guide_id)
+            if len(self.calls) >= self.max_calls:
+                raise VoiceBusy(f"{len(self.calls)} calls in progress, the most this process carries")
+            call = EmbeddedCall(self.runtime, visit_id, interview_id=interview_id, guide_id=guide_id,
+                                connect_timeout_s=self.connect_timeout_s, on_done=self._forget)
             self.calls[visit_id] = call
         description = await call.answer(sdp)
         return call, description
+
+    def _forget(self, call: EmbeddedCall) -> None:
+        """Drop a finished call (timed out, ended, lost) so that it no longer counts against the cap."""
+        if self.calls.get(call.visit_id) is call:
+            del self.calls[call.visit_id]
 
     async def end(self, visit_id: int) -> bool:
         """Hang up the visit's call, if it has one (the participant withdrew); returns whether there was one."""

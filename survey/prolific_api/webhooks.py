@@ -6,10 +6,16 @@ least once and in any order: ``X-Event-ID`` is the same on every redelivery, ``X
 when the event was sent.
 
 A verified event about a submission of one of our visits is written to the audit log
-(``prolific.submission_status``, target ``prolific_submission:<id>``) unless that event id is there
-already; the latest status of a submission is its newest such event by event time. ``APPROVED``
-also settles the visit's pending approval (nothing left to do on Prolific). Events about
-submissions we do not know are acknowledged and ignored.
+(``prolific.submission_status``, target ``prolific_submission:<id>``) unless it is there already:
+``X-Event-ID`` is not covered by the signature, so a delivery is a duplicate when either its event
+id or the sha256 of its signed body has been recorded (a captured delivery replayed under a new
+event id is still a duplicate). The signed timestamp must be neither older than `MAX_AGE_S` nor
+more than `MAX_SKEW_S` in the future, and the event's own time (``X-Timestamp``) may not be later
+than the signature's: an event "dated 2100" is refused. The latest status of a submission is its
+newest event by event time, except that a final status (approved, rejected) is never replaced by
+an earlier stage of the submission's life. ``APPROVED`` also settles the visit's pending approval
+(nothing left to do on Prolific). Events about submissions we do not know are acknowledged and
+ignored.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from survey.scheduling.timeline import approval_key
 SUBMISSION_STATUS_CHANGE = "submission.status.change"
 MAX_AGE_S = 24 * 3600
 """Signed requests older than this are refused (a replayed old delivery)."""
+MAX_SKEW_S = 300
+"""Signed requests (and events) dated later than this ahead of our clock are refused."""
+FINAL_STATUSES = ("APPROVED", "REJECTED")
 ACTION = "prolific.submission_status"
 
 
@@ -65,10 +74,13 @@ def verify(secret: str, timestamp: str | None, body: bytes, signature: str | Non
         return "the signature does not match"
     try:
         sent = datetime.fromtimestamp(float(timestamp), UTC)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, OSError):
         return "the timestamp is not a UNIX time"
-    if abs(((now or utcnow()) - sent).total_seconds()) > MAX_AGE_S:
+    age = ((now or utcnow()) - sent).total_seconds()
+    if age > MAX_AGE_S:
         return "the signed request is too old"
+    if age < -MAX_SKEW_S:
+        return "the signed request is dated in the future"
     return None
 
 
@@ -81,10 +93,17 @@ class StatusEvent:
     status: str
     sent_at: datetime | None
     study_id: str | None = None
+    content_sha256: str | None = None
+    """The sha256 of the signed body: what de-duplicates a replay under another (unsigned) event id."""
 
     @classmethod
-    def from_delivery(cls, payload: dict[str, Any], event_id: str | None, event_time: str | None) -> StatusEvent:
-        """Read an event from the body and headers; ValueError naming what is missing."""
+    def from_delivery(cls, payload: dict[str, Any], event_id: str | None, event_time: str | None, *,
+                      signed_at: datetime | None = None, body: bytes | None = None) -> StatusEvent:
+        """Read an event from the body and headers; ValueError naming what is missing or impossible.
+
+        ``signed_at`` is the verified signature's time: the event may not be dated after it (beyond
+        `MAX_SKEW_S`), and stands in for a missing or unreadable ``X-Timestamp``.
+        """
         submission = payload.get("resource_id") or payload.get("submission_id")
         if not submission:
             raise ValueError("the event names no submission (resource_id)")
@@ -93,11 +112,16 @@ class StatusEvent:
         if event_time:
             try:
                 sent_at = datetime.fromtimestamp(float(event_time), UTC)
-            except (ValueError, OverflowError):
+            except (ValueError, OverflowError, OSError):
                 sent_at = None
+        if signed_at is not None:
+            if sent_at is not None and (sent_at - signed_at).total_seconds() > MAX_SKEW_S:
+                raise ValueError("the event is dated after its signature")
+            sent_at = sent_at or signed_at
         ident = event_id or f"{submission}:{status}:{event_time or ''}"
         study = payload.get("study_id")
-        return cls(str(ident), str(submission), status, sent_at, str(study) if study else None)
+        digest = hashlib.sha256(body).hexdigest() if body is not None else None
+        return cls(str(ident), str(submission), status, sent_at, str(study) if study else None, digest)
 
 
 def record_status(session: Session, study_id: int, event: StatusEvent, *, actor: str = "system:prolific") -> str:
@@ -113,11 +137,13 @@ def record_status(session: Session, study_id: int, event: StatusEvent, *, actor:
         return "unknown"
     target = f"prolific_submission:{event.submission_id}"
     seen = session.scalars(select(AuditEvent.details).where(AuditEvent.target == target, AuditEvent.action == ACTION))
-    if any(details.get("event_id") == event.event_id for details in seen):
+    if any(details.get("event_id") == event.event_id
+           or (event.content_sha256 is not None and details.get("content_sha256") == event.content_sha256)
+           for details in seen):
         return "duplicate"
     audit.record(session, actor, ACTION, target, {
         "event_id": event.event_id, "status": event.status, "visit_id": visit.id, "wave": visit.wave,
-        "event_at": event.sent_at.isoformat() if event.sent_at else None,
+        "event_at": event.sent_at.isoformat() if event.sent_at else None, "content_sha256": event.content_sha256,
     })
     if event.status == "APPROVED":
         session.execute(
@@ -134,11 +160,13 @@ def latest_statuses(session: Session, submission_ids: list[str]) -> dict[str, st
     if not submission_ids:
         return {}
     targets = [f"prolific_submission:{s}" for s in submission_ids]
-    best: dict[str, tuple[str, int, str]] = {}
+    best: dict[str, tuple[bool, str, int, str]] = {}
     for event in session.scalars(select(AuditEvent).where(AuditEvent.action == ACTION,
                                                           AuditEvent.target.in_(targets))):
-        key = (str(event.details.get("event_at") or ""), event.id)
+        status = str(event.details.get("status", ""))
+        # a final status outranks any stage before it, whatever the clocks say; then newest event, then arrival
+        key = (status in FINAL_STATUSES, str(event.details.get("event_at") or ""), event.id)
         submission = event.target.removeprefix("prolific_submission:")
-        if submission not in best or key > best[submission][:2]:
-            best[submission] = (*key, str(event.details.get("status", "")))
-    return {submission: value[2] for submission, value in best.items()}
+        if submission not in best or key > best[submission][:3]:
+            best[submission] = (*key, status)
+    return {submission: value[3] for submission, value in best.items()}

@@ -206,3 +206,25 @@ def test_errors_come_as_json_when_asked_for(client: TestClient) -> None:
     assert response.status_code == 400
     assert response.json()["error"] == "This study link is not valid"
     assert response.json()["detail"].startswith("The link you followed is incomplete")
+
+
+def test_text_the_database_cannot_store_is_cleaned_at_the_door_never_a_500(
+        client: TestClient, session_factory: sessionmaker[Session]) -> None:
+    from storage.models import Participant
+
+    bot = Bot(client, pid(0x77))
+    page = bot.enter()
+    while not read_form(page.text).textareas:
+        page = bot.step(page)
+    form = read_form(page.text)
+    data = bot.answers(form)
+    data[form.textareas[0]] = "Two friends\x00 argued about money and I helped them settle it."
+    assert client.post(form.action, data=data).status_code == 200
+    with session_factory() as session:
+        texts = session.scalars(select(Response.value_text).where(Response.value_text.is_not(None))).all()
+    assert "Two friends argued about money and I helped them settle it." in texts
+    ask = read_form(client.get(f"/study/{SLUG}/withdraw").text)
+    done = client.post(ask.action, data={**ask.hidden, "reason": "too\x00 long"})
+    assert done.status_code == 200
+    with session_factory() as session:
+        assert session.scalars(select(Participant.withdrawal_reason)).one() == "too long"

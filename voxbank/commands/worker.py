@@ -7,8 +7,8 @@ import os
 import typer
 
 from voxbank.celery_app import QUEUES
-from voxbank.settings import Settings
 from voxbank.commands.errors import UsageError
+from voxbank.settings import Settings
 
 
 def worker(

@@ -20,7 +20,7 @@ from survey.errors import TamperedForm
 from survey.journey import Entry, Journey
 from survey.prolific import PARAMETERS, ProlificIds
 from web.capability import COOKIE_MAX_AGE_S, cookie_name
-from web.deps import FormDep, JourneyDep, SessionDep, SettingsDep, SignerDep
+from web.deps import FormDep, JourneyDep, RateLimitDep, SessionDep, SettingsDep, SignerDep, client_address
 from web.pages import base_path, prolific_link, render
 from web.schemas import StudyLink
 
@@ -94,9 +94,10 @@ def _after_entry(request: Request, journey: Journey, entry: Entry, signer: Signe
 
 @router.get("/start")
 def start(request: Request, journey: JourneyDep, session: SessionDep, signer: SignerDep, settings: SettingsDep,
-          link: Annotated[StudyLink, Query()]) -> Response:
+          limit: RateLimitDep, link: Annotated[StudyLink, Query()]) -> Response:
     """Check the link; resume an existing participant, or show a newcomer the welcome page."""
     ids = link.to_ids()
+    limit.hit("entry", client_address(request), ids.participant_id)
     participant = journey.find(session, ids.participant_id)
     if participant is not None:
         return _after_entry(request, journey, _enter(session, journey, ids, {}, _holder(request, journey, signer)),
@@ -107,7 +108,7 @@ def start(request: Request, journey: JourneyDep, session: SessionDep, signer: Si
 
 @router.post("/start")
 def begin(request: Request, journey: JourneyDep, session: SessionDep, signer: SignerDep, settings: SettingsDep,
-          form: FormDep) -> Response:
+          limit: RateLimitDep, form: FormDep) -> Response:
     """Create the participant from the welcome page (answers to the quota questions included)."""
     single = {}
     for key, values in form.items():
@@ -115,6 +116,7 @@ def begin(request: Request, journey: JourneyDep, session: SessionDep, signer: Si
             raise TamperedForm("The form sent a field more than once. Nothing was saved.")
         single[key] = values[0]
     ids = StudyLink(**{name: single.get(name) for name in PARAMETERS}).to_ids()
+    limit.hit("entry", client_address(request), ids.participant_id)
     spec = journey.runtime.protocol.spec.quotas
     strata_ids = {s.id for s in spec.strata} if spec else set()
     allowed = set(PARAMETERS) | {f"stratum.{s}" for s in strata_ids} | {f"known.{s}" for s in strata_ids} | {"start"}

@@ -20,13 +20,22 @@ from contextlib import asynccontextmanager
 from typing import Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from interviewer.voice.livekit_room import ensure_interviewer, participant_token
-from interviewer.voice.webrtc import EmbeddedVoice
-from survey.errors import NotAvailable
-from web.deps import InterviewVisit, JourneyDep, ParticipantContext, ParticipantVisit, SettingsDep
+from interviewer.voice.webrtc import EmbeddedVoice, VoiceBusy
+from survey.errors import NotAvailable, ServerBusy
+from web.deps import (
+    InterviewVisit,
+    JourneyDep,
+    ParticipantContext,
+    ParticipantVisit,
+    RateLimitDep,
+    SettingsDep,
+    client_address,
+)
 from web.options import VoiceOpener
 from web.pages import base_path, render
 
@@ -78,9 +87,11 @@ async def get_embedded_voice(request: Request) -> EmbeddedVoice:
             state.embedded_voice_lock = asyncio.Lock()
         async with state.embedded_voice_lock:
             if getattr(state, "embedded_voice", None) is None:
+                settings = state.settings
                 opened = await asyncio.to_thread(open_voice, state.session_factory, state.runtime.protocol)
                 state.close_voice = opened.close
-                state.embedded_voice = EmbeddedVoice(opened.runtime)
+                state.embedded_voice = EmbeddedVoice(opened.runtime, max_calls=settings.voice_max_calls,
+                                                     connect_timeout_s=settings.voice_connect_timeout_s)
     return state.embedded_voice  # type: ignore[no-any-return]
 
 
@@ -105,14 +116,26 @@ def interview_page(request: Request, journey: JourneyDep, ctx: ParticipantVisit,
 
 
 @router.post("/offer")
-async def offer(request: Request, body: OfferIn, ctx: InterviewVisit, settings: SettingsDep) -> AnswerOut:
-    """Embedded mode: answer the browser's WebRTC offer and start (or resume) the visit's interview."""
+async def offer(request: Request, ctx: InterviewVisit, settings: SettingsDep, limit: RateLimitDep) -> AnswerOut:
+    """Embedded mode: answer the browser's WebRTC offer and start (or resume) the visit's interview.
+
+    The body is read only after the capability and the door check passed, and only up to the
+    offer's size limit (``web.limits``).
+    """
     visit_id = _visit_id(ctx)
+    limit.hit("offer", client_address(request), f"participant:{ctx.participant.id}")
     if settings.livekit_url:
         raise NotAvailable("This study runs its interviews on LiveKit; reload the page.")
+    try:
+        body = OfferIn.model_validate_json(await request.body())
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from None
     voice = await get_embedded_voice(request)
     try:
         _call, description = await voice.answer(body.sdp, visit_id=visit_id)
+    except VoiceBusy:
+        raise ServerBusy("All the interview lines of this server are in use. Please wait a minute and press "
+                         "Start again; your place in the study is kept.") from None
     except ValueError:  # aiortc could not read the offer
         raise HTTPException(400, "The browser's connection offer could not be read; please reload the page.") \
             from None
@@ -120,9 +143,10 @@ async def offer(request: Request, body: OfferIn, ctx: InterviewVisit, settings: 
 
 
 @router.post("/token")
-async def token(ctx: InterviewVisit, settings: SettingsDep) -> TokenOut:
+async def token(request: Request, ctx: InterviewVisit, settings: SettingsDep, limit: RateLimitDep) -> TokenOut:
     """LiveKit mode: a token for the visit's room, with the interviewer dispatched to it."""
     visit_id = _visit_id(ctx)
+    limit.hit("offer", client_address(request), f"participant:{ctx.participant.id}")
     if not settings.livekit_url:
         raise NotAvailable("This study runs its interviews without LiveKit; reload the page.")
     details = participant_token(settings.livekit, visit_id=visit_id, identity=ctx.participant.pseudonym_id)

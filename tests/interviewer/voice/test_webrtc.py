@@ -77,3 +77,42 @@ def test_a_session_that_dies_while_connected_is_replaced_and_resumes(
     with session_factory() as session:
         stored = session.scalar(select(func.count()).select_from(Turn).where(Turn.interview_id == interview_id))
     assert stored == 2  # the resumed session repeated the open question without storing it again
+
+
+def test_peers_that_never_connect_are_closed_and_a_full_process_says_busy(runtime: VoiceRuntime) -> None:
+    from interviewer.voice.webrtc import VoiceBusy
+
+    async def offer() -> tuple[RTCPeerConnection, str]:
+        browser = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        browser.addTrack(AudioStreamTrack())
+        browser.createDataChannel("voxbank")
+        await browser.setLocalDescription(await browser.createOffer())
+        return browser, browser.localDescription.sdp
+
+    async def scenario() -> tuple[list[str], list[str], bool, int]:
+        voice = EmbeddedVoice(runtime, max_calls=2, connect_timeout_s=1.0)
+        browsers, calls = [], []
+        for visit in (1, 2):  # offers whose browsers never take the answer: they can never connect
+            browser, sdp = await offer()
+            browsers.append(browser)
+            calls.append((await voice.answer(sdp, visit_id=visit))[0])
+        third, sdp = await offer()
+        try:
+            await voice.answer(sdp, visit_id=3)
+            busy = False
+        except VoiceBusy:
+            busy = True
+        await _until(lambda: not voice.calls, 10, "the unconnected peers to be closed")
+        states = [call.pc.connectionState for call in calls]
+        statuses = [call.status for call in calls]
+        started = sum(call.sessions_started for call in calls)
+        for browser in (*browsers, third):
+            await browser.close()
+        await voice.aclose()
+        return states, statuses, busy, started
+
+    states, statuses, busy, started = asyncio.run(scenario())
+    assert busy, "a third call over the cap of two is refused"
+    assert statuses == ["timed_out", "timed_out"]
+    assert states == ["closed", "closed"]
+    assert started == 0, "nothing (no interview, no recording) started for a peer that never connected"

@@ -84,8 +84,8 @@ def test_other_events_and_unknown_submissions_are_acknowledged_and_ignored(hooks
 
 
 def test_the_subscription_handshake_echoes_the_hook_secret(hooks) -> None:
-    answer = hooks.post("/prolific/webhook", headers={"X-Hook-Secret": "abc123"})
-    assert (answer.status_code, answer.headers["X-Hook-Secret"], answer.json()) == (200, "abc123",
+    answer = hooks.post("/prolific/webhook", headers={"X-Hook-Secret": "abc123def"})
+    assert (answer.status_code, answer.headers["X-Hook-Secret"], answer.json()) == (200, "abc123def",
                                                                                     {"outcome": "handshake"})
 
 
@@ -106,4 +106,45 @@ def client_without_secret(settings, runtime) -> Iterator[TestClient]:
 def test_an_oversized_delivery_is_refused_unread(hooks) -> None:
     answer = hooks.post("/prolific/webhook", content=b"{" + b" " * 70_000 + b"}",
                         headers={"Accept": "application/json", "Content-Type": "application/json"})
-    assert (answer.status_code, answer.json()["detail"]) == (401, "Refused: the body is larger than 65536 bytes.")
+    assert (answer.status_code, answer.json()["detail"]) == (
+        413, "The request body is larger than 65536 bytes; nothing was read or saved.")
+
+
+def _statuses(session_factory) -> list[str]:
+    with session_factory() as session:
+        return [e.details["status"] for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "prolific.submission_status").order_by(AuditEvent.id))]
+
+
+def test_a_captured_delivery_replayed_under_a_new_event_id_is_a_duplicate(hooks, session_factory, study_id) -> None:
+    add_completer(session_factory, study_id, 1)
+    body = json.dumps(event("RETURNED")).encode()
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-Timestamp": stamp, "X-Prolific-Request-Timestamp": stamp,
+               "X-Prolific-Request-Signature": sign(SECRET, stamp, body)}
+    first = hooks.post("/prolific/webhook", content=body, headers={**headers, "X-Event-ID": "evt-1"})
+    replay = hooks.post("/prolific/webhook", content=body, headers={**headers, "X-Event-ID": "evt-forged"})
+    assert (first.json(), replay.json()) == ({"outcome": "recorded"}, {"outcome": "duplicate"})
+    assert _statuses(session_factory) == ["RETURNED"]
+
+
+def test_future_dated_signatures_and_events_are_refused(hooks, session_factory, study_id) -> None:
+    add_completer(session_factory, study_id, 1)
+    ahead = deliver(hooks, event("RETURNED"), timestamp=str(int(time.time()) + 3600))
+    assert ahead.status_code == 401 and "Refused: the signed request is dated in the future." in ahead.text
+    body = json.dumps(event("RETURNED")).encode()
+    stamp = str(int(time.time()))
+    in_2100 = hooks.post("/prolific/webhook", content=body, headers={
+        "Content-Type": "application/json", "X-Event-ID": "evt-2100", "X-Timestamp": "4102444800",
+        "X-Prolific-Request-Timestamp": stamp, "X-Prolific-Request-Signature": sign(SECRET, stamp, body)})
+    assert in_2100.status_code == 401 and "Refused: the event is dated after its signature." in in_2100.text
+    assert _statuses(session_factory) == []
+
+
+def test_an_approval_is_not_undone_by_an_earlier_stage_arriving_later(hooks, session_factory, study_id) -> None:
+    add_completer(session_factory, study_id, 1)
+    now = int(time.time())
+    deliver(hooks, event("APPROVED"), event_id="evt-approved", timestamp=str(now - 60))
+    deliver(hooks, event("AWAITING REVIEW"), event_id="evt-late", timestamp=str(now))
+    with session_factory() as session:
+        assert latest_statuses(session, [submission(1)]) == {submission(1): "APPROVED"}
