@@ -29,8 +29,9 @@ def queue_depths(broker_url: str) -> list[QueueDepth]:
     """Messages waiting in each of voxbank's queues (an absent queue holds none)."""
     out = []
     try:
-        with Connection(broker_url, connect_timeout=BROKER_TIMEOUT_S,
-                        transport_options={"socket_timeout": BROKER_TIMEOUT_S}) as connection:
+        # Redis takes a socket timeout; the embedded SQLAlchemy transport would pass it to create_engine.
+        options = {"socket_timeout": BROKER_TIMEOUT_S} if broker_url.startswith(("redis", "rediss")) else {}
+        with Connection(broker_url, connect_timeout=BROKER_TIMEOUT_S, transport_options=options) as connection:
             channel = connection.default_channel
             for name in QUEUES:
                 try:

@@ -33,6 +33,7 @@ def test_an_operator_queues_a_failed_transcription_again_and_it_reaches_the_brok
         session.execute(update(Interview).values(transcription_status="failed", transcription_error="boom"))
     operator = staff[Role.OPERATOR]
     page = operator.client.get("/staff/jobs").text
+    assert '<tr data-queue="gpu"><td>gpu</td><td class="num">0</td></tr>' in page  # the embedded broker, empty
     assert f'action="/staff/jobs/transcriptions/{person.interview_id}/retry"' in page
     assert "Retry" not in staff[Role.VIEWER].client.get("/staff/jobs").text
     done = operator.client.post(f"/staff/jobs/transcriptions/{person.interview_id}/retry",
