@@ -81,7 +81,8 @@ def path_values(person: Person, staff) -> dict[str, str]:  # type: ignore[no-unt
         session.add_all([action, export])
         session.flush()
         action_id, export_id = action.id, export.id
-    return {"action_id": str(action_id), "export_id": str(export_id), "slug": "park2024", "pseudonym": person.pseudonym, "staff_id": str(viewer_id),
+    return {"action_id": str(action_id), "export_id": str(export_id), "slug": "park2024",
+            "pseudonym": person.pseudonym, "staff_id": str(viewer_id),
             "interview_id": str(person.interview_id), "recording_id": str(person.recording_ids["participant"])}
 
 
