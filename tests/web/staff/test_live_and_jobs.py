@@ -89,4 +89,5 @@ def test_where_the_database_has_a_safety_events_table_its_rows_are_listed(staff,
                            {"i": person.interview_id})
     page = staff[Role.RESEARCHER].client.get("/staff/quality").text
     table = page.split('id="safety-events"')[1].split("</table>")[0]
-    assert "<th scope=\"col\">kind</th>" in table and f"<td>1</td><td>{person.interview_id}</td><td>distress</td>" in table
+    assert '<th scope="col">kind</th>' in table
+    assert f"<td>1</td><td>{person.interview_id}</td><td>distress</td>" in table
