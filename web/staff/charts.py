@@ -16,6 +16,8 @@ LABEL_W = 190
 VALUE_W = 70
 BAR_H = 22
 GAP = 8
+LABEL_CHARS = 24
+"""Longer labels are cut with an ellipsis (the full label is the element's tooltip and is in the table beside)."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,9 @@ def bars(title: str, items: Sequence[Bar], *, unit: str = "") -> Markup:
         y = GAP + n * (BAR_H + GAP)
         w = plot_w * bar.value / scale_max
         full = bar.target is not None and bar.value >= bar.target > 0
+        short = bar.label if len(bar.label) <= LABEL_CHARS else bar.label[:LABEL_CHARS - 1] + "…"
         parts.append(f'<text class="label" x="{LABEL_W - 8}" y="{y + BAR_H * 0.7:.1f}" text-anchor="end">'
-                     f'{escape(bar.label)}</text>')
+                     f'<title>{escape(bar.label)}</title>{escape(short)}</text>')
         if bar.target is not None:
             tw = plot_w * bar.target / scale_max
             parts.append(f'<rect class="target" x="{LABEL_W}" y="{y}" width="{tw:.1f}" height="{BAR_H}"/>')

@@ -14,6 +14,7 @@ NAVIGATION = [
     ("Overview", "/staff", Permission.VIEW_AGGREGATES),
     ("Live", "/staff/live", Permission.VIEW_AGGREGATES),
     ("Participants", "/staff/participants", Permission.READ_PARTICIPANT_DATA),
+    ("Quality", "/staff/quality", Permission.READ_PARTICIPANT_DATA),
     ("Jobs", "/staff/jobs", Permission.VIEW_AGGREGATES),
     ("Exports", "/staff/exports", Permission.MAKE_EXPORTS),
     ("Study", "/staff/study", Permission.VIEW_AGGREGATES),

@@ -23,7 +23,7 @@ def test_the_record_shows_the_transcript_turns_and_the_read_is_audited_with_the_
                                                                                        session_factory):
     page = staff[Role.RESEARCHER].client.get(f"/staff/participants/{person.pseudonym}")
     assert page.status_code == 200
-    for speaker, start, _end, text in TURNS:
+    for _speaker, start, _end, text in TURNS:
         assert f'data-start="{start}"' in page.text and text in page.text
     assert f'src="/staff/recordings/{person.recording_ids["participant"]}/audio"' in page.text
     assert "Consent to take part in a research study" in page.text  # the signed copy

@@ -66,12 +66,23 @@ def path_values(person: Person, staff) -> dict[str, str]:  # type: ignore[no-unt
     """A real value for every path parameter the app's routes use."""
     from sqlalchemy import select
 
-    from storage.models import StaffUser
+    from storage.models import Export, ScheduledAction, StaffUser, utcnow
 
     app = person.client.app
-    with app.state.session_factory() as session:
+    with app.state.session_factory() as session, session.begin():
         viewer_id = session.scalars(select(StaffUser.id).where(StaffUser.email == staff[Role.VIEWER].email)).one()
-    return {"slug": "park2024", "pseudonym": person.pseudonym, "staff_id": str(viewer_id),
+        action = ScheduledAction(participant_id=person.participant_id, kind="invitation", due_at=utcnow(),
+                                 status="failed", idempotency_key="matrix-test", last_error="Prolific said 500")
+        folder = app.state.settings.resolved_data_dir / "exports" / "matrix"
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text('{"counts": {"participants": 0}}')
+        export = Export(actor="staff:admin@lab.example.org", tier="open", out_path=str(folder),
+                        manifest_sha256="0" * 64, participant_count=0)
+        session.add_all([action, export])
+        session.flush()
+        action_id, export_id = action.id, export.id
+    return {"action_id": str(action_id), "export_id": str(export_id), "slug": "park2024",
+            "pseudonym": person.pseudonym, "staff_id": str(viewer_id),
             "interview_id": str(person.interview_id), "recording_id": str(person.recording_ids["participant"])}
 
 

@@ -1,5 +1,6 @@
 """The staff dashboard's routes, one module per resource; ``ROUTERS`` is what the app includes."""
 
-from web.routes.staff import accounts, overview, participants, sign_in
+from web.routes.staff import accounts, api, exports, jobs, live, overview, participants, quality, sign_in, study
 
-ROUTERS = [sign_in.router, overview.router, participants.router, accounts.router]
+ROUTERS = [sign_in.router, overview.router, live.router, participants.router, quality.router, jobs.router,
+           exports.router, study.router, accounts.router, api.router]

@@ -1,0 +1,93 @@
+"""The live page lists interviews in progress; operators retry failed transcriptions and scheduled actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from staff_data import Person
+
+from storage.models import AuditEvent, Interview, ScheduledAction, utcnow
+from web.staff.roles import Role
+
+
+def test_an_interview_in_progress_is_on_the_live_page_with_its_question_and_safety_flags(staff, person: Person,
+                                                                                        session_factory):
+    with session_factory() as session, session.begin():
+        session.execute(update(Interview).values(
+            status="in_progress", ended_at=None, started_at=utcnow() - timedelta(minutes=3),
+            checkpoint={"position": 1, "events": [{"type": "distress", "question_id": "q", "source": "detector"}]}))
+    rows = staff[Role.VIEWER].client.get("/staff/live/rows").text
+    running = rows.split('id="running"')[1].split("</table>")[0]
+    assert f'data-interview="{person.interview_id}"' in running
+    assert "3 min / " in running and "distress × 1" in running
+    with session_factory() as session, session.begin():
+        session.execute(update(Interview).values(status="lost"))
+    rows = staff[Role.VIEWER].client.get("/staff/live/rows").text
+    assert "No interview is in progress." in rows and 'id="abandoned"' in rows
+
+
+def test_an_operator_queues_a_failed_transcription_again_and_it_reaches_the_broker(staff, person: Person,
+                                                                                  session_factory):
+    with session_factory() as session, session.begin():
+        session.execute(update(Interview).values(transcription_status="failed", transcription_error="boom"))
+    operator = staff[Role.OPERATOR]
+    page = operator.client.get("/staff/jobs").text
+    assert '<tr data-queue="gpu"><td>gpu</td><td class="num">0</td></tr>' in page  # the embedded broker, empty
+    assert f'action="/staff/jobs/transcriptions/{person.interview_id}/retry"' in page
+    assert "Retry" not in staff[Role.VIEWER].client.get("/staff/jobs").text
+    done = operator.client.post(f"/staff/jobs/transcriptions/{person.interview_id}/retry",
+                                data={"csrf": operator.csrf})
+    assert done.status_code == 200 and "The transcription was queued again." in done.text
+    assert '<tr data-queue="gpu"><td>gpu</td><td class="num">1</td></tr>' in done.text
+    with session_factory() as session:
+        assert session.get(Interview, person.interview_id).transcription_status == "pending"  # type: ignore[union-attr]
+        queued = session.scalars(select(AuditEvent).where(AuditEvent.action == "transcription.queued")).one()
+        assert queued.details["requested_by"] == "staff:operator@lab.example.org"
+
+
+def test_an_operator_retries_a_failed_scheduled_action(staff, person: Person, session_factory):
+    with session_factory() as session, session.begin():
+        action = ScheduledAction(participant_id=person.participant_id, kind="reminder", due_at=utcnow(),
+                                 status="failed", attempts=8, idempotency_key="k1", last_error="Prolific said 500")
+        session.add(action)
+        session.flush()
+        action_id = action.id
+    operator = staff[Role.OPERATOR]
+    assert "Prolific said 500" in operator.client.get("/staff/jobs").text
+    done = operator.client.post(f"/staff/jobs/actions/{action_id}/retry", data={"csrf": operator.csrf})
+    assert "The action is due again now." in done.text
+    with session_factory() as session:
+        retried = session.get(ScheduledAction, action_id)
+        assert retried is not None and (retried.status, retried.attempts) == ("pending", 0)
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "schedule.retry")).one()
+        assert event.actor == "staff:operator@lab.example.org"
+
+
+def test_the_quality_page_lists_distress_events_follow_ups_and_qa_flags(staff, person: Person, session_factory):
+    with session_factory() as session, session.begin():
+        session.execute(update(Interview).values(
+            qa_flags=[{"flag": "silent_channel", "detail": "the participant channel holds no speech"}],
+            checkpoint={"asked": ["a", "b", "c", "d"], "followups": {"a": 2, "c": 1}, "fallbacks": 1,
+                        "events": [{"type": "distress", "question_id": "b", "source": "detector", "seq": 7}]}))
+    assert staff[Role.VIEWER].client.get("/staff/quality").status_code == 403
+    page = staff[Role.RESEARCHER].client.get("/staff/quality").text
+    row = page.split(f'<tr data-interview="{person.interview_id}">')[1].split("</tr>")[0]
+    assert '<td class="num">4</td><td class="num">0.75</td>' in row and "silent_channel" in row
+    distress = page.split('id="distress"')[1].split("</table>")[0]
+    assert "<td>b</td><td>detector</td>" in distress and person.pseudonym[:8] in distress
+    assert "Safety events table" not in page  # this branch's schema has no safety_events table
+
+
+def test_where_the_database_has_a_safety_events_table_its_rows_are_listed(staff, person: Person, engine):
+    from sqlalchemy import text
+
+    with engine.begin() as connection:  # the shape of the safety work's table is theirs; any columns are shown
+        connection.execute(text("CREATE TABLE safety_events (id INTEGER PRIMARY KEY, interview_id INTEGER, "
+                                "kind VARCHAR(32), reviewed_by VARCHAR(120))"))
+        connection.execute(text("INSERT INTO safety_events VALUES (1, :i, 'distress', NULL)"),
+                           {"i": person.interview_id})
+    page = staff[Role.RESEARCHER].client.get("/staff/quality").text
+    table = page.split('id="safety-events"')[1].split("</table>")[0]
+    assert '<th scope="col">kind</th>' in table
+    assert f"<td>1</td><td>{person.interview_id}</td><td>distress</td>" in table
