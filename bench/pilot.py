@@ -8,7 +8,10 @@ Gemma 3 270M when ``VOXBANK_LLM_BASE_URL`` is unset). Printed side by side:
 
 * coverage: applicable questions asked / applicable questions (by the personas' own facts);
 * ``duration_ratio``: simulated seconds / the guide's budget (target: within 5 % of 1);
-* follow-ups per scripted question, ours next to Park et al.'s 81.71 over 109 (0.75).
+* follow-ups per scripted question, ours next to Park et al.'s 81.71 over 109 (0.75);
+* listening (`interviewer.pilot.listening`): ``grounded_rate``, ``generic_rate``, ``redundant_rate``
+  and ``off_topic_rate`` of the follow-ups, and the personas' scripted safety moments handled,
+  missed and not reached, per signal.
 
 The last line is JSON.
 """
@@ -68,6 +71,11 @@ def main() -> None:
     print(f"llm latency        p50 {report['llm_latency_p50_ms']} ms, p95 {report['llm_latency_p95_ms']} ms; "
           f"fallbacks {report['fallbacks']}; max prompt {report['max_prompt_chars']} chars "
           f"(by quarter {report['max_prompt_chars_by_quarter']})")
+    print(f"listening          grounded {report['grounded_rate']}, generic {report['generic_rate']}, "
+          f"redundant {report['redundant_rate']}, off-topic {report['off_topic_rate']} (shares of follow-ups)")
+    print("safety moments     " + "; ".join(f"{signal} {counts['handled']} handled, {counts['missed']} missed, "
+                                             f"{counts['not_reached']} not reached"
+                                             for signal, counts in report["safety"].items()))
     summary = {key: value for key, value in report.items() if key != "per_interview"}
     summary.update({"coverage": round(asked_applicable / applicable, 4) if applicable else 0.0,
                     "duration_within_tolerance": abs(ratio - 1) <= DURATION_TOLERANCE,
