@@ -1,6 +1,6 @@
 """The simulated-participant pilot, measured against the guide and against Park et al.
 
-    python -m bench.pilot [--personas 1] [--guide avp] [--seed 0]
+    python -m bench.pilot [--personas 1] [--guide avp] [--seed 0] [--keep-db FILE]
 
 Simulated participants (personas from the study's quotas) are interviewed through the whole guide
 on a simulated clock, in a scratch SQLite database, with the LLM the settings name (the embedded
@@ -41,13 +41,15 @@ def main() -> None:
     parser.add_argument("--personas", type=int, default=1, help="simulated participants")
     parser.add_argument("--guide", default="avp", help="interview guide id (avp or short)")
     parser.add_argument("--seed", type=int, default=0, help="which personas are drawn")
+    parser.add_argument("--keep-db", type=Path, default=None,
+                        help="write the pilot's interviews to this SQLite file (kept) instead of a scratch one")
     args = parser.parse_args()
 
     settings = get_settings()
     study = load_study(settings.study_dir) if settings.study_dir else load_study()
     chosen = guide_file(args.guide, settings.study_dir)
     with tempfile.TemporaryDirectory(prefix="voxbank-bench-pilot-") as scratch:
-        url = f"sqlite:///{Path(scratch) / 'pilot.db'}"
+        url = f"sqlite:///{args.keep_db or Path(scratch) / 'pilot.db'}"
         migrate.upgrade(url)
         engine = make_engine(url)
         started = time.perf_counter()
