@@ -1,6 +1,6 @@
 """The simulated-participant pilot, measured against the guide and against Park et al.
 
-    python -m bench.pilot [--personas 1] [--guide avp] [--seed 0]
+    python -m bench.pilot [--personas 1] [--guide avp] [--seed 0] [--keep-db FILE]
 
 Simulated participants (personas from the study's quotas) are interviewed through the whole guide
 on a simulated clock, in a scratch SQLite database, with the LLM the settings name (the embedded
@@ -8,7 +8,10 @@ Gemma 3 270M when ``VOXBANK_LLM_BASE_URL`` is unset). Printed side by side:
 
 * coverage: applicable questions asked / applicable questions (by the personas' own facts);
 * ``duration_ratio``: simulated seconds / the guide's budget (target: within 5 % of 1);
-* follow-ups per scripted question, ours next to Park et al.'s 81.71 over 109 (0.75).
+* follow-ups per scripted question, ours next to Park et al.'s 81.71 over 109 (0.75);
+* listening (`interviewer.pilot.listening`): ``grounded_rate``, ``generic_rate``, ``redundant_rate``
+  and ``off_topic_rate`` of the follow-ups, and the personas' scripted safety moments handled,
+  missed and not reached, per signal.
 
 The last line is JSON.
 """
@@ -38,13 +41,15 @@ def main() -> None:
     parser.add_argument("--personas", type=int, default=1, help="simulated participants")
     parser.add_argument("--guide", default="avp", help="interview guide id (avp or short)")
     parser.add_argument("--seed", type=int, default=0, help="which personas are drawn")
+    parser.add_argument("--keep-db", type=Path, default=None,
+                        help="write the pilot's interviews to this SQLite file (kept) instead of a scratch one")
     args = parser.parse_args()
 
     settings = get_settings()
     study = load_study(settings.study_dir) if settings.study_dir else load_study()
     chosen = guide_file(args.guide, settings.study_dir)
     with tempfile.TemporaryDirectory(prefix="voxbank-bench-pilot-") as scratch:
-        url = f"sqlite:///{Path(scratch) / 'pilot.db'}"
+        url = f"sqlite:///{args.keep_db or Path(scratch) / 'pilot.db'}"
         migrate.upgrade(url)
         engine = make_engine(url)
         started = time.perf_counter()
@@ -68,6 +73,11 @@ def main() -> None:
     print(f"llm latency        p50 {report['llm_latency_p50_ms']} ms, p95 {report['llm_latency_p95_ms']} ms; "
           f"fallbacks {report['fallbacks']}; max prompt {report['max_prompt_chars']} chars "
           f"(by quarter {report['max_prompt_chars_by_quarter']})")
+    print(f"listening          grounded {report['grounded_rate']}, generic {report['generic_rate']}, "
+          f"redundant {report['redundant_rate']}, off-topic {report['off_topic_rate']} (shares of follow-ups)")
+    print("safety moments     " + "; ".join(f"{signal} {counts['handled']} handled, {counts['missed']} missed, "
+                                             f"{counts['not_reached']} not reached"
+                                             for signal, counts in report["safety"].items()))
     summary = {key: value for key, value in report.items() if key != "per_interview"}
     summary.update({"coverage": round(asked_applicable / applicable, 4) if applicable else 0.0,
                     "duration_within_tolerance": abs(ratio - 1) <= DURATION_TOLERANCE,

@@ -245,7 +245,7 @@ def anchors(answer: str, *, exclude: frozenset[str] = frozenset()) -> list[Ancho
 
 
 @lru_cache(maxsize=4096)
-def _lemmas(text: str) -> tuple[frozenset[str], frozenset[str]]:
+def _lemmas(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     document = pipeline()(text)
     content = {token.lemma_.lower() for token in document
                if token.pos_ in {"NOUN", "PROPN", "VERB", "ADJ", "NUM"} and not token.is_stop
@@ -253,7 +253,10 @@ def _lemmas(text: str) -> tuple[frozenset[str], frozenset[str]]:
     specific = {token.lemma_.lower() for token in document
                 if token.pos_ in {"PROPN", "NUM"} or token.lower_ in _RELATIONS or token.lower_ in _FEELINGS
                 or token.lemma_.lower() in _RELATIONS}
-    return frozenset(content), frozenset(specific & content)
+    unnamed = {token.lemma_.lower() for token in document
+               if token.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ in {"a", "an", "some", "another"}
+                                              for c in token.children)}
+    return frozenset(content), frozenset(specific & content), frozenset(unnamed & content)
 
 
 def content_lemmas(text: str) -> frozenset[str]:
@@ -266,3 +269,9 @@ def specific_lemmas(text: str) -> frozenset[str]:
     """The content lemmas of ``text`` that single out one thing: names, numbers, people's relations
     ("grandmother") and feelings ("lonely"), as against words for a whole category ("work", "grow")."""
     return _lemmas(text)[1]
+
+
+def unnamed_lemmas(text: str) -> frozenset[str]:
+    """Nouns ``text`` mentions without saying which ("a small town", "some job"): asking which one
+    asks for something new."""
+    return _lemmas(text)[2]

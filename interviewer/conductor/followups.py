@@ -50,6 +50,7 @@ from interviewer.conductor.anchors import (
     anchors,
     content_lemmas,
     specific_lemmas,
+    unnamed_lemmas,
 )
 from interviewer.language.sentences import SentenceEncoder
 from protocols.schema import FollowUpTemplates
@@ -215,14 +216,20 @@ class Frame:
         "work" with "I work nights as a nurse": it asks again; "What was it like when you moved to Texas?"
         builds on "I moved to Texas"."""
         shared = self.own(question) & content_lemmas(sentence)
-        return len(shared) >= 2 or bool(shared & specific_lemmas(sentence))
+        return len(shared) >= 2 or bool(shared & (specific_lemmas(sentence) | unnamed_lemmas(sentence)))
+
+
+_ELABORATION = re.compile(r"\b(?:like|feel|felt|feeling|mean|meant|remember|why|change[ds]?|more about|example)\b",
+                          re.IGNORECASE)
+"""Words of a question that asks for experience, reasons or examples rather than for a fact."""
 
 
 def asks_for_known(question: str, known: Sequence[str], meaning: Meaning, frame: Frame) -> bool:
-    """True when ``question`` asks for something a sentence of ``known`` already says, without building
-    on it: the two mean nearly the same (similarity ≥ `REDUNDANT_SIMILARITY`) and the question does not
-    take up that sentence's particulars (`Frame.builds_on`)."""
-    if not known:
+    """True when ``question`` asks for a fact that a sentence of ``known`` already gives, without building
+    on it: it asks for a fact (not what something was like, meant or felt like: `_ELABORATION`), the two
+    mean nearly the same (similarity ≥ `REDUNDANT_SIMILARITY`), and the question does not take up that
+    sentence's particulars (`Frame.builds_on`)."""
+    if not known or _ELABORATION.search(question):
         return False
     scores = meaning.similarity(question, known)
     return any(score >= REDUNDANT_SIMILARITY and not frame.builds_on(question, sentence)

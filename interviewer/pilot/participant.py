@@ -3,7 +3,8 @@
 The prompt is a document (the embedded model is a base model): the persona's description, the
 recent conversation, and ``Participant:`` to continue. Answers are cut at the next speaker and
 held near the persona's typical length. A simulated participant wants to finish the interview:
-asked whether to stop or pause, it says to go on.
+asked whether to stop or pause, it says to go on, unless it asked to stop itself (a scripted moment,
+`personas.MOMENTS`, said verbatim when its question is asked), then it confirms.
 
 A small base model falls into loops: once "I don't know." is in the transcript it is the likeliest
 next answer, and a pilot of two hours ends with it said a hundred times. So the history shown is
@@ -22,6 +23,7 @@ from interviewer.pilot.personas import Persona
 
 HISTORY_CHARS = 1200
 KEEP_GOING = "No, I'm okay. Let's keep going."
+CONFIRM_STOP = "Yes, please. I'd like to finish here."
 SILENT_FALLBACK = "I'm not sure what to say about that."
 MAX_PIECES = 4
 ATTEMPTS = 3
@@ -48,18 +50,39 @@ class SimulatedParticipant:
         self.latencies_ms: list[float] = []
         self._rng = random.Random(persona.id)
         self._said: set[str] = set()
+        self.said_moments: list[dict[str, str]] = []
         self._stops = ["\n\n", f"{interviewer_name}:", "Participant:", "Interviewer:"]
 
     def answer(self, reply: Reply) -> str:
         """The persona's answer to what the interviewer just said."""
         said = reply.text
         self.history.append(f"{self.interviewer_name}: {' '.join(said.split())}\n")
-        if safety.STOP_CONFIRM in said or safety.PAUSE_OFFER in said:
+        moment = self._moment(reply)
+        if moment is not None:
+            text = moment["text"]
+            self.said_moments.append(moment)
+        elif safety.STOP_CONFIRM in said and self.wants_to_stop:
+            text = CONFIRM_STOP
+        elif safety.STOP_CONFIRM in said or safety.PAUSE_OFFER in said:
             text = KEEP_GOING
         else:
             text = self._generate()
         self.history.append(f"Participant: {text}\n")
         return text
+
+    @property
+    def wants_to_stop(self) -> bool:
+        """True once the persona has said its scripted request to stop."""
+        return any(moment["signal"] == "stop" for moment in self.said_moments)
+
+    def _moment(self, reply: Reply) -> dict[str, str] | None:
+        """The scripted moment for the question just asked, the first time it is asked."""
+        if reply.kind != "scripted" or reply.question_id is None:
+            return None
+        for moment in self.persona.moments:
+            if moment["question_id"] == reply.question_id and moment not in self.said_moments:
+                return moment
+        return None
 
     def _prompt(self) -> str:
         recent = "".join(self.history)[-HISTORY_CHARS:]

@@ -4,6 +4,11 @@ Counts (questions, follow-ups, fallbacks) are totals over the pilot's interviews
 words are means per interview; latencies are percentiles over every interviewer turn that
 waited for the LLM; ``max_prompt_chars`` is the largest prompt any call sent, and
 ``max_prompt_chars_by_quarter`` the largest in each quarter of the guide (flat when bounded).
+
+Listening (`listening`): ``grounded_rate``, ``generic_rate``, ``redundant_rate`` and
+``off_topic_rate`` over all the pilot's follow-ups; ``safety`` counts, per signal, the personas'
+scripted moments handled, missed and not reached; ``followup_choices`` sums how the conductor
+chose its follow-ups (anchor kinds, rejected candidates by reason).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.conductor.budget import word_count
+from interviewer.language.sentences import SentenceEncoder, shared_encoder
+from interviewer.pilot.listening import Listening, rates, safety_counts, safety_moments
 from protocols import InterviewGuide
 from storage.models import Interview, Turn
 
@@ -32,7 +39,8 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
     return round(ordered[rank - 1], 1)
 
 
-def interview_report(session: Session, guide: InterviewGuide, interview_id: int) -> dict[str, Any]:
+def interview_report(session: Session, guide: InterviewGuide, interview_id: int,
+                     listening: Listening | None = None) -> dict[str, Any]:
     """One interview's numbers."""
     interview = session.get(Interview, interview_id)
     if interview is None:
@@ -41,7 +49,8 @@ def interview_report(session: Session, guide: InterviewGuide, interview_id: int)
     checkpoint = interview.checkpoint or {}
     questions = guide.questions()
     asked = {t.question_id for t in turns if t.speaker == "interviewer" and t.kind == "scripted" and t.question_id}
-    truth = (checkpoint.get("meta") or {}).get("persona", {}).get("truth")
+    persona = (checkpoint.get("meta") or {}).get("persona", {})
+    truth = persona.get("truth")
     if truth is not None:
         applicable = [q.id for q in questions
                       if q.condition is None or truth.get(q.condition.note) not in q.condition.skip_when]
@@ -76,14 +85,23 @@ def interview_report(session: Session, guide: InterviewGuide, interview_id: int)
         "generic_probes": int(checkpoint.get("probe_index", 0)),
         "max_prompt_chars": int(checkpoint.get("max_prompt_chars", 0)),
         "max_prompt_chars_by_quarter": quarters,
+        "followup_choices": checkpoint.get("followup_choices", {}),
+        "followup_verdicts": (listening or Listening(guide, shared_encoder())).judge(turns),
+        "safety_moments": safety_moments(turns, checkpoint.get("events", []), persona.get("moments", [])),
     }
 
 
 def pilot_report(session_factory: sessionmaker[Session], guide: InterviewGuide,
-                 interview_ids: Sequence[int]) -> dict[str, Any]:
+                 interview_ids: Sequence[int], encoder: SentenceEncoder | None = None) -> dict[str, Any]:
     """The whole pilot's report (see the module docstring for how numbers combine)."""
+    listening = Listening(guide, encoder or shared_encoder())
     with session_factory() as session:
-        each = [interview_report(session, guide, interview_id) for interview_id in interview_ids]
+        each = [interview_report(session, guide, interview_id, listening) for interview_id in interview_ids]
+    verdicts = [verdict for one in each for verdict in one["followup_verdicts"]]
+    choices: dict[str, int] = {}
+    for one in each:
+        for key, value in one["followup_choices"].items():
+            choices[key] = choices.get(key, 0) + value
     count = max(1, len(each))
     latencies = [value for one in each for value in one.pop("llm_latencies_ms")]
     asked = sum(one["questions_asked"] for one in each)
@@ -114,6 +132,9 @@ def pilot_report(session_factory: sessionmaker[Session], guide: InterviewGuide,
         "generic_probes": sum(one["generic_probes"] for one in each),
         "max_prompt_chars": max((one["max_prompt_chars"] for one in each), default=0),
         "max_prompt_chars_by_quarter": quarters,
+        **rates(verdicts),
+        "safety": safety_counts([moment for one in each for moment in one["safety_moments"]]),
+        "followup_choices": dict(sorted(choices.items())),
         "per_interview": each,
     }
 

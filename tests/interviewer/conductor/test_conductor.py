@@ -47,15 +47,16 @@ def test_every_question_is_asked_verbatim_in_order_when_the_llm_moves_on(short_g
 
 
 def test_the_llm_follow_up_is_asked_and_recorded_as_a_follow_up(short_guide, llm, factory, stand_in) -> None:
-    stand_in.on_decision = follow_up_with("Where did you go to school?")
+    stand_in.on_decision = follow_up_with("What kind of work did your mother do in Ohio?")
     conductor = Conductor.start(short_guide, llm, factory)
     conductor.open()
-    reply = conductor.respond("I grew up in Ohio with my mother.", 10.0)
-    assert (reply.text, reply.kind, reply.question_id) == ("Where did you go to school?", "followup",
-                                                           "life_story_overview")
+    reply = conductor.respond("Ohio, with my mother.", 10.0)
+    assert (reply.text, reply.kind, reply.question_id) == ("What kind of work did your mother do in Ohio?",
+                                                           "followup", "life_story_overview")
     assert conductor.state.followups == {"life_story_overview": 1}
+    assert conductor.state.followup_choices["kind:llm"] == 1
     decision = stand_in.of_kind("decision")[0]
-    assert decision.last_answer == "I grew up in Ohio with my mother."
+    assert decision.last_answer == "Ohio, with my mother."
     assert decision.question == " ".join(short_guide.data.questions()[0].text.split())
 
 
@@ -66,25 +67,26 @@ def test_a_follow_up_that_runs_on_into_the_page_is_asked_up_to_the_end_of_its_li
                                          '"What was school like for you?\nParticipant: It was fine"}')
     conductor = Conductor.start(short_guide, llm, factory)
     conductor.open()
-    reply = conductor.respond("I grew up in Ohio with my mother.", 10.0)
+    reply = conductor.respond("School was hard for me.", 10.0)
     assert (reply.text, reply.kind) == ("What was school like for you?", "followup")
     assert conductor.state.fallbacks == 0
 
 
 def test_a_question_moves_on_when_its_time_runs_out(short_guide, llm, factory, stand_in) -> None:
-    stand_in.on_decision = follow_up_with("And what happened after that?")  # five words: 2.0 s
+    stand_in.on_decision = follow_up_with("And what happened after that?")  # refers to nothing: not asked
     conductor = Conductor.start(short_guide, llm, factory)
     opening = conductor.open()
     reading = opening.utterances[-1].end_s - opening.utterances[-1].start_s
     budget = 120 + conductor.state.carry_s * 120 / 330  # the intro and closing come out of the total
 
-    first = conductor.respond("It was a long story, with many turns.", 30.0)
+    first = conductor.respond("It was a long story. My family moved to Texas when I was ten.", 30.0)
     assert first.kind == "followup"  # 70 s used of about 93: time for another exchange
+    assert first.text == "How did things change after your family moved to Texas?"  # 10 words: 4.0 s
     second = conductor.respond("Then we moved again, to a new town.", 30.0)
     assert (second.kind, second.question_id) == ("scripted", "crossroads_moment")
-    used = reading + 30.0 + 2.0 + 30.0
+    used = reading + 30.0 + 4.0 + 30.0
     assert conductor.state.seconds_used["life_story_overview"] == pytest.approx(used)
-    mean_exchange = (reading + 30.0 + 2.0 + 30.0) / 2
+    mean_exchange = (reading + 30.0 + 4.0 + 30.0) / 2
     assert budget - used < mean_exchange / 2  # less than half an exchange was left
     assert len(stand_in.of_kind("decision")) == 1  # the time-out needed no LLM call
 
@@ -123,7 +125,7 @@ def test_every_turn_is_stored_with_its_timing_question_kind_and_protocol_hash(sh
     stand_in.on_decision = follow_up_with("What was school like then?")
     conductor = Conductor.start(short_guide, llm, factory)
     conductor.open()
-    conductor.respond("It was fine.", 6.5)
+    conductor.respond("School was fine.", 6.5)
     with factory() as session:
         turns = list(session.scalars(select(Turn).where(Turn.interview_id == conductor.interview_id)
                                      .order_by(Turn.seq)))

@@ -85,7 +85,7 @@ def test_an_answer_with_nothing_to_ground_on_gets_the_guides_generic_probe(short
     conductor = Conductor.start(short_guide, llm, factory)
     conductor.open()
     reply = conductor.respond("Hmm. I don't know.", 3.0)
-    assert (reply.kind, reply.text) == ("followup", "What was that like for you?")
+    assert (reply.kind, reply.text) == ("followup", short_guide.data.followups.generic[0])
     assert conductor.state.followup_choices["kind:generic"] == 1
 
 

@@ -90,7 +90,7 @@ def test_a_refusal_the_llm_imagines_is_not_acted_on(short_guide, llm, factory, s
                                          "follow_up": "Which town was that?"}
     conductor = _opened(short_guide, llm, factory)
     reply = conductor.respond("Oh, yes, we lived near the river in a small town.", 5.0)
-    assert (reply.kind, reply.text) == ("followup", "Which town was that?")
+    assert (reply.kind, reply.question_id) == ("followup", "life_story_overview")  # no acknowledgement, no skip
     assert conductor.state.ignored_signals == {"refusal": 1}
 
 

@@ -17,7 +17,8 @@ from storage.models import Interview, Turn
 
 REPORT_FIELDS = {"questions_total", "questions_asked", "followups", "followups_per_question", "simulated_seconds",
                  "budget_seconds", "participant_words", "llm_latency_p50_ms", "llm_latency_p95_ms", "fallbacks",
-                 "max_prompt_chars"}
+                 "max_prompt_chars", "grounded_rate", "generic_rate", "redundant_rate", "off_topic_rate", "safety",
+                 "followup_choices"}
 
 
 def test_personas_are_drawn_from_every_quota_stratum_in_proportion() -> None:
@@ -46,10 +47,8 @@ def test_a_simulated_participant_speaks_in_its_persona_and_wants_to_go_on(llm, s
 
 
 def test_a_simulated_participant_draws_again_rather_than_repeat_an_earlier_answer(llm, stand_in) -> None:
-    first = ("I grew up near Tulsa on my grandmother's farm, with chickens and two old horses, and I spent every "
-             "summer in the fields there until I was about fifteen years old.")
-    second = ("My first job was stacking hay for a neighbour down the road, five dollars a day, and I saved all of "
-              "it for a bicycle that I rode to school for the next four years.")
+    first = "I grew up near Tulsa on my grandmother's farm, with chickens and two old horses."
+    second = "My first job was stacking hay for a neighbour, five dollars a day."
     fresh = iter([first, first, second])
     # a new answer gets the next line of `fresh`; a continuation of one gets nothing more
     stand_in.on_text = lambda call: f" {next(fresh)}" if call.prompt.endswith("Participant:") else ""
@@ -71,9 +70,18 @@ def test_a_pilot_interviews_each_persona_through_the_whole_guide(short_guide, ll
     assert abs(report["duration_ratio"] - 1) <= 0.05
     assert report["followups_per_question"] == round(report["followups"] / 10, 3)
     assert report["fallbacks"] == 0 and report["llm_latency_p50_ms"] is not None
+    # the two personas' scripted moments (distress and refusal; injection and stop), each counted once
+    outcomes = {signal: sum(counts.values()) for signal, counts in report["safety"].items()}
+    assert outcomes == {"distress": 1, "refusal": 1, "injection": 1, "stop": 1}
+    said = [m["text"] for p in draw_personas(load_study(), 2) for m in p.moments]
     with factory() as session:
         interviews = list(session.scalars(select(Interview)))
-        assert [(i.mode, i.visit_id, i.status) for i in interviews] == [("pilot", None, "completed")] * 2
+        assert [(i.mode, i.visit_id) for i in interviews] == [("pilot", None)] * 2
+        assert interviews[0].status == "completed"
+        # the stop comes at the last question: stopped there if the interviewer heard it, else completed
+        assert interviews[1].status == ("stopped" if report["safety"]["stop"]["handled"] else "completed")
+        spoken = [t.text for t in session.scalars(select(Turn).where(Turn.speaker == "participant"))]
+        assert all(text in spoken for text in said)  # scripted moments are said verbatim
         assert interviews[0].checkpoint["meta"]["persona"]["talkativeness"] == "average"
         answers = list(session.scalars(select(Turn).where(Turn.speaker == "participant")))
     # the simulated clock: each answer takes its words at 2.5 a second, plus the 4-second end-of-turn silence
