@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
-    """Create an engine; SQLite files get WAL mode, foreign keys and a busy timeout."""
+    """Create an engine; SQLite files get WAL mode, foreign keys and a busy timeout.
+
+    Statement parameters (answers, transcripts, reasons) never appear in error messages or logs
+    (``hide_parameters``), and SQLite fires delete triggers on the implicit delete of
+    ``INSERT OR REPLACE`` (``recursive_triggers``), so append-only tables stay append-only.
+    """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -30,6 +36,9 @@ def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-unt
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # REPLACE deletes the old row first; only with recursive triggers does that delete fire the
+    # append-only tables' BEFORE DELETE guard (audit_events, consents).
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.close()
 
 

@@ -22,7 +22,7 @@ from survey.journey import Journey
 from survey.runtime import StudyRuntime
 from survey.sync import sync_study
 from voxbank.settings import Settings
-from web import errors
+from web import access_log, errors
 from web.capability import Signer
 from web.identity import session_check
 from web.limits import BodySizeLimit, RateLimit
@@ -61,6 +61,7 @@ def create_app(settings: Settings, *, study: Study | None = None) -> FastAPI:
                 f"the database at {engine.url.render_as_string(hide_password=True)} is not at the newest "
                 "schema; run: voxbank db upgrade"
             )
+        access_log.install()  # after uvicorn configured its loggers: no query strings in access lines
         with transaction(factory) as session:
             row = sync_study(session, runtime)
         app.state.journey = Journey(runtime, row.id, settings.contact_email,
