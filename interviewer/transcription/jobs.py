@@ -56,7 +56,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from interviewer.transcription.audio import ChannelSource, ChunkRef, assemble_channel
+from interviewer.transcription.audio import ChannelSource, ChunkRef, SkippedChunk, assemble_channel
 from interviewer.transcription.errors import (
     AudioInputError,
     LeaseLost,
@@ -413,7 +413,7 @@ def _transcribe_and_store(factory: sessionmaker[Session], blobs: BlobStore, tran
     reports: dict[str, ChannelReport] = {}
     runs: dict[str, dict[str, Any]] = {}
     duration_s = 0.0
-    skipped = []
+    skipped: list[SkippedChunk] = []
     for source in sources:
         audio = assemble_channel(source, blobs)
         skipped.extend(audio.skipped)
