@@ -42,6 +42,7 @@ from agentbank.selection import TIER_SCOPES, current_consent, eligible_participa
 from agentbank.tables import conditions_frame, response_rows, responses_frame, write_table
 from storage import audit
 from storage.db import transaction
+from storage.files import private_directory
 from storage.models import ExperimentAssignment, Export, GameDecision, Interview, Participant, Response, utcnow
 
 
@@ -79,7 +80,7 @@ class ExportResult:
 def _prepare_out(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} exists and is not empty; choose a new folder so no old file is mixed in")
-    out.mkdir(parents=True, exist_ok=True)
+    private_directory(out)
 
 
 def _module_of(protocol: protocols.Study) -> dict[str, str]:

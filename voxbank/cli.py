@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from storage.files import restrict_umask
 from voxbank.commands import db, evaluate, export, games, serve, transcribe, worker
 from voxbank.commands import interview as interview_command
 from voxbank.commands import llm as llm_commands
@@ -35,6 +36,7 @@ app.command(name="pilot")(pilot_command.pilot)
 @app.callback()
 def main() -> None:
     """Refuse to start on an invalid configuration, naming the variable at fault."""
+    restrict_umask()  # the database, blobs and exports this process writes are private (storage.files)
     try:
         get_settings()
     except SettingsError as error:
