@@ -53,6 +53,7 @@ from agentbank.tables import conditions_frame, response_rows, responses_frame, w
 from agentbank.validate import validate_export
 from storage import audit
 from storage.db import transaction
+from storage.files import private_directory
 from storage.models import ExperimentAssignment, Export, GameDecision, Interview, Participant, Response, utcnow
 
 
@@ -93,7 +94,7 @@ class ExportResult:
 def _prepare_out(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} exists and is not empty; choose a new folder so no old file is mixed in")
-    out.mkdir(parents=True, exist_ok=True)
+    private_directory(out)
 
 
 def _module_of(protocol: protocols.Study) -> dict[str, str]:

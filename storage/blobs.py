@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from storage.files import PRIVATE_DIRECTORY, private_directory
+
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -47,7 +49,7 @@ class BlobStore:
 
     def put_chunks(self, chunks: Iterable[bytes]) -> str:
         """Store the concatenation of ``chunks`` without holding it all in memory; return its sha256."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_directory(self.root)
         digest = hashlib.sha256()
         descriptor, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         try:
@@ -59,8 +61,8 @@ class BlobStore:
                 os.fsync(handle.fileno())
             sha256 = digest.hexdigest()
             target = self.path_for(sha256)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temporary, target)
+            target.parent.mkdir(exist_ok=True, mode=PRIVATE_DIRECTORY)
+            os.replace(temporary, target)  # mkstemp made it 0600
             _fsync_directory(target.parent)
             return sha256
         except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from storage.files import restrict_umask
 from voxbank.commands import backup as backup_commands
 from voxbank.commands import db, evaluate, export, games, serve, transcribe, worker
 from voxbank.commands import interview as interview_command
@@ -44,6 +45,7 @@ app.command(name="pilot")(pilot_command.pilot)
 def main() -> None:
     """Refuse to start on an invalid configuration, naming the variable at fault (`SettingsError`, rendered
     by `ErrorRenderingGroup` with exit status 2)."""
+    restrict_umask()  # the database, blobs and exports this process writes are private (storage.files)
     settings = get_settings()
     from voxbank.logging_config import configure_logging
 

@@ -24,7 +24,7 @@ from storage.db import make_session_factory, transaction
 from survey.journey import Journey
 from survey.runtime import StudyRuntime
 from survey.sync import sync_study
-from web import errors
+from web import access_log, errors
 from web.capability import Signer
 from web.limits import BodySizeLimit, RateLimit
 from web.options import VoiceOpener, WebSettings
@@ -65,6 +65,7 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
                 f"the database at {engine.url.render_as_string(hide_password=True)} is not at the newest "
                 "schema; run: voxbank db upgrade"
             )
+        access_log.install()  # after uvicorn configured its loggers: no query strings in access lines
         with transaction(factory) as session:
             row = sync_study(session, runtime)
         app.state.journey = Journey(runtime, row.id, settings.contact_email,

@@ -13,6 +13,9 @@ The chunk convention (the voice agent writes chunks this way; this module reads 
   ``sample_rate``. Anything else is refused with a message naming the chunk.
 * A gap between chunks is silence. Where chunks overlap, the earlier chunk wins and the overlapping
   head of the later one is dropped.
+* A chunk that cannot be read (missing, corrupted, not the chunk format) is skipped and reported in
+  ``ChannelAudio.skipped`` with its time range: its span becomes silence and the rest of the
+  channel is still transcribed. Only a channel with no readable chunk at all is an error.
 
 The waveform is built by streaming each chunk (and each gap, as zeros) through one resampler, so a
 two-hour channel is never held at its native rate and chunk boundaries leave no clicks.
@@ -43,6 +46,18 @@ class ChunkRef:
     index: int
     start_s: float
     blob_sha256: str
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class SkippedChunk:
+    """A chunk that could not be read, where it lies on the timeline, and why."""
+
+    channel: str
+    index: int
+    start_s: float
+    end_s: float
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,8 @@ class ChannelAudio:
     chunk_count: int
     peak: float
     """Largest absolute sample value (full scale is 1.0)."""
+    skipped: tuple[SkippedChunk, ...] = ()
+    """Chunks left out because they could not be read (their span is silence)."""
 
     @property
     def duration_s(self) -> float:
@@ -122,14 +139,20 @@ def assemble_channel(source: ChannelSource, blobs: BlobStore) -> ChannelAudio:
         raise AudioInputError(f"recording {source.recording_id} has sample rate {source.sample_rate}")
     resampler = _Resampler(source.sample_rate)
     cursor = 0  # next sample position on the timeline, at the native rate
+    skipped: list[SkippedChunk] = []
     for chunk in source.chunks:
         where = (f"chunk {chunk.index} of the {source.channel} channel "
                  f"(recording {source.recording_id}, blob {chunk.blob_sha256[:12]})")
         try:
-            data = blobs.get(chunk.blob_sha256)
-        except BlobError as error:
-            raise AudioInputError(f"{where}: {error}") from None
-        samples = read_chunk(data, expected_rate=source.sample_rate, where=where)
+            try:
+                data = blobs.get(chunk.blob_sha256)
+            except BlobError as error:
+                raise AudioInputError(f"{where}: {error}") from None
+            samples = read_chunk(data, expected_rate=source.sample_rate, where=where)
+        except AudioInputError as error:
+            skipped.append(SkippedChunk(source.channel, chunk.index, chunk.start_s,
+                                        chunk.start_s + chunk.duration_s, str(error)))
+            continue
         start = max(0, round(chunk.start_s * source.sample_rate))
         if start > cursor:
             resampler.feed_silence(start - cursor)
@@ -139,10 +162,13 @@ def assemble_channel(source: ChannelSource, blobs: BlobStore) -> ChannelAudio:
         if len(samples):
             resampler.feed(samples)
             cursor += len(samples)
+    if len(skipped) == len(source.chunks):
+        raise AudioInputError(f"no chunk of the {source.channel} channel (recording {source.recording_id}) "
+                              f"could be read; the first: {skipped[0].reason}")
     waveform = resampler.finish()
     peak = float(np.max(np.abs(waveform))) if len(waveform) else 0.0
     return ChannelAudio(channel=source.channel, samples=waveform, source_rate=source.sample_rate,
-                        chunk_count=len(source.chunks), peak=peak)
+                        chunk_count=len(source.chunks), peak=peak, skipped=tuple(skipped))
 
 
 def split_into_chunks(samples: np.ndarray, sample_rate: int, chunk_s: float) -> Iterator[tuple[float, bytes]]:

@@ -58,7 +58,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer import metrics
-from interviewer.transcription.audio import ChannelSource, ChunkRef, assemble_channel
+from interviewer.transcription.audio import ChannelSource, ChunkRef, SkippedChunk, assemble_channel
 from interviewer.transcription.errors import (
     AudioInputError,
     LeaseLost,
@@ -72,7 +72,7 @@ from interviewer.transcription.merge import (
     transcript_text,
     word_error_rate,
 )
-from interviewer.transcription.qa import ChannelReport, qa_flags, replace_flags
+from interviewer.transcription.qa import ChannelReport, corrupt_chunk_flags, qa_flags, replace_flags
 from interviewer.transcription.whisper import ChannelRun, RawSegment, settings_hash
 from storage import audit
 from storage.blobs import BlobStore
@@ -392,7 +392,7 @@ def _load_inputs(factory: sessionmaker[Session], interview_id: int) -> _Inputs:
                                      .order_by(RecordingChunk.index)).all()
             sources.append(ChannelSource(
                 channel=recording.channel, recording_id=recording.id, sample_rate=recording.sample_rate,
-                chunks=tuple(ChunkRef(c.index, c.start_s, c.blob_sha256) for c in chunks),
+                chunks=tuple(ChunkRef(c.index, c.start_s, c.blob_sha256, c.duration_s) for c in chunks),
             ))
             durations[recording.channel] = max((c.start_s + c.duration_s for c in chunks), default=0.0)
         live = session.scalars(select(Turn.text).where(Turn.interview_id == interview_id,
@@ -416,8 +416,10 @@ def _transcribe_and_store(factory: sessionmaker[Session], blobs: BlobStore, tran
     reports: dict[str, ChannelReport] = {}
     runs: dict[str, dict[str, Any]] = {}
     duration_s = 0.0
+    skipped: list[SkippedChunk] = []
     for source in sources:
         audio = assemble_channel(source, blobs)
+        skipped.extend(audio.skipped)
         lease.check()
         offset = done_s
 
@@ -445,7 +447,7 @@ def _transcribe_and_store(factory: sessionmaker[Session], blobs: BlobStore, tran
     participant_words = count_words(participant_text)
     wer_vs_live = word_error_rate(inputs.live_participant_text, participant_text)
     flags = qa_flags(segments=segments, channels=reports, duration_s=duration_s,
-                     participant_words=participant_words, budget_s=budget_s)
+                     participant_words=participant_words, budget_s=budget_s) + corrupt_chunk_flags(skipped)
     audio_sha256 = hashlib.sha256("|".join(sorted(s.fingerprint() for s in sources)).encode()).hexdigest()
     settings = transcriber.settings(**guards.as_dict())
     settings["run"] = {"channels": runs, "audio_sha256": audio_sha256}

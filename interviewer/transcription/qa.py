@@ -40,7 +40,7 @@ LOW_CONFIDENCE_SHARE = 0.25
 SHORT_INTERVIEW_SHARE = 0.5
 
 FLAG_NAMES = frozenset({"few_participant_words", "long_silence", "low_confidence", "missing_channel",
-                        "silent_channel", "short_interview"})
+                        "silent_channel", "short_interview", "corrupt_chunk"})
 """The flags this module owns; a re-run replaces exactly these."""
 
 
@@ -121,3 +121,10 @@ def replace_flags(existing: Iterable[Mapping[str, Any]], new: Iterable[dict[str,
     """The interview's flags with this module's replaced by ``new`` and every other flag kept."""
     kept = [dict(item) for item in existing if item.get("flag") not in FLAG_NAMES]
     return kept + list(new)
+
+
+def corrupt_chunk_flags(skipped: Iterable[Any]) -> list[dict[str, str]]:
+    """One ``corrupt_chunk`` flag per chunk the transcription skipped, naming its channel and time range."""
+    return [{"flag": "corrupt_chunk",
+             "detail": f"chunk {c.index} of the {c.channel} channel, {_clock(c.start_s)}-{_clock(c.end_s)}, "
+                       f"could not be read and was skipped: {c.reason}"} for c in skipped]

@@ -124,12 +124,27 @@ def test_a_missing_or_damaged_blob_is_named(tmp_path) -> None:
     channel = source(blobs, [(0.0, wav_bytes(tone(1.0, WHISPER_RATE), WHISPER_RATE))])
     sha = channel.chunks[0].blob_sha256
     blobs.path_for(sha).write_bytes(b"bit rot")
-    with pytest.raises(AudioInputError, match=rf"^chunk 0 of the participant channel \(recording 7, blob {sha[:12]}\): "
-                                              rf"blob {sha} at .+ is corrupted"):
+    with pytest.raises(AudioInputError, match=rf"^no chunk of the participant channel \(recording 7\) could be read; "
+                                              rf"the first: chunk 0 of the participant channel \(recording 7, "
+                                              rf"blob {sha[:12]}\): blob {sha} at .+ is corrupted"):
         assemble_channel(channel, blobs)
     blobs.delete(sha)
     with pytest.raises(AudioInputError, match=rf"blob {sha} is not in the store"):
         assemble_channel(channel, blobs)
+
+
+def test_an_unreadable_chunk_is_skipped_and_its_span_is_silence(tmp_path) -> None:
+    blobs = BlobStore(tmp_path)
+    channel = source(blobs, [(0.0, wav_bytes(tone(1.0, WHISPER_RATE), WHISPER_RATE)),
+                             (1.0, wav_bytes(tone(1.0, WHISPER_RATE), WHISPER_RATE)),
+                             (2.0, wav_bytes(tone(1.0, WHISPER_RATE), WHISPER_RATE))])
+    channel = ChannelSource(channel.channel, channel.recording_id, channel.sample_rate,
+                            (channel.chunks[0], ChunkRef(1, 1.0, blobs.put(b"not audio"), 1.0), channel.chunks[2]))
+    audio = assemble_channel(channel, blobs)
+    assert [(c.index, c.start_s, c.end_s) for c in audio.skipped] == [(1, 1.0, 2.0)]
+    assert audio.duration_s == pytest.approx(3.0, abs=0.01)
+    assert float(np.max(np.abs(audio.samples[int(1.1 * WHISPER_RATE):int(1.9 * WHISPER_RATE)]))) == 0.0
+    assert float(np.max(np.abs(audio.samples[int(2.1 * WHISPER_RATE):]))) > 0.1, "the chunk after it is kept"
 
 
 def test_the_fingerprint_changes_with_any_chunk(tmp_path) -> None:

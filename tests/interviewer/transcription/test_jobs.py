@@ -167,13 +167,9 @@ def test_hallucinations_are_dropped_and_counted(session_factory, blobs, syntheti
     assert completed.details["dropped_segments"] == {"no_speech": 1, "repeated_ngram": 1}
 
 
-def test_a_corrupt_chunk_fails_with_its_reason_and_harms_nothing(session_factory, blobs, synthetic) -> None:
+def test_a_corrupt_chunk_is_skipped_with_a_flag_naming_its_time_and_the_rest_is_transcribed(
+        session_factory, blobs, synthetic) -> None:
     interview_id = add_interview(session_factory, blobs, synthetic)
-    request_transcription(session_factory, interview_id, requested_by="test")
-    run_transcription(session_factory, blobs, ScriptedTranscriber(INTERVIEWER, PARTICIPANT), interview_id, token="t1")
-    [before] = transcripts(session_factory, interview_id)
-    flags_before = interview_row(session_factory, interview_id).qa_flags
-
     garbage = blobs.put(b"RIFF this is not a wave file")
     with transaction(session_factory) as session:
         chunk = session.scalars(select(RecordingChunk).join(RecordingChunk.recording)
@@ -185,23 +181,32 @@ def test_a_corrupt_chunk_fails_with_its_reason_and_harms_nothing(session_factory
 
     request_transcription(session_factory, interview_id, requested_by="test")
     result = run_transcription(session_factory, blobs, ScriptedTranscriber(INTERVIEWER, PARTICIPANT), interview_id,
-                               token="t2")
-    assert result.outcome == "failed"
+                               token="t")
+    assert result.outcome == "done"
+    [transcript] = transcripts(session_factory, interview_id)
+    assert "Participant: In a small town in Ohio." in transcript.text
     interview = interview_row(session_factory, interview_id)
-    assert interview.transcription_status == "failed"
-    assert interview.transcription_error.startswith(
+    [flag] = [f for f in interview.qa_flags if f["flag"] == "corrupt_chunk"]
+    assert flag["detail"].startswith(
+        "chunk 2 of the participant channel, 0:00:10-0:00:15, could not be read and was skipped: "
         f"chunk 2 of the participant channel (recording {recording_id}, blob {garbage[:12]}) "
         "is not a readable WAV file (")
-    assert interview.transcription_claimed_by is None
-    assert interview.qa_flags == flags_before
-    [after] = transcripts(session_factory, interview_id)
-    assert (after.id, after.text, after.created_at) == (before.id, before.text, before.created_at)
     assert _chunk_count(session_factory) == chunk_count
-    assert blobs.exists(garbage)
-    with session_factory() as session:
-        failed = events_for(session, f"interview:{interview_id}")[-1]
-    assert (failed.action, failed.details) == ("transcription.failed",
-                                               {"reason": interview.transcription_error, "claim": "t2"})
+    assert blobs.exists(garbage), "nothing is deleted: the damaged chunk stays for staff to inspect"
+
+
+def test_a_channel_with_no_readable_chunk_fails_with_its_reason(session_factory, blobs, synthetic) -> None:
+    interview_id = add_interview(session_factory, blobs, synthetic)
+    garbage = blobs.put(b"RIFF this is not a wave file")
+    with transaction(session_factory) as session:
+        session.execute(update(RecordingChunk).values(blob_sha256=garbage))
+    request_transcription(session_factory, interview_id, requested_by="test")
+    result = run_transcription(session_factory, blobs, ScriptedTranscriber(INTERVIEWER, PARTICIPANT), interview_id,
+                               token="t")
+    assert result.outcome == "failed"
+    assert interview_row(session_factory, interview_id).transcription_error.startswith(
+        "no chunk of the interviewer channel")
+    assert transcripts(session_factory, interview_id) == []
 
 
 def _chunk_count(factory: sessionmaker[Session]) -> int:

@@ -148,3 +148,21 @@ def test_only_what_the_participant_heard_of_the_interviewer_is_recorded(
     assert index == 0
     assert start_s == pytest.approx(started_s, abs=0.05)
     assert duration_s == pytest.approx(0.3, abs=1e-6)
+
+
+def test_finishing_a_recording_with_a_damaged_chunk_registers_it_without_raising(
+        store: RecordingStore, session_factory: sessionmaker[Session]) -> None:
+    from interviewer.voice.recording import PendingChunk
+
+    recording_id, index, rate = store.open_channel("participant", 16000)
+    tone = (8000 * np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440)).astype(np.int16)
+    for n in range(3):
+        store.add_chunk(PendingChunk(recording_id, index + n, float(n), tone, rate))
+    with session_factory() as session:
+        damaged = session.scalars(select(RecordingChunk.blob_sha256).where(RecordingChunk.index == 1)).one()
+    store.blobs.path_for(damaged).write_bytes(b"bit rot")
+    duration, sha256 = store.finish(recording_id, complete=True)
+    assert duration == 3.0 and sha256 is not None
+    with session_factory() as session:
+        recording = session.get(Recording, recording_id)
+        assert recording is not None and (recording.status, recording.duration_s) == ("complete", 3.0)

@@ -12,6 +12,8 @@ from livekit import api
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from interviewer.voice.session import VoiceRuntime
+from interviewer.voice.webrtc import EmbeddedVoice
 from protocols import Study
 from storage.models import Participant
 from storage.models import Study as StudyRow
@@ -128,3 +130,32 @@ def test_only_a_visit_with_consent_to_recording_at_its_interview_step_may_start_
     assert (token.status_code, token.json()["detail"]) == (409, NOT_ADMITTED)
     assert (offer.status_code, offer.json()["detail"]) == (409, NOT_ADMITTED)
     assert livekit_server.calls == []  # no interviewer was dispatched
+
+
+def test_a_process_at_its_call_cap_answers_busy_try_again(settings: Settings, tiny_study: Study,
+                                                          session_factory: sessionmaker[Session],
+                                                          runtime: VoiceRuntime) -> None:
+    import asyncio
+
+    from aiortc import RTCPeerConnection
+
+    async def one_offer() -> str:
+        browser = RTCPeerConnection()
+        browser.createDataChannel("voxbank")
+        await browser.setLocalDescription(await browser.createOffer())
+        sdp = browser.localDescription.sdp
+        await browser.close()
+        return sdp
+
+    sdp = asyncio.run(one_offer())
+    with TestClient(make_app(settings, tiny_study)) as client:
+        client.app.state.embedded_voice = EmbeddedVoice(runtime, max_calls=1)  # type: ignore[attr-defined]
+        client.app.state.embedded_voice.calls[-1] = "a call of another visit"  # type: ignore[attr-defined]
+        _sign_in(client, settings, session_factory)
+        busy = client.post(f"/study/{tiny_study.id}/interview/offer", json={"sdp": sdp, "type": "offer"},
+                           headers=JSON)
+        client.app.state.embedded_voice.calls.clear()  # type: ignore[attr-defined]
+    assert busy.status_code == 503
+    assert busy.json() == {"error": "Busy, please try again", "detail": (
+        "All the interview lines of this server are in use. Please wait a minute and press Start again; "
+        "your place in the study is kept.")}

@@ -1,0 +1,206 @@
+"""A bounded abuse run against a real server on 127.0.0.1: oversized bodies and an entry flood, while a
+genuine participant enters from another address.
+
+    python -m bench.abuse [--flood 300] [--oversized 20]
+
+``voxbank db upgrade`` and ``voxbank serve`` run in a subprocess on a fresh SQLite data folder. The
+attacker (127.0.0.1) sends ``--oversized`` requests declaring 200 MiB bodies and as many streaming
+16 MiB without a length, to the webhook, the entry form and the WebRTC offer, then ``--flood``
+study-link entries with invented Prolific ids from 16 threads. A genuine participant
+(127.0.0.2: Linux routes all of 127/8 to loopback) enters before the attack (baseline) and during
+the flood, side by side in one run. The server's resident memory and thread count are sampled
+throughout. Bounded: every request has a timeout and the flood is a fixed count.
+
+Not covered here: WebRTC offers that never connect (they need a participant admitted to the
+interview step and the voice models; ``tests/interviewer/voice/test_webrtc.py`` shows such peers
+closed and the call cap enforced). Timings on a shared machine are pessimistic.
+
+The last line printed is JSON: ``flood_latency_ratio`` is the genuine participant's median entry
+time during the flood over before it; ``final_memory_ratio`` is final over baseline memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import psutil
+
+SLUG = "park2024"
+STUDY = "65a0f00d1234567890abcdef"
+STRATA = {"age_band": "45_54", "census_division": "pacific", "education": "bachelor", "race": "white",
+          "gender": "female", "income": "50k_75k", "neighborhood": "suburban", "political_ideology": "moderate"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _link(n: int) -> str:
+    query = {"PROLIFIC_PID": f"{n:024x}", "STUDY_ID": STUDY, "SESSION_ID": f"5e{n:022x}", **STRATA}
+    return f"/study/{SLUG}/start?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+
+class Sampler:
+    """Samples a process's resident memory (MB) and thread count every 50 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((self.process.memory_info().rss / 2**20, self.process.num_threads()))
+            time.sleep(0.05)
+
+    def now(self) -> tuple[float, int]:
+        return self.process.memory_info().rss / 2**20, self.process.num_threads()
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _genuine_entry(base: str, n: int) -> float:
+    """Seconds for a participant on 127.0.0.2 to open the link and be created."""
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=base, transport=transport, follow_redirects=True, timeout=60) as client:
+        start = time.perf_counter()
+        welcome = client.get(_link(n))
+        created = client.post(f"/study/{SLUG}/start", data={
+            "PROLIFIC_PID": f"{n:024x}", "STUDY_ID": STUDY, "SESSION_ID": f"5e{n:022x}", "start": "1",
+            **{f"known.{k}": v for k, v in STRATA.items()}})
+        elapsed = time.perf_counter() - start
+        if welcome.status_code != 200 or created.status_code != 200:
+            raise RuntimeError(f"the genuine participant was refused: {welcome.status_code} {created.status_code}")
+        return elapsed
+
+
+def _declared(base: str, path: str, length: int) -> int:
+    """Send headers declaring ``length`` bytes and 64 KiB of them over a raw socket; the status answered."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\n"
+                           "Content-Type: application/json\r\n\r\n".encode() + b"{" * 65536)
+        answer = connection.recv(4096).decode(errors="replace")
+    parts = answer.split(" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def _oversized(base: str, count: int) -> Counter[int]:
+    codes: Counter[int] = Counter()
+
+    def stream() -> Iterator[bytes]:
+        for _ in range(16):
+            yield b"z" * 2**20
+
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for n in range(count):
+            path = ("/prolific/webhook", f"/study/{SLUG}/start", f"/study/{SLUG}/interview/offer")[n % 3]
+            codes[_declared(base, path, 200 * 2**20)] += 1
+            try:
+                streamed = client.post(path, content=stream(),
+                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+                codes[streamed.status_code] += 1
+            except httpx.HTTPError:  # the server answered 413 and closed while we were still sending
+                codes[413] += 1
+    return codes
+
+
+def _flood(base: str, count: int) -> Counter[int]:
+    codes: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def one(n: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            try:
+                code = client.get(_link(10_000 + n)).status_code
+            except httpx.HTTPError:
+                code = 0
+        with lock:
+            codes[code] += 1
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(one, range(count)))
+    return codes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--flood", type=int, default=300)
+    parser.add_argument("--oversized", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VOXBANK_")}
+        env.update({"VOXBANK_DATA_DIR": str(Path(scratch) / "data"), "VOXBANK_ENVIRONMENT": "development"})
+        subprocess.run([sys.executable, "-m", "voxbank", "db", "upgrade"], env=env, check=True,
+                       capture_output=True, timeout=300)
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([sys.executable, "-m", "voxbank", "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the server did not start")
+                time.sleep(0.2)
+            sampler = Sampler(server.pid)
+            before = [_genuine_entry(base, 1 + n) for n in range(5)]
+            time.sleep(1.0)
+            baseline_mb, baseline_threads = sampler.now()
+            with sampler:
+                oversized = _oversized(base, args.oversized)
+                during: list[float] = []
+                flooding = threading.Thread(target=lambda: during.extend(
+                    _genuine_entry(base, 100 + n) for n in range(5)))
+                flooding.start()
+                flood = _flood(base, args.flood)
+                flooding.join()
+                time.sleep(12.0)  # anyio retires idle worker threads after 10 s
+            final_mb, final_threads = sampler.now()
+            peak_mb = max(mb for mb, _ in sampler.samples)
+            peak_threads = max(threads for _, threads in sampler.samples)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    before_s, during_s = statistics.median(before), statistics.median(during)
+    result = {
+        "oversized_answers": dict(sorted(oversized.items())), "flood_answers": dict(sorted(flood.items())),
+        "baseline_mb": round(baseline_mb, 1), "peak_mb": round(peak_mb, 1), "final_mb": round(final_mb, 1),
+        "baseline_threads": baseline_threads, "peak_threads": peak_threads, "final_threads": final_threads,
+        "genuine_entry_s_before": round(before_s, 3), "genuine_entry_s_during_flood": round(during_s, 3),
+        "genuine_entries_refused": 0,
+        "flood_latency_ratio": round(during_s / before_s, 2), "final_memory_ratio": round(final_mb / baseline_mb, 3),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
