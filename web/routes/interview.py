@@ -27,6 +27,7 @@ from interviewer.voice.livekit_room import ensure_interviewer, participant_token
 from interviewer.voice.webrtc import EmbeddedVoice
 from survey.errors import NotAvailable
 from web.deps import JourneyDep, ParticipantContext, ParticipantVisit, SettingsDep
+from web.interview_facts import interview_facts
 from web.options import VoiceOpener
 from web.pages import base_path, render
 
@@ -96,6 +97,7 @@ def interview_page(request: Request, journey: JourneyDep, ctx: ParticipantVisit,
     _visit_id(ctx)
     base = base_path(request, journey.runtime.slug)
     return render(request, journey, "interview.html", {
+        **interview_facts(journey),
         "title": "The interview",
         "mode": "livekit" if settings.livekit_url else "embedded",
         "offer_url": f"{base}/interview/offer",
