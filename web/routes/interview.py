@@ -71,10 +71,10 @@ router = APIRouter(prefix="/study/{slug}/interview", lifespan=_lifespan)
 async def get_embedded_voice(request: Request) -> EmbeddedVoice:
     """The process's embedded transport; the models and the LLM client are loaded on first use."""
     state = request.app.state
-    open_voice: VoiceOpener | None = getattr(state, "open_voice", None)
-    if open_voice is None:
-        raise NotAvailable("This server holds no interviews; please contact the study team.")
     if getattr(state, "embedded_voice", None) is None:
+        open_voice: VoiceOpener | None = getattr(state, "open_voice", None)
+        if open_voice is None:
+            raise NotAvailable("This server holds no interviews; please contact the study team.")
         if getattr(state, "embedded_voice_lock", None) is None:
             state.embedded_voice_lock = asyncio.Lock()
         async with state.embedded_voice_lock:
