@@ -501,6 +501,8 @@ class Instrument(FileHeader):
     """`kind: instrument` — a questionnaire: items with responses, optional shared scales and scoring."""
 
     kind: Literal["instrument"]
+    heading: Text | None = None
+    """The heading participants see over its pages (``title`` is the researchers' name for it)."""
     source: Text | None = None
     order: Order
     order_note: Text | None = None

@@ -11,12 +11,8 @@ from survey.fields import SKIP_MESSAGE, Field
 from survey.journey import Journey, Shown
 from survey.prolific import completion_url
 
-# Participant-facing headings for the shipped instruments; others fall back to "Questions".
-SECTION_HEADINGS = {
-    "gss_core": "Your views and your life",
-    "bfi44": "How you see yourself",
-    "self_description": "Describe yourself",
-}
+DEFAULT_HEADING = "Questions"
+"""The heading of an instrument's pages when its file names none (``heading:``)."""
 NOTICES = {
     "already_saved": "That page had already been saved (perhaps in another tab or by a double click). "
                      "Nothing was lost or saved twice; here is where you are now.",
@@ -43,13 +39,14 @@ def render(request: Request, journey: Journey, template: str, context: dict[str,
     return request.app.state.templates.TemplateResponse(request, template, full, status_code=status)  # type: ignore[no-any-return]
 
 
-def section(shown: Shown) -> tuple[str, str | None]:
+def section(journey: Journey, shown: Shown) -> tuple[str, str | None]:
     """(heading, part label) for a page: "Money game 2 of 5", "Your views and your life", "Part 3 of 19"."""
     if shown.step == "games":
         return f"Money game {shown.part} of {shown.parts}", None
     if shown.step == "experiments":
         return f"Scenario {shown.part} of {shown.parts}", None
-    heading = SECTION_HEADINGS.get(shown.step, "Questions")
+    instrument = journey.runtime.protocol.instruments.get(shown.step)
+    heading = (instrument.data.heading if instrument else None) or DEFAULT_HEADING
     return heading, (f"Part {shown.part} of {shown.parts}" if shown.parts > 1 else None)
 
 
@@ -57,7 +54,7 @@ def page_context(journey: Journey, shown: Shown, *, token: str, values: dict[str
                  errors: dict[str, str] | None = None, skip_prompt: bool = False,
                  notice: str | None = None) -> dict[str, Any]:
     """The template context of a questions, game or scenario page."""
-    heading, part = section(shown)
+    heading, part = section(journey, shown)
     context: dict[str, Any] = {
         "title": heading,
         "part": part,

@@ -21,9 +21,10 @@ def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
     """A session factory for the configured database; exits with the fix when it has no schema."""
     from alembic.runtime.migration import MigrationContext
 
-    from storage.db import make_engine, make_session_factory
+    from storage.db import make_session_factory
+    from voxbank.wiring import database_engine
 
-    engine = make_engine(settings.resolved_database_url)
+    engine = database_engine(settings)
     try:
         with engine.connect() as connection:
             migrated = MigrationContext.configure(connection).get_current_heads()

@@ -7,6 +7,7 @@ import typer
 from storage import migrate
 from storage.db import make_engine
 from voxbank.settings import get_settings
+from voxbank.wiring import database_engine
 
 app = typer.Typer(help="Create and migrate the database schema.", no_args_is_help=True)
 
@@ -32,6 +33,6 @@ def downgrade(revision: str = typer.Argument(..., help="target revision; 'base' 
 @app.command()
 def current() -> None:
     """Print the schema revision the database is at."""
-    engine = make_engine(get_settings().resolved_database_url)
+    engine = database_engine(get_settings())
     typer.echo(migrate.current_revision(engine) or "empty (run: voxbank db upgrade)")
     engine.dispose()

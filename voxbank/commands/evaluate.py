@@ -40,7 +40,8 @@ def evaluate(
         summarise,
     )
     from agentbank.evaluation.truth import truth_from_database, truth_from_export
-    from storage.db import make_engine, make_session_factory
+    from storage.db import make_session_factory
+    from voxbank.wiring import database_engine
 
     manifest = None
     if export_dir is not None and (export_dir / "manifest.json").exists():
@@ -68,7 +69,7 @@ def evaluate(
             predicted = read_predictions(predictions, catalogue)
         except PredictionsError as error:
             raise CommandFailed(str(error)) from None
-        engine = make_engine(settings.resolved_database_url)
+        engine = database_engine(settings)
         try:
             with make_session_factory(engine)() as session:
                 truth = truth_from_database(session, catalogue, set(predicted["pseudonym_id"]))

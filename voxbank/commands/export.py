@@ -27,15 +27,15 @@ def export(
     import protocols
     from agentbank.export import ExportError, run_export
     from agentbank.scrub import ScrubberUnavailable
-    from storage.db import make_engine, make_session_factory
-    from voxbank.wiring import embedder_from_settings
+    from storage.db import make_session_factory
+    from voxbank.wiring import database_engine, embedder_from_settings
 
     if tier not in ("open", "restricted"):
         raise UsageError(f"--tier must be open or restricted, not {tier!r}")
     settings = get_settings()
     actor = _staff_actor(settings.resolved_database_url, actor)
     protocol = protocols.load_study(settings.study_dir or protocols.default_study_dir())
-    engine = make_engine(settings.resolved_database_url)
+    engine = database_engine(settings)
     try:
         result = run_export(
             make_session_factory(engine), protocol, out, tier=tier, actor=actor,

@@ -10,14 +10,15 @@ from voxbank.settings import get_settings
 def payoffs() -> None:
     """Pair completed participants' game decisions, write each payoff once, then the bonuses."""
     from protocols import default_study_dir, load_study
-    from storage.db import make_engine, make_session_factory, transaction
+    from storage.db import make_session_factory, transaction
     from survey.games.outcomes import compute_outcomes
     from survey.runtime import StudyRuntime
     from survey.sync import sync_study
+    from voxbank.wiring import database_engine
 
     settings = get_settings()
     runtime = StudyRuntime(load_study(settings.study_dir or default_study_dir()))
-    engine = make_engine(settings.resolved_database_url)
+    engine = database_engine(settings)
     try:
         with transaction(make_session_factory(engine)) as session:
             sync_study(session, runtime)

@@ -8,9 +8,10 @@ from datetime import datetime
 import typer
 from sqlalchemy import select
 
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import make_session_factory, transaction
 from storage.models import ScheduledAction
 from voxbank.commands.errors import CommandFailed, UsageError
+from voxbank.wiring import database_engine
 
 app = typer.Typer(help="The retest scheduler: list future actions, send what is due, retry a failed one.",
                   no_args_is_help=True)
@@ -35,7 +36,7 @@ def list_actions(
 
     if status is not None and status not in STATUSES:
         raise UsageError(f"--status: choose from {', '.join(STATUSES)}")
-    engine = make_engine(get_settings().resolved_database_url)
+    engine = database_engine(get_settings())
     try:
         with make_session_factory(engine)() as session:
             query = select(ScheduledAction).order_by(ScheduledAction.due_at, ScheduledAction.id).limit(limit)
@@ -101,7 +102,7 @@ def retry(
     from survey.scheduling.runner import retry as put_back
     from voxbank.settings import get_settings
 
-    engine = make_engine(get_settings().resolved_database_url)
+    engine = database_engine(get_settings())
     try:
         with transaction(make_session_factory(engine)) as session:
             action = put_back(session, action_id, actor="staff:cli", pay_again=pay_again)

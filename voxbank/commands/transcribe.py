@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from storage.db import make_engine, make_session_factory
+from storage.db import make_session_factory
 from storage.models import Interview
 from voxbank.commands.errors import CommandFailed, UsageError
+from voxbank.wiring import database_engine
 
 FINISHED = ("done", "failed")
 POLL_S = 0.5
@@ -38,7 +39,7 @@ def transcribe(
     if (interview_id is None) == (not pending):
         raise UsageError("give an INTERVIEW_ID or --pending (one of them)")
     settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
+    engine = database_engine(settings)
     factory = make_session_factory(engine)
     try:
         if pending:

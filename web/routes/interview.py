@@ -36,6 +36,7 @@ from web.deps import (
     SettingsDep,
     client_address,
 )
+from web.interview_facts import interview_facts
 from web.options import VoiceOpener
 from web.pages import base_path, render
 
@@ -79,10 +80,10 @@ router = APIRouter(prefix="/study/{slug}/interview", lifespan=_lifespan)
 async def get_embedded_voice(request: Request) -> EmbeddedVoice:
     """The process's embedded transport; the models and the LLM client are loaded on first use."""
     state = request.app.state
-    open_voice: VoiceOpener | None = getattr(state, "open_voice", None)
-    if open_voice is None:
-        raise NotAvailable("This server holds no interviews; please contact the study team.")
     if getattr(state, "embedded_voice", None) is None:
+        open_voice: VoiceOpener | None = getattr(state, "open_voice", None)
+        if open_voice is None:
+            raise NotAvailable("This server holds no interviews; please contact the study team.")
         if getattr(state, "embedded_voice_lock", None) is None:
             state.embedded_voice_lock = asyncio.Lock()
         async with state.embedded_voice_lock:
@@ -107,6 +108,7 @@ def interview_page(request: Request, journey: JourneyDep, ctx: ParticipantVisit,
     _visit_id(ctx)
     base = base_path(request, journey.runtime.slug)
     return render(request, journey, "interview.html", {
+        **interview_facts(journey),
         "title": "The interview",
         "mode": "livekit" if settings.livekit_url else "embedded",
         "offer_url": f"{base}/interview/offer",

@@ -18,6 +18,7 @@ from survey import consent as consent_doc
 from survey.errors import TamperedForm
 from survey.journey import TOKEN_FIELD, Journey, Shown
 from web.deps import FormDep, JourneyDep, ParticipantContext, ParticipantVisit, SessionDep, SignerDep
+from web.interview_facts import interview_facts
 from web.markdown import to_html
 from web.pages import NOTICES, base_path, blank_errors, page_context, prolific_link, render
 from web.schemas import ProgressOut
@@ -36,7 +37,7 @@ INFO_PAGES: dict[str, dict[str, Any]] = {
     "interview": {
         "title": "The interview",
         "paragraphs": [
-            "Now you will talk with Isabella, the AI interviewer, by voice, for about two hours. "
+            "Now you will talk with {interviewer}, the AI interviewer, by voice, for {duration}. "
             "Your progress is saved as you go; if you are disconnected, open the interview again to continue.",
             "When the interview has ended, come back here and continue to the surveys, games and scenarios.",
         ],
@@ -88,8 +89,11 @@ def _render_page(request: Request, journey: Journey, signer: SignerDep, ctx: Par
             "form_error": form_error,
         }, status=status, signed_in=True)
     if shown.step in INFO_PAGES:
-        return render(request, journey, "info.html", {**common, **INFO_PAGES[shown.step], "form_error": form_error},
-                      status=status, signed_in=True)
+        page = INFO_PAGES[shown.step]
+        facts = interview_facts(journey)  # the paragraphs name the guide's interviewer and length
+        paragraphs = [paragraph.format(**facts) for paragraph in page["paragraphs"]]
+        return render(request, journey, "info.html", {**common, **page, "paragraphs": paragraphs,
+                                                      "form_error": form_error}, status=status, signed_in=True)
     context = page_context(journey, shown, token=token, values=values, errors=errors, skip_prompt=skip_prompt,
                            notice=notice)
     context["blank_count"] = blank_errors(shown.fields, errors or {})
