@@ -83,9 +83,15 @@ def build_study_graph(session: Session) -> dict[type, object]:
                       duration_ms=40000, item_count=10, signals={"speeding": False})
     session.add_all([outcome, bonus, action, staff, event, export, replacement, quota, block, page])
     session.flush()
+    staff_session = m.StaffSession(token_sha256=HASH, staff_user_id=staff.id, csrf_token="c" * 43, created_at=AT,
+                                   last_seen_at=AT, expires_at=AT + timedelta(hours=12))
+    api_token = m.StaffApiToken(token_sha256=HASH, staff_user_id=staff.id, name="weekly report", created_at=AT)
+    failure = m.StaffSigninFailure(client="203.0.113.7", email="lead@example.org", at=AT)
+    session.add_all([staff_session, api_token, failure])
+    session.flush()
     rows = [study, participant, visit, consent, interview, turn, recording, chunk, transcript,
             response, assignment, decision, outcome, bonus, action, staff, event, export, replacement,
-            quota, block, page]
+            quota, block, page, staff_session, api_token, failure]
     return {type(row): row for row in rows}
 
 

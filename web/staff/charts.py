@@ -16,6 +16,7 @@ LABEL_W = 190
 VALUE_W = 70
 BAR_H = 22
 GAP = 8
+MAX_COLUMN_W = 48
 LABEL_CHARS = 24
 """Longer labels are cut with an ellipsis (the full label is the element's tooltip and is in the table beside)."""
 
@@ -70,8 +71,8 @@ def columns(title: str, items: Sequence[tuple[str, float]]) -> Markup:
     label_every = max(1, count // 12)
     for n, (label, value) in enumerate(items):
         h = (base - top) * value / scale_max
-        x = 10 + n * step + step * 0.15
-        w = step * 0.7
+        w = min(step * 0.7, MAX_COLUMN_W)
+        x = 10 + n * step + (step - w) / 2
         parts.append(f'<rect class="bar" x="{x:.1f}" y="{base - h:.1f}" width="{w:.1f}" height="{h:.1f}">'
                      f'<title>{escape(label)}: {_fmt(value)}</title></rect>')
         parts.append(f'<text class="value" x="{x + w / 2:.1f}" y="{base - h - 4:.1f}" text-anchor="middle">'

@@ -12,6 +12,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -73,8 +74,8 @@ class Overview:
         return self.count(1, "completed") / entered if entered else None
 
 
-def _battery_pages(plan: dict[str, object]) -> int:
-    pages = plan.get("pages") or []
+def _battery_pages(plan: dict[str, Any]) -> int:
+    pages: list[Any] = plan.get("pages") or []
     return sum(1 for page in pages if isinstance(page, dict) and page.get("step") not in NOT_BATTERY)
 
 
@@ -136,7 +137,7 @@ def _median_seconds(session: Session, study_id: int) -> dict[str, float]:
             .where(Participant.study_id == study_id, PageView.duration_ms.is_not(None))):
         step = key.split(":", 1)[0]
         if step != "interview":  # the interview page's time is the interview's, measured below
-            per_visit_step[(visit_id, step)] += int(duration)
+            per_visit_step[(visit_id, step)] += int(duration or 0)
     by_step: dict[str, list[float]] = defaultdict(list)
     for (_visit, step), ms in per_visit_step.items():
         by_step[step].append(ms / 1000)

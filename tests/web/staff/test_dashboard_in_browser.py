@@ -113,7 +113,7 @@ def test_staff_run_the_study_from_the_browser(live_server: str, app, session_fac
             export = session.scalars(select(Export)).one()
         expect(page.locator(f'tr[data-export="{export.id}"]')).to_contain_text("staff:admin@lab.example.org")
         page.screenshot(path=str(shots / "04-exports.png"), full_page=True)
-        for name in ("Jobs", "Study", "Accounts"):
+        for name in ("Quality", "Jobs", "Study", "Accounts"):
             page.get_by_role("link", name=name, exact=True).click()
             expect(page.locator("h1")).to_contain_text(name if name != "Accounts" else "Staff accounts")
             page.screenshot(path=str(shots / f"05-{name.lower()}.png"), full_page=True)

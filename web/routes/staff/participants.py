@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from storage import audit
 from storage.blobs import BlobError
-from storage.models import Participant, Recording, Visit
+from storage.models import Interview, Participant, Recording, Visit
 from survey.withdrawal import REASON_MAX_CHARS, withdraw
 from web.deps import BlobStoreDep, FormDep, SessionDep
 from web.staff import participant_record
@@ -97,7 +97,10 @@ def recording_audio(request: Request, session: SessionDep, blobs: BlobStoreDep, 
                     recording_id: int) -> Response:
     """One recorded channel as a WAV file, with HTTP Range so the player can seek; every request is audited."""
     recording = session.get(Recording, recording_id)
-    if recording is None or recording.status == "deleted":
+    study_id = session.scalar(select(Participant.study_id).join(Visit, Visit.participant_id == Participant.id)
+                              .join(Interview, Interview.visit_id == Visit.id)
+                              .where(Interview.id == (recording.interview_id if recording else None)))
+    if recording is None or recording.status == "deleted" or study_id != request.app.state.journey.study_id:
         raise StaffNotFound(f"There is no recording {recording_id} (it may have been erased at withdrawal).")
     wav = ChannelWav(recording, blobs)
     try:
