@@ -122,7 +122,7 @@ def _read_person(session: Session, participant: Participant, protocol: protocols
         select(Response).where(Response.visit_id.in_(visit_ids)).order_by(Response.wave, Response.id)
     ).all() if visit_ids else []
     gss = {r.item_id: float(r.value_number) for r in sorted(responses, key=lambda r: -r.wave)
-           if r.instrument == "gss_core" and r.value_number is not None}
+           if r.instrument == "gss_core" and r.value_number is not None and r.missing is None}
     first, last = agent_name(agent)
     decisions = session.scalars(
         select(GameDecision).where(GameDecision.visit_id.in_(visit_ids)).order_by(GameDecision.id)

@@ -19,7 +19,9 @@ MAE (agent and test-retest); BFI trait MAE and r (agent, test-retest, normalised
 r (same). The comparison set for the GSS is the items the person answered in both waves, less
 any item the agents were **given as input** (``given``: a demographic agent knows five GSS
 answers, ``agentbank.baselines``); ``gss_given_items`` counts the predictions left out for that
-reason, so a score never rests on an answer the agent was handed.
+reason, so a score never rests on an answer the agent was handed. Items without a substantive
+wave-1 answer are not scored either, and are counted apart as the GSS does: ``gss_inapplicable``
+(IAP, the question does not apply: a skip by design) and ``gss_declined`` (NA, left blank).
 Definitions: ``agentbank.evaluation.metrics``.
 """
 
@@ -39,7 +41,7 @@ from agentbank.evaluation import metrics
 GSS, BFI = "gss_core", "bfi44"
 PREDICTION_COLUMNS = ["pseudonym_id", "instrument", "item_id", "value"]
 REPORT_COLUMNS = [
-    "pseudonym_id", "gss_items", "gss_predicted", "gss_given_items",
+    "pseudonym_id", "gss_items", "gss_predicted", "gss_given_items", "gss_inapplicable", "gss_declined",
     "gss_accuracy", "gss_retest_accuracy", "gss_normalized_accuracy",
     "gss_correlation", "gss_retest_correlation", "gss_normalized_correlation",
     "gss_numeric_mae", "gss_numeric_retest_mae",
@@ -180,11 +182,26 @@ def evaluate(truth: pd.DataFrame, predictions: pd.DataFrame, catalogue: Catalogu
     """
     waves = {wave: _by_person(truth[truth["wave"] == wave]) for wave in (1, 2)}
     predicted = _by_person(predictions)
+    missing = _missing_counts(truth)
     rows = []
     for person in sorted(predicted):
         answers = Answers(waves[1].get(person, {}), waves[2].get(person, {}), predicted[person])
-        rows.append({"pseudonym_id": person, **score_person(answers, catalogue, given)})
+        counts = missing.get(person, {})
+        rows.append({"pseudonym_id": person, **score_person(answers, catalogue, given),
+                     "gss_inapplicable": counts.get("IAP", 0), "gss_declined": counts.get("NA", 0)})
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def _missing_counts(truth: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per person, how many wave-1 GSS items carry each missing-data code (IAP, NA, DK)."""
+    if "missing" not in truth.columns:
+        return {}
+    rows = truth[(truth["wave"] == 1) & (truth["instrument"] == GSS) & truth["missing"].notna()]
+    counts: dict[str, dict[str, int]] = {}
+    for person, code in zip(rows["pseudonym_id"], rows["missing"], strict=True):
+        mine = counts.setdefault(str(person), {})
+        mine[str(code)] = mine.get(str(code), 0) + 1
+    return counts
 
 
 def summarise(report: pd.DataFrame) -> pd.DataFrame:

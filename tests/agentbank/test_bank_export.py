@@ -181,12 +181,17 @@ def test_tidy_tables_hold_both_waves_keyed_by_pseudonym_and_item(restricted_expo
     for suffix in ("csv", "parquet"):
         path = restricted_export.out / f"responses.{suffix}"
         frame = pd.read_parquet(path) if suffix == "parquet" else pd.read_csv(path)
-        assert list(frame.columns) == ["pseudonym_id", "wave", "instrument", "item_id", "value", "value_text", "label"]
+        assert list(frame.columns) == ["pseudonym_id", "wave", "instrument", "item_id", "value", "value_text", "label",
+                                       "missing"]
     frame = pd.read_parquet(restricted_export.out / "responses.parquet")
     person = bank.people["both"].pseudonym_id
     mine = frame[frame["pseudonym_id"] == person]
     natspac = mine[mine["item_id"] == "natspac"].sort_values("wave")
     assert natspac[["wave", "value", "label"]].values.tolist() == [[1, 1.0, "Too little"], [2, 2.0, "About right"]]
+    skips = mine[mine["missing"].notna()].sort_values("item_id")
+    shown = skips[["item_id", "value", "label", "missing"]].astype(object)
+    assert shown.where(shown.notna(), None).values.tolist() == [
+        ["hapmar", None, "I am not married", "IAP"], ["natenvir", None, None, "NA"]]
     tf2 = mine[(mine["item_id"] == "game3_TF2.received_6") & (mine["wave"] == 1)]
     assert tf2["value"].tolist() == [2.0]
     pd_row = mine[(mine["item_id"] == "game5_PD") & (mine["wave"] == 2)]

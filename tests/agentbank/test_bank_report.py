@@ -83,7 +83,8 @@ def test_items_the_agents_were_given_are_left_out_of_the_score_and_counted() -> 
 
 def test_summary_averages_correlations_by_fisher_z() -> None:
     report = pd.DataFrame({"pseudonym_id": ["a", "b"], "gss_accuracy": [0.6, 0.8], "gss_correlation": [0.5, 0.8]})
-    for column in ["gss_items", "gss_predicted", "gss_given_items", "gss_retest_accuracy", "gss_normalized_accuracy",
+    for column in ["gss_items", "gss_predicted", "gss_given_items", "gss_inapplicable", "gss_declined",
+                   "gss_retest_accuracy", "gss_normalized_accuracy",
                    "gss_retest_correlation", "gss_normalized_correlation", "gss_numeric_mae",
                    "gss_numeric_retest_mae", "bfi_mae", "bfi_retest_mae", "bfi_correlation",
                    "bfi_retest_correlation", "bfi_normalized_correlation", "games_mae", "games_retest_mae",
@@ -143,7 +144,7 @@ def test_export_and_evaluate_commands_end_to_end(bank: Bank, database_url: str, 
     responses = pd.read_parquet(out / "responses.parquet")
     person = bank.people["both"].pseudonym_id
     wave1 = responses[(responses["pseudonym_id"] == person) & (responses["wave"] == 1)
-                      & (responses["instrument"] == "gss_core")]
+                      & (responses["instrument"] == "gss_core") & responses["value"].notna()]
     predictions = wave1[["pseudonym_id", "instrument", "item_id", "value"]].copy()
     predictions["value"] = predictions["value"].astype(float).astype(int)
     predictions.to_csv(tmp_path / "predictions.csv", index=False)
@@ -160,6 +161,8 @@ def test_export_and_evaluate_commands_end_to_end(bank: Bank, database_url: str, 
         assert report.loc[0, "gss_retest_accuracy"] == pytest.approx(0.9)
         assert report.loc[0, "gss_normalized_accuracy"] == pytest.approx(1 / 0.9)
         assert report.loc[0, "gss_numeric_mae"] == 0.0
+        # hapmar did not apply (IAP) and natenvir was left blank (NA): neither scored, each counted apart.
+        assert (report.loc[0, "gss_inapplicable"], report.loc[0, "gss_declined"]) == (1, 1)
         assert report_path.with_suffix(".dpd.csv").exists() and report_path.with_suffix(".summary.csv").exists()
 
     # Scored as demographic agents, the five answers those agents are handed (four categorical, and age) are
