@@ -45,14 +45,32 @@ REPORT_COLUMNS = [
     "gss_accuracy", "gss_retest_accuracy", "gss_normalized_accuracy",
     "gss_correlation", "gss_retest_correlation", "gss_normalized_correlation",
     "gss_numeric_mae", "gss_numeric_retest_mae",
+    "gss_numeric_correlation", "gss_numeric_retest_correlation", "gss_numeric_normalized_correlation",
     "bfi_mae", "bfi_retest_mae", "bfi_correlation", "bfi_retest_correlation", "bfi_normalized_correlation",
     "games_mae", "games_retest_mae", "games_correlation", "games_retest_correlation",
     "games_normalized_correlation",
 ]
 CORRELATIONS = {c for c in REPORT_COLUMNS if c.endswith("correlation") and "normalized" not in c}
 
-# Subgroups for the DPD, from each person's GSS answers (wave 1, else wave 2), as in the paper's MAIN text.
-DPD_VARIABLES = ("age_band", "sex", "race", "polviews", "partyid", "degree")
+# The DPD's demographic variables: the 11 of Park et al.'s SM Table 5, each read from the screening
+# strata (Participant.strata: the SM's recruiter-provided demographics) when recorded there, else from
+# the person's GSS answers (wave 1, else wave 2), the MAIN text's source. The shipped study collects
+# no sexual orientation: its rows report no groups rather than a made-up value.
+DPD_VARIABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "age": (("strata", "age_band"), ("gss", "age")),
+    "census_division": (("strata", "census_division"),),
+    "political_ideology": (("strata", "political_ideology"), ("gss", "polviews")),
+    "party": (("gss", "partyid"),),
+    "education": (("strata", "education"), ("gss", "degree")),
+    "race": (("strata", "race"), ("gss", "race")),
+    "ethnicity": (("gss", "hispanic"),),
+    "gender": (("strata", "gender"), ("gss", "sex")),
+    "income": (("strata", "income"), ("gss", "income")),
+    "neighborhood": (("strata", "neighborhood"),),
+    "sexual_orientation": (("strata", "sexual_orientation"),),
+}
+MIN_GROUP = 5
+"""A subgroup smaller than this is left out of the DPD: one or two people would set the gap alone."""
 AGE_BANDS = ((18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 74), (75, 200))
 # metric -> scale factor: GSS accuracy in percentage points as in SM Table 5; correlations as r.
 DPD_METRICS = {"gss_accuracy": 100.0, "gss_normalized_accuracy": 1.0, "bfi_correlation": 1.0,
@@ -152,6 +170,10 @@ def score_person(answers: Answers, catalogue: Catalogue, given: frozenset[str] =
     row["gss_normalized_correlation"] = metrics.normalised(row["gss_correlation"], row["gss_retest_correlation"])
     row["gss_numeric_mae"] = metrics.normalised_mae(pred, w1, numeric)
     row["gss_numeric_retest_mae"] = metrics.normalised_mae(w2, w1, numeric)
+    row["gss_numeric_correlation"] = metrics.range_correlation(pred, w1, numeric)
+    row["gss_numeric_retest_correlation"] = metrics.range_correlation(w2, w1, numeric)
+    row["gss_numeric_normalized_correlation"] = metrics.normalised(row["gss_numeric_correlation"],
+                                                                   row["gss_numeric_retest_correlation"])
 
     bfi_items = catalogue.of(BFI)
     traits = list(dict.fromkeys(i.trait for i in bfi_items if i.trait))
@@ -226,27 +248,44 @@ def age_band(age: float) -> str:
     return "under 18"
 
 
-def demographics(truth: pd.DataFrame, catalogue: Catalogue) -> dict[str, dict[str, str]]:
-    """Each person's subgroup for each DPD variable, from their GSS answers (wave 1 first)."""
+def demographics(truth: pd.DataFrame, catalogue: Catalogue,
+                 strata: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, dict[str, str]]:
+    """Each person's subgroup for each DPD variable: from ``strata`` (person -> stratum -> cell) when
+    recorded, else from their GSS answers (wave 1 first); see ``DPD_VARIABLES``."""
     gss = truth[(truth["instrument"] == GSS) & truth["value"].notna()].sort_values("wave", ascending=False)
     values: dict[str, dict[str, float]] = {}
     for row in gss.itertuples(index=False):
         values.setdefault(str(row.pseudonym_id), {})[str(row.item_id)] = float(row.value)
+    strata = strata or {}
     groups: dict[str, dict[str, str]] = {}
-    for person, answers in values.items():
+    for person in sorted(set(values) | set(strata)):
+        answers, cells = values.get(person, {}), strata.get(person, {})
         mine: dict[str, str] = {}
-        if "age" in answers:
-            mine["age_band"] = age_band(answers["age"])
-        for variable in DPD_VARIABLES[1:]:
-            item = catalogue.get(GSS, variable)
-            if variable in answers and item is not None:
-                mine[variable] = item.label(answers[variable]) or str(answers[variable])
+        for variable, sources in DPD_VARIABLES.items():
+            for kind, key in sources:
+                group = cells.get(key) if kind == "strata" else _gss_group(key, answers, catalogue)
+                if group:
+                    mine[variable] = str(group)
+                    break
         groups[person] = mine
     return groups
 
 
-def parity(report: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], min_group: int = 1) -> pd.DataFrame:
-    """DPD per demographic variable and metric: best subgroup mean minus worst (see metrics)."""
+def _gss_group(item_id: str, answers: Mapping[str, float], catalogue: Catalogue) -> str | None:
+    if item_id not in answers:
+        return None
+    if item_id == "age":
+        return age_band(answers["age"])
+    item = catalogue.get(GSS, item_id)
+    return (item.label(answers[item_id]) if item else None) or str(answers[item_id])
+
+
+def parity(report: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], min_group: int = MIN_GROUP) -> pd.DataFrame:
+    """DPD per demographic variable and metric: best subgroup mean minus worst (see metrics).
+
+    Subgroups with fewer than ``min_group`` people with a value are left out (``small_groups`` counts
+    them, ``people_left_out`` their members); a variable no one has a group for reports 0 groups.
+    """
     rows = []
     for variable in DPD_VARIABLES:
         for metric, scale in DPD_METRICS.items():
@@ -255,13 +294,16 @@ def parity(report: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], min_gr
                 group = groups.get(str(person), {}).get(variable)
                 if group is not None and not pd.isna(value):
                     members.setdefault(group, []).append(float(value))
+            kept = {group: vals for group, vals in members.items() if len(vals) >= min_group}
             means = {
                 group: (metrics.fisher_z_mean(vals) if metric in CORRELATIONS else sum(vals) / len(vals)) * scale
-                for group, vals in members.items() if len(vals) >= min_group
+                for group, vals in kept.items()
             }
             best, worst, difference = metrics.demographic_parity_difference(means)
-            rows.append({"variable": variable, "metric": metric, "groups": len(means), "best_group": best,
-                         "best": means.get(best, math.nan), "worst_group": worst,
+            rows.append({"variable": variable, "metric": metric, "groups": len(means),
+                         "small_groups": len(members) - len(kept),
+                         "people_left_out": sum(len(v) for g, v in members.items() if g not in kept),
+                         "best_group": best, "best": means.get(best, math.nan), "worst_group": worst,
                          "worst": means.get(worst, math.nan), "dpd": difference})
-    return pd.DataFrame(rows, columns=["variable", "metric", "groups", "best_group", "best", "worst_group",
-                                       "worst", "dpd"])
+    return pd.DataFrame(rows, columns=["variable", "metric", "groups", "small_groups", "people_left_out",
+                                       "best_group", "best", "worst_group", "worst", "dpd"])
