@@ -83,9 +83,12 @@ def build_study_graph(session: Session) -> dict[type, object]:
                       duration_ms=40000, item_count=10, signals={"speeding": False})
     session.add_all([outcome, bonus, action, staff, event, export, replacement, quota, block, page])
     session.flush()
+    included = m.ExportParticipant(export_id=export.id, participant_id=participant.id)
+    session.add(included)
+    session.flush()
     rows = [study, participant, visit, consent, interview, turn, recording, chunk, transcript,
             response, assignment, decision, outcome, bonus, action, staff, event, export, replacement,
-            quota, block, page]
+            quota, block, page, included]
     return {type(row): row for row in rows}
 
 
