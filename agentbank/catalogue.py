@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from protocols import LikertResponse, NumberResponse, SingleChoiceResponse, Study, TextResponse
-from protocols.schema import AmountDecision, AmountsByCaseDecision, ChoiceDecision, ScaleRef
+from protocols.schema import MISSING_CODES, AmountDecision, AmountsByCaseDecision, ChoiceDecision, ScaleRef
 
 GAMES = "games"
 
@@ -42,8 +42,8 @@ class CatalogueItem:
 
     @property
     def codes(self) -> list[int]:
-        """The option codes in order."""
-        return [code for code, _ in self.options]
+        """The substantive option codes in order (an inapplicable answer, the GSS's IAP, is not one)."""
+        return [code for code, _ in self.options if code not in MISSING_CODES]
 
     def label(self, code: float | None) -> str | None:
         """The label of an option code, if the item has options."""
@@ -140,7 +140,7 @@ def build_catalogue(study: Study) -> Catalogue:
 def _item(instrument: str, item_id: str, text: str, response: Any, **extra: Any) -> CatalogueItem:
     if isinstance(response, SingleChoiceResponse):
         options = tuple((o.code, o.label) for o in response.options)
-        codes = [code for code, _ in options]
+        codes = [code for code, _ in options if code not in MISSING_CODES]
         return CatalogueItem(instrument, item_id, "single_choice", text, float(min(codes)), float(max(codes)),
                              options, **extra)
     if isinstance(response, LikertResponse):

@@ -16,7 +16,9 @@ Layout of ``OUT``::
 
 Reading and scrubbing happen in one database transaction, which also stores the new PII
 replacements; embeddings and files are made outside it; a second transaction records the
-``Export`` row and the audit event (who, tier, manifest hash, count) once the files are complete.
+``Export`` row, one ``ExportParticipant`` row per person included (what a participant's own
+page lists: `exports_including`) and the audit event (who, tier, manifest hash, count) once the
+files are complete.
 """
 
 from __future__ import annotations
@@ -54,7 +56,16 @@ from agentbank.validate import validate_export
 from storage import audit
 from storage.db import transaction
 from storage.files import private_directory
-from storage.models import ExperimentAssignment, Export, GameDecision, Interview, Participant, Response, utcnow
+from storage.models import (
+    ExperimentAssignment,
+    Export,
+    ExportParticipant,
+    GameDecision,
+    Interview,
+    Participant,
+    Response,
+    utcnow,
+)
 
 
 class ExportError(Exception):
@@ -65,6 +76,7 @@ class ExportError(Exception):
 class Person:
     """What the export needs of one participant, read and scrubbed inside the transaction."""
 
+    participant_id: int
     agent: str
     first_name: str
     last_name: str
@@ -123,14 +135,15 @@ def _read_person(session: Session, participant: Participant, protocol: protocols
         select(Response).where(Response.visit_id.in_(visit_ids)).order_by(Response.wave, Response.id)
     ).all() if visit_ids else []
     gss = {r.item_id: float(r.value_number) for r in sorted(responses, key=lambda r: -r.wave)
-           if r.instrument == "gss_core" and r.value_number is not None}
+           if r.instrument == "gss_core" and r.value_number is not None and r.missing is None}
     first, last = agent_name(agent)
     decisions = session.scalars(
         select(GameDecision).where(GameDecision.visit_id.in_(visit_ids)).order_by(GameDecision.id)
     ).all() if visit_ids else []
     consent = current_consent(participant)
     assert consent is not None
-    person = Person(agent, first, last, gss, {}, [], None, [], [], consent.document_version, consent.text_hash)
+    person = Person(participant.id, agent, first, last, gss, {}, [], None, [], [], consent.document_version,
+                    consent.text_hash)
     if not individuals:
         person.rows = response_rows(agent, [r for r in responses if r.value_text is None], decisions, catalogue,
                                     wave_of_visit)
@@ -368,6 +381,8 @@ def run_export(
                         participant_count=len(people))
         session.add(export)
         session.flush()
+        session.add_all(ExportParticipant(export_id=export.id, participant_id=person.participant_id)
+                        for person in people)
         audit.record(session, actor, "export.create", f"export:{export.id}",
                      {"tier": tier, "manifest_sha256": manifest_sha256, "participant_count": len(people),
                       "study": study_info["slug"]})
@@ -389,3 +404,23 @@ def _protocol_files(protocol: protocols.Study) -> list[dict[str, str]]:
                       "version": consent.version, "content_hash": consent.content_hash,
                       "effective_hash": consent.content_hash})
     return files
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """One export that included a participant: which, when, in which tier."""
+
+    export_id: int
+    tier: str
+    created_at: Any
+
+
+def exports_including(session: Session, participant_id: int) -> list[Inclusion]:
+    """Every export that included the participant, oldest first."""
+    rows = session.execute(
+        select(Export.id, Export.tier, Export.created_at)
+        .join(ExportParticipant, ExportParticipant.export_id == Export.id)
+        .where(ExportParticipant.participant_id == participant_id)
+        .order_by(Export.created_at, Export.id)
+    ).all()
+    return [Inclusion(export_id, tier, created_at) for export_id, tier, created_at in rows]

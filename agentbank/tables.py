@@ -1,8 +1,11 @@
 """Tidy tables of answers: one row per person, wave and item, keyed by the agent's pseudonymous id.
 
-``responses``: ``pseudonym_id, wave, instrument, item_id, value, value_text, label``. ``value`` is
-the stored number (the option code for single_choice, the point for likert, the amount for a
-game); ``label`` the option's label; ``value_text`` free text (scrubbed like the transcript).
+``responses``: ``pseudonym_id, wave, instrument, item_id, value, value_text, label, missing``.
+``value`` is the stored number (the option code for single_choice, the point for likert, the amount
+for a game); ``label`` the option's label; ``value_text`` free text (scrubbed like the transcript);
+``missing`` the GSS missing-data code where there is no substantive answer: ``IAP`` (the question
+does not apply: the item's inapplicable answer, whose label stays in ``label``), ``NA`` (left
+blank: declined), ``DK``. A row with a ``missing`` code has no ``value``.
 Game decisions become rows of instrument ``games``. A decision is read from ``GameDecision.decision``
 by its game's decision type: ``amount`` -> ``{"amount": 2}``, ``choice`` -> ``{"choice": 1}``
 (the option code), ``amounts_by_case`` -> ``{"amounts": {"received_3": 1, ...}}`` (a flat
@@ -22,7 +25,7 @@ import pandas as pd
 
 from agentbank.catalogue import GAMES, Catalogue
 
-RESPONSE_COLUMNS = ["pseudonym_id", "wave", "instrument", "item_id", "value", "value_text", "label"]
+RESPONSE_COLUMNS = ["pseudonym_id", "wave", "instrument", "item_id", "value", "value_text", "label", "missing"]
 CONDITION_COLUMNS = ["pseudonym_id", "wave", "experiment_id", "condition_id"]
 
 
@@ -65,10 +68,11 @@ def response_rows(
         text = response.value_text
         if text is not None and scrub_text is not None:
             text = scrub_text(text)
+        missing = response.missing
         rows.append({
             "pseudonym_id": pseudonym_id, "wave": response.wave, "instrument": response.instrument,
-            "item_id": response.item_id, "value": response.value_number, "value_text": text,
-            "label": item.label(response.value_number) if item else None,
+            "item_id": response.item_id, "value": None if missing else response.value_number, "value_text": text,
+            "label": item.label(response.value_number) if item else None, "missing": missing,
         })
     for decision in decisions:
         wave = wave_of_visit[decision.visit_id]
@@ -76,7 +80,7 @@ def response_rows(
             item = catalogue.get(GAMES, item_id)
             rows.append({
                 "pseudonym_id": pseudonym_id, "wave": wave, "instrument": GAMES, "item_id": item_id,
-                "value": value, "value_text": None, "label": item.label(value) if item else None,
+                "value": value, "value_text": None, "label": item.label(value) if item else None, "missing": None,
             })
     return rows
 
@@ -86,7 +90,7 @@ def responses_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=RESPONSE_COLUMNS)
     frame["wave"] = frame["wave"].astype("Int64")
     frame["value"] = frame["value"].astype("Float64")
-    for column in ("pseudonym_id", "instrument", "item_id", "value_text", "label"):
+    for column in ("pseudonym_id", "instrument", "item_id", "value_text", "label", "missing"):
         frame[column] = frame[column].astype("string")
     return frame.sort_values(["pseudonym_id", "wave", "instrument", "item_id"], kind="stable").reset_index(drop=True)
 
@@ -114,4 +118,4 @@ def read_responses(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     return pd.read_csv(path, dtype={"pseudonym_id": "string", "instrument": "string", "item_id": "string",
-                                    "value_text": "string", "label": "string"})
+                                    "value_text": "string", "label": "string", "missing": "string"})

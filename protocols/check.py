@@ -14,7 +14,7 @@ from pathlib import Path
 from protocols.errors import ProtocolErrors
 from protocols.loader import Study, default_study_dir, load_study
 from protocols.overlay import apply_overlay
-from protocols.schema import Instrument, InterviewGuide
+from protocols.schema import MISSING_CODES, Instrument, InterviewGuide, SingleChoiceResponse
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,29 @@ def instrument_line(instrument: Instrument) -> str:
         kinds = " + ".join(f"{n} {t}" for t, n in ranked) + f" items ({total})"
     reverse = [str(i) for i, item in enumerate(instrument.items, start=1) if item.reverse]
     keyed = f", {len(reverse)} reverse-keyed ({', '.join(reverse)})" if reverse else ""
-    return f"instrument {instrument.id}: {kinds}{keyed}, order {instrument.order}"
+    return f"instrument {instrument.id}: {kinds}{keyed}, order {instrument.order}{options_note(instrument)}"
+
+
+def options_note(instrument: Instrument) -> str:
+    """The single-choice items' mean substantive options and chance accuracy, beside the reference's if declared.
+
+    E.g. ``; 177 single_choice items: mean 4.02 options, chance 24.88% (reference 3.70, chance 27.03%)``.
+    The inapplicable answer (the GSS's IAP) is not an option a person with the item's condition can
+    choose, so it is not counted. Chance accuracy is 1 / mean options, as Park et al. compute it.
+    """
+    counts = []
+    for item in instrument.items:
+        response = instrument.response_for(item)
+        if isinstance(response, SingleChoiceResponse):
+            counts.append(sum(1 for option in response.options if option.code not in MISSING_CODES))
+    if not counts:
+        return ""
+    mean = sum(counts) / len(counts)
+    note = f"; {_count(len(counts), 'single_choice item')}: mean {mean:.2f} options, chance {100 / mean:.2f}%"
+    if instrument.reference_mean_options is not None:
+        reference = instrument.reference_mean_options
+        note += f" (reference {reference:.2f}, chance {100 / reference:.2f}%)"
+    return note
 
 
 def _waves(study: Study) -> str:

@@ -475,8 +475,20 @@ ItemResponse = Annotated[
 AnyResponse = SingleChoiceResponse | NumberResponse | LikertResponse | TextResponse
 
 
+# The GSS's missing-data convention (2021+ releases code them negative): IAP, the question does not
+# apply to this person (a skip by design); DK, don't know; NA, no answer (declined or refused).
+IAP_CODE = -100
+MISSING_CODES: dict[int, str] = {IAP_CODE: "IAP", -98: "DK", -99: "NA"}
+DECLINED = "NA"
+
+
 class Item(Model):
-    """One question of an instrument (or one outcome of an experiment)."""
+    """One question of an instrument (or one outcome of an experiment).
+
+    ``inapplicable`` makes a conditional question's skip explicit (the GSS asks hapmar only of the
+    married): the label of the answer for whom the question does not apply ("I am not married"),
+    offered as the last option, coded ``IAP_CODE`` and stored as the GSS's IAP, never as an answer.
+    """
 
     id: Slug
     source_id: Text | None = None
@@ -485,6 +497,7 @@ class Item(Model):
     source: Text | None = None
     trait: Slug | None = None
     reverse: bool = False
+    inapplicable: Text | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,6 +522,7 @@ class Instrument(FileHeader):
     scales: dict[Slug, Response] = Field(default_factory=dict)
     items: list[Item] = Field(min_length=1)
     scoring: Scoring | None = None
+    reference_mean_options: float | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Instrument:
@@ -533,6 +547,10 @@ class Instrument(FileHeader):
                 )
                 continue
             response = self.response_for(item)
+            if item.inapplicable is not None and not isinstance(response, SingleChoiceResponse):
+                checks.add(("items", i, "inapplicable"),
+                           f"only a single_choice item can offer an inapplicable answer, this one is {response.type}",
+                           "remove inapplicable:, or make the item single_choice")
             scorable = isinstance(response, LikertResponse | NumberResponse)
             if item.reverse and not scorable:
                 checks.add(
@@ -564,12 +582,14 @@ class Instrument(FileHeader):
         raise KeyError(item_id)
 
     def response_for(self, item: Item | str) -> AnyResponse:
-        """The item's response with any `{scale: name}` reference resolved."""
+        """The item's response with any `{scale: name}` reference resolved, and its inapplicable answer added."""
         if isinstance(item, str):
             item = self.item(item)
-        if isinstance(item.response, ScaleRef):
-            return self.scales[item.response.scale]
-        return item.response
+        response = self.scales[item.response.scale] if isinstance(item.response, ScaleRef) else item.response
+        if item.inapplicable is not None and isinstance(response, SingleChoiceResponse):
+            extra = Option(code=IAP_CODE, label=item.inapplicable)
+            return response.model_copy(update={"options": [*response.options, extra]})
+        return response
 
     def scoring_key(self) -> dict[str, list[tuple[str, bool]]]:
         """{trait: [(item_id, reverse), ...]} for every item with a trait, in item order."""

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from protocols import Experiment
-from protocols.schema import ExperimentCondition
+from protocols.schema import DECLINED, MISSING_CODES, ExperimentCondition
 from storage import audit
 from storage.models import Consent, GameDecision, Interview, PageView, Participant, Response, Visit, utcnow
 from survey import consent as consent_doc
@@ -418,10 +418,12 @@ class Journey:
         rows = []
         for f in fields:
             value = parsed.values[f.name]
+            # A blank is a declined answer (GSS NA); the inapplicable option is a skip by design (IAP).
+            missing = DECLINED if value is None else MISSING_CODES.get(value) if isinstance(value, int) else None
             rows.append({
                 "visit_id": visit.id, "wave": visit.wave, "instrument": instrument, "item_id": f.name,
                 "value_number": float(value) if isinstance(value, int | float) else None,
-                "value_text": value if isinstance(value, str) else None,
+                "value_text": value if isinstance(value, str) else None, "missing": missing,
                 "presentation_order": f.order, "shown_at": shown_at, "answered_at": now,
                 "response_ms": duration_ms, "protocol_hash": protocol_hash,
             })

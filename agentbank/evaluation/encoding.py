@@ -28,7 +28,7 @@ ORDINAL_ITEMS = frozenset({
 
 def is_ordinal(item: CatalogueItem) -> bool:
     """Whether the item is encoded as one evenly spaced number rather than one-hot."""
-    return len(item.options) == 2 or item.scale in ORDINAL_SCALES or item.item_id in ORDINAL_ITEMS
+    return len(item.codes) == 2 or item.scale in ORDINAL_SCALES or item.item_id in ORDINAL_ITEMS
 
 
 def ordinal_value(item: CatalogueItem, code: float) -> float | None:

@@ -18,13 +18,15 @@ amount). Definitions:
   r = +/-1 exactly (common for five game values) would give an infinite z, so r is clipped to
   +/-(1 - 1e-6) first; undefined correlations (a constant vector) are NaN and left out.
 - **normalised MAE** (GSS numerical items): |predicted - actual| / (item max - item min), the
-  bounds from the protocol, averaged over items.
+  bounds from the protocol, averaged over items; their **correlation** is Pearson's r over the
+  items with each scaled to [0, 1] the same way (Park et al. report r for the numerical items).
 - **BFI**: each trait's score is the mean of its items, reverse-keyed items as (min + max) - x, on
   the 1-5 scale; MAE over the five traits (not normalised) and Pearson r across them.
 - **games**: each decision normalised to 0-1 by the offered min and max (the prisoner's dilemma's
   two codes become 0 and 1); the trust game's second mover, asked per case, is the mean of its
   normalised cases, so every game is one value; MAE and Pearson r across the games.
-- **DPD** (demographic parity difference): the best subgroup's mean of a metric minus the worst's.
+- **DPD** (demographic parity difference): the best subgroup's mean of a metric minus the worst's,
+  over subgroups of at least a minimum size (``report.MIN_GROUP``).
 """
 
 from __future__ import annotations
@@ -125,6 +127,15 @@ def normalised_mae(predicted: Mapping[str, float], actual: Mapping[str, float],
         if _present(predicted.get(item.item_id)) and _present(actual.get(item.item_id))
     ]
     return sum(errors) / len(errors) if errors else NAN
+
+
+def range_correlation(predicted: Mapping[str, float], actual: Mapping[str, float],
+                      items: Sequence[CatalogueItem]) -> float:
+    """Pearson's r over the numeric items answered in both, each scaled to [0, 1] by its protocol range."""
+    pairs = [((predicted[i.item_id] - float(i.min)) / (float(i.max) - float(i.min)),  # type: ignore[arg-type]
+              (actual[i.item_id] - float(i.min)) / (float(i.max) - float(i.min)))  # type: ignore[arg-type]
+             for i in items if _present(predicted.get(i.item_id)) and _present(actual.get(i.item_id))]
+    return pearson([p for p, _ in pairs], [a for _, a in pairs])
 
 
 def mae(a: Mapping[str, float], b: Mapping[str, float]) -> float:

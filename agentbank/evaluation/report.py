@@ -19,7 +19,9 @@ MAE (agent and test-retest); BFI trait MAE and r (agent, test-retest, normalised
 r (same). The comparison set for the GSS is the items the person answered in both waves, less
 any item the agents were **given as input** (``given``: a demographic agent knows five GSS
 answers, ``agentbank.baselines``); ``gss_given_items`` counts the predictions left out for that
-reason, so a score never rests on an answer the agent was handed.
+reason, so a score never rests on an answer the agent was handed. Items without a substantive
+wave-1 answer are not scored either, and are counted apart as the GSS does: ``gss_inapplicable``
+(IAP, the question does not apply: a skip by design) and ``gss_declined`` (NA, left blank).
 Definitions: ``agentbank.evaluation.metrics``.
 """
 
@@ -39,18 +41,36 @@ from agentbank.evaluation import metrics
 GSS, BFI = "gss_core", "bfi44"
 PREDICTION_COLUMNS = ["pseudonym_id", "instrument", "item_id", "value"]
 REPORT_COLUMNS = [
-    "pseudonym_id", "gss_items", "gss_predicted", "gss_given_items",
+    "pseudonym_id", "gss_items", "gss_predicted", "gss_given_items", "gss_inapplicable", "gss_declined",
     "gss_accuracy", "gss_retest_accuracy", "gss_normalized_accuracy",
     "gss_correlation", "gss_retest_correlation", "gss_normalized_correlation",
     "gss_numeric_mae", "gss_numeric_retest_mae",
+    "gss_numeric_correlation", "gss_numeric_retest_correlation", "gss_numeric_normalized_correlation",
     "bfi_mae", "bfi_retest_mae", "bfi_correlation", "bfi_retest_correlation", "bfi_normalized_correlation",
     "games_mae", "games_retest_mae", "games_correlation", "games_retest_correlation",
     "games_normalized_correlation",
 ]
 CORRELATIONS = {c for c in REPORT_COLUMNS if c.endswith("correlation") and "normalized" not in c}
 
-# Subgroups for the DPD, from each person's GSS answers (wave 1, else wave 2), as in the paper's MAIN text.
-DPD_VARIABLES = ("age_band", "sex", "race", "polviews", "partyid", "degree")
+# The DPD's demographic variables: the 11 of Park et al.'s SM Table 5, each read from the screening
+# strata (Participant.strata: the SM's recruiter-provided demographics) when recorded there, else from
+# the person's GSS answers (wave 1, else wave 2), the MAIN text's source. The shipped study collects
+# no sexual orientation: its rows report no groups rather than a made-up value.
+DPD_VARIABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "age": (("strata", "age_band"), ("gss", "age")),
+    "census_division": (("strata", "census_division"),),
+    "political_ideology": (("strata", "political_ideology"), ("gss", "polviews")),
+    "party": (("gss", "partyid"),),
+    "education": (("strata", "education"), ("gss", "degree")),
+    "race": (("strata", "race"), ("gss", "race")),
+    "ethnicity": (("gss", "hispanic"),),
+    "gender": (("strata", "gender"), ("gss", "sex")),
+    "income": (("strata", "income"), ("gss", "income")),
+    "neighborhood": (("strata", "neighborhood"),),
+    "sexual_orientation": (("strata", "sexual_orientation"),),
+}
+MIN_GROUP = 5
+"""A subgroup smaller than this is left out of the DPD: one or two people would set the gap alone."""
 AGE_BANDS = ((18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 74), (75, 200))
 # metric -> scale factor: GSS accuracy in percentage points as in SM Table 5; correlations as r.
 DPD_METRICS = {"gss_accuracy": 100.0, "gss_normalized_accuracy": 1.0, "bfi_correlation": 1.0,
@@ -150,6 +170,10 @@ def score_person(answers: Answers, catalogue: Catalogue, given: frozenset[str] =
     row["gss_normalized_correlation"] = metrics.normalised(row["gss_correlation"], row["gss_retest_correlation"])
     row["gss_numeric_mae"] = metrics.normalised_mae(pred, w1, numeric)
     row["gss_numeric_retest_mae"] = metrics.normalised_mae(w2, w1, numeric)
+    row["gss_numeric_correlation"] = metrics.range_correlation(pred, w1, numeric)
+    row["gss_numeric_retest_correlation"] = metrics.range_correlation(w2, w1, numeric)
+    row["gss_numeric_normalized_correlation"] = metrics.normalised(row["gss_numeric_correlation"],
+                                                                   row["gss_numeric_retest_correlation"])
 
     bfi_items = catalogue.of(BFI)
     traits = list(dict.fromkeys(i.trait for i in bfi_items if i.trait))
@@ -180,11 +204,26 @@ def evaluate(truth: pd.DataFrame, predictions: pd.DataFrame, catalogue: Catalogu
     """
     waves = {wave: _by_person(truth[truth["wave"] == wave]) for wave in (1, 2)}
     predicted = _by_person(predictions)
+    missing = _missing_counts(truth)
     rows = []
     for person in sorted(predicted):
         answers = Answers(waves[1].get(person, {}), waves[2].get(person, {}), predicted[person])
-        rows.append({"pseudonym_id": person, **score_person(answers, catalogue, given)})
+        counts = missing.get(person, {})
+        rows.append({"pseudonym_id": person, **score_person(answers, catalogue, given),
+                     "gss_inapplicable": counts.get("IAP", 0), "gss_declined": counts.get("NA", 0)})
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def _missing_counts(truth: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per person, how many wave-1 GSS items carry each missing-data code (IAP, NA, DK)."""
+    if "missing" not in truth.columns:
+        return {}
+    rows = truth[(truth["wave"] == 1) & (truth["instrument"] == GSS) & truth["missing"].notna()]
+    counts: dict[str, dict[str, int]] = {}
+    for person, code in zip(rows["pseudonym_id"], rows["missing"], strict=True):
+        mine = counts.setdefault(str(person), {})
+        mine[str(code)] = mine.get(str(code), 0) + 1
+    return counts
 
 
 def summarise(report: pd.DataFrame) -> pd.DataFrame:
@@ -209,27 +248,44 @@ def age_band(age: float) -> str:
     return "under 18"
 
 
-def demographics(truth: pd.DataFrame, catalogue: Catalogue) -> dict[str, dict[str, str]]:
-    """Each person's subgroup for each DPD variable, from their GSS answers (wave 1 first)."""
+def demographics(truth: pd.DataFrame, catalogue: Catalogue,
+                 strata: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, dict[str, str]]:
+    """Each person's subgroup for each DPD variable: from ``strata`` (person -> stratum -> cell) when
+    recorded, else from their GSS answers (wave 1 first); see ``DPD_VARIABLES``."""
     gss = truth[(truth["instrument"] == GSS) & truth["value"].notna()].sort_values("wave", ascending=False)
     values: dict[str, dict[str, float]] = {}
     for row in gss.itertuples(index=False):
         values.setdefault(str(row.pseudonym_id), {})[str(row.item_id)] = float(row.value)
+    strata = strata or {}
     groups: dict[str, dict[str, str]] = {}
-    for person, answers in values.items():
+    for person in sorted(set(values) | set(strata)):
+        answers, cells = values.get(person, {}), strata.get(person, {})
         mine: dict[str, str] = {}
-        if "age" in answers:
-            mine["age_band"] = age_band(answers["age"])
-        for variable in DPD_VARIABLES[1:]:
-            item = catalogue.get(GSS, variable)
-            if variable in answers and item is not None:
-                mine[variable] = item.label(answers[variable]) or str(answers[variable])
+        for variable, sources in DPD_VARIABLES.items():
+            for kind, key in sources:
+                group = cells.get(key) if kind == "strata" else _gss_group(key, answers, catalogue)
+                if group:
+                    mine[variable] = str(group)
+                    break
         groups[person] = mine
     return groups
 
 
-def parity(report: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], min_group: int = 1) -> pd.DataFrame:
-    """DPD per demographic variable and metric: best subgroup mean minus worst (see metrics)."""
+def _gss_group(item_id: str, answers: Mapping[str, float], catalogue: Catalogue) -> str | None:
+    if item_id not in answers:
+        return None
+    if item_id == "age":
+        return age_band(answers["age"])
+    item = catalogue.get(GSS, item_id)
+    return (item.label(answers[item_id]) if item else None) or str(answers[item_id])
+
+
+def parity(report: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], min_group: int = MIN_GROUP) -> pd.DataFrame:
+    """DPD per demographic variable and metric: best subgroup mean minus worst (see metrics).
+
+    Subgroups with fewer than ``min_group`` people with a value are left out (``small_groups`` counts
+    them, ``people_left_out`` their members); a variable no one has a group for reports 0 groups.
+    """
     rows = []
     for variable in DPD_VARIABLES:
         for metric, scale in DPD_METRICS.items():
@@ -238,13 +294,16 @@ def parity(report: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], min_gr
                 group = groups.get(str(person), {}).get(variable)
                 if group is not None and not pd.isna(value):
                     members.setdefault(group, []).append(float(value))
+            kept = {group: vals for group, vals in members.items() if len(vals) >= min_group}
             means = {
                 group: (metrics.fisher_z_mean(vals) if metric in CORRELATIONS else sum(vals) / len(vals)) * scale
-                for group, vals in members.items() if len(vals) >= min_group
+                for group, vals in kept.items()
             }
             best, worst, difference = metrics.demographic_parity_difference(means)
-            rows.append({"variable": variable, "metric": metric, "groups": len(means), "best_group": best,
-                         "best": means.get(best, math.nan), "worst_group": worst,
+            rows.append({"variable": variable, "metric": metric, "groups": len(means),
+                         "small_groups": len(members) - len(kept),
+                         "people_left_out": sum(len(v) for g, v in members.items() if g not in kept),
+                         "best_group": best, "best": means.get(best, math.nan), "worst_group": worst,
                          "worst": means.get(worst, math.nan), "dpd": difference})
-    return pd.DataFrame(rows, columns=["variable", "metric", "groups", "best_group", "best", "worst_group",
-                                       "worst", "dpd"])
+    return pd.DataFrame(rows, columns=["variable", "metric", "groups", "small_groups", "people_left_out",
+                                       "best_group", "best", "worst_group", "worst", "dpd"])

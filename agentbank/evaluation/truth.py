@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from agentbank.catalogue import Catalogue
 from agentbank.pseudonyms import agent_id
-from agentbank.tables import read_responses, response_rows, responses_frame
-from storage.models import GameDecision, Participant, Response
+from agentbank.tables import CONDITION_COLUMNS, conditions_frame, read_responses, response_rows, responses_frame
+from storage.models import ExperimentAssignment, GameDecision, Participant, Response
 
 
 def _pick(folder: Path, name: str) -> Path:
@@ -47,3 +47,30 @@ def truth_from_database(session: Session, catalogue: Catalogue, people: set[str]
         rows += response_rows(agent, [r for r in responses if r.value_text is None], decisions, catalogue,
                               wave_of_visit)
     return responses_frame(rows)
+
+
+def conditions_from_export(folder: Path) -> pd.DataFrame:
+    """The experiment conditions table of a restricted export (empty when it has none)."""
+    try:
+        path = _pick(folder, "experiment_conditions")
+    except FileNotFoundError:
+        return pd.DataFrame(columns=CONDITION_COLUMNS)
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"pseudonym_id": str})
+
+
+def conditions_and_strata_from_database(session: Session, people: set[str]
+                                        ) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
+    """The experiment conditions and the screening strata of the participants whose agent id is in ``people``."""
+    participants = session.scalars(select(Participant)).all()
+    rows: list[dict[str, object]] = []
+    strata: dict[str, dict[str, str]] = {}
+    for participant in participants:
+        agent = agent_id(participant.pseudonym_id)
+        if agent not in people:
+            continue
+        strata[agent] = {str(k): str(v) for k, v in (participant.strata or {}).items()}
+        for assignment in session.scalars(select(ExperimentAssignment)
+                                          .where(ExperimentAssignment.participant_id == participant.id)):
+            rows.append({"pseudonym_id": agent, "wave": assignment.wave, "experiment_id": assignment.experiment_id,
+                         "condition_id": assignment.condition_id})
+    return conditions_frame(rows), strata

@@ -4,7 +4,7 @@ from storage.models.agentbank import PiiReplacement
 from storage.models.base import Base, utcnow
 from storage.models.interview import Interview, Recording, RecordingChunk, Transcript, Turn
 from storage.models.journey import AssignmentBlock, PageView, QuotaCell
-from storage.models.operations import AuditEvent, Export, ScheduledAction, StaffUser
+from storage.models.operations import AuditEvent, Export, ExportParticipant, ScheduledAction, StaffUser
 from storage.models.responses import Bonus, ExperimentAssignment, GameDecision, GameOutcome, Response
 from storage.models.staff import StaffApiToken, StaffSession, StaffSigninFailure
 from storage.models.study import Consent, Participant, Study, Visit
@@ -17,6 +17,7 @@ __all__ = [
     "Consent",
     "ExperimentAssignment",
     "Export",
+    "ExportParticipant",
     "GameDecision",
     "GameOutcome",
     "Interview",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, utcnow
@@ -77,3 +77,14 @@ class Export(Base):
     manifest_sha256: Mapped[str] = mapped_column(String(64))
     participant_count: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExportParticipant(Base):
+    """One participant included in one export: what a participant's own page lists (tier, date)."""
+
+    __tablename__ = "export_participants"
+    __table_args__ = (UniqueConstraint("export_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)

@@ -12,7 +12,12 @@ from storage.models.base import Base, utcnow
 
 
 class Response(Base):
-    """One answer to one item in one wave, with when it was shown and answered."""
+    """One answer to one item in one wave, with when it was shown and answered.
+
+    ``missing`` holds the GSS's missing-data code when there is no substantive answer: ``IAP`` (the
+    question does not apply: the person chose the item's inapplicable answer, whose code stays in
+    ``value_number``), ``NA`` (no answer: left blank, declined), ``DK`` (don't know). Null for an answer.
+    """
 
     __tablename__ = "responses"
     __table_args__ = (UniqueConstraint("visit_id", "instrument", "item_id"),)
@@ -24,6 +29,7 @@ class Response(Base):
     item_id: Mapped[str] = mapped_column(String(64))
     value_number: Mapped[float | None]
     value_text: Mapped[str | None] = mapped_column(Text)
+    missing: Mapped[str | None] = mapped_column(String(3))
     presentation_order: Mapped[int]
     shown_at: Mapped[datetime | None]
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)

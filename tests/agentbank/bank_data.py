@@ -144,6 +144,11 @@ def build_bank(session: Session, study_protocol: protocols.Study) -> Bank:
             for index, (game_id, decision) in enumerate(decisions.items()):
                 session.add(m.GameDecision(visit_id=visit.id, game_id=game_id, role="player", decision=decision,
                                            presentation_order=index, protocol_hash=HASH))
+        if key == "both":  # not married: hapmar does not apply (IAP); natenvir left blank (declined, NA)
+            session.add(m.Response(visit_id=visits[1].id, wave=1, instrument="gss_core", item_id="hapmar",
+                                   value_number=-100.0, missing="IAP", presentation_order=900, protocol_hash=HASH))
+            session.add(m.Response(visit_id=visits[1].id, wave=1, instrument="gss_core", item_id="natenvir",
+                                   value_number=None, missing="NA", presentation_order=901, protocol_hash=HASH))
         session.add(m.Response(visit_id=visits[1].id, wave=1, instrument="self_description",
                                item_id="self_description", value_number=None,
                                value_text="I am Margaret, a nurse from Springfield. Text me at 555-123-4567.",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import protocols
 from agentbank.embeddings import OpenAIEmbedder
-from agentbank.export import ExportError, run_export
+from agentbank.export import ExportError, exports_including, run_export
 from agentbank.genagents_format import MAX_NODES, validate_agent
 from agentbank.manifest import MANIFEST, sha256_file, verify_manifest
 from agentbank.pseudonyms import agent_name
@@ -181,12 +181,17 @@ def test_tidy_tables_hold_both_waves_keyed_by_pseudonym_and_item(restricted_expo
     for suffix in ("csv", "parquet"):
         path = restricted_export.out / f"responses.{suffix}"
         frame = pd.read_parquet(path) if suffix == "parquet" else pd.read_csv(path)
-        assert list(frame.columns) == ["pseudonym_id", "wave", "instrument", "item_id", "value", "value_text", "label"]
+        assert list(frame.columns) == ["pseudonym_id", "wave", "instrument", "item_id", "value", "value_text", "label",
+                                       "missing"]
     frame = pd.read_parquet(restricted_export.out / "responses.parquet")
     person = bank.people["both"].pseudonym_id
     mine = frame[frame["pseudonym_id"] == person]
     natspac = mine[mine["item_id"] == "natspac"].sort_values("wave")
     assert natspac[["wave", "value", "label"]].values.tolist() == [[1, 1.0, "Too little"], [2, 2.0, "About right"]]
+    skips = mine[mine["missing"].notna()].sort_values("item_id")
+    shown = skips[["item_id", "value", "label", "missing"]].astype(object)
+    assert shown.where(shown.notna(), None).values.tolist() == [
+        ["hapmar", None, "I am not married", "IAP"], ["natenvir", None, None, "NA"]]
     tf2 = mine[(mine["item_id"] == "game3_TF2.received_6") & (mine["wave"] == 1)]
     assert tf2["value"].tolist() == [2.0]
     pd_row = mine[(mine["item_id"] == "game5_PD") & (mine["wave"] == 2)]
@@ -233,6 +238,20 @@ def test_the_export_is_recorded_with_who_when_tier_and_manifest_hash(restricted_
     assert event.details == {"tier": "restricted", "manifest_sha256": restricted_export.manifest_sha256,
                              "participant_count": 2, "study": "park2024"}
     assert event.at is not None
+
+
+def test_each_participant_can_be_told_which_exports_included_them(session_factory, study_protocol, bank: Bank,
+                                                                   embedding_server, tmp_path: Path):
+    restricted(session_factory, study_protocol, tmp_path / "one", embedding_server)
+    run_export(session_factory, study_protocol, tmp_path / "two", tier="open", actor="staff:lead@example.org")
+    with session_factory() as session:
+        included = {key: [(i.tier, i.created_at is not None) for i in exports_including(session, person.id)]
+                    for key, person in bank.people.items()}
+    assert included == {
+        "both": [("restricted", True), ("open", True)], "offline": [("restricted", True), ("open", True)],
+        "open_only": [("open", True)], "no_sharing": [], "withdrawn": [], "consent_withdrawn": [],
+        "reconsented": [],
+    }
 
 
 def test_the_embedding_endpoint_gets_each_content_with_newlines_replaced(restricted_export, embedding_server):

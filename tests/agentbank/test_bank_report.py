@@ -13,8 +13,10 @@ import pytest
 from bank_data import Bank
 
 from agentbank.catalogue import Catalogue, CatalogueItem
+from agentbank.evaluation import metrics
 from agentbank.evaluation.report import (
     PredictionsError,
+    demographics,
     evaluate,
     parity,
     read_predictions,
@@ -83,9 +85,11 @@ def test_items_the_agents_were_given_are_left_out_of_the_score_and_counted() -> 
 
 def test_summary_averages_correlations_by_fisher_z() -> None:
     report = pd.DataFrame({"pseudonym_id": ["a", "b"], "gss_accuracy": [0.6, 0.8], "gss_correlation": [0.5, 0.8]})
-    for column in ["gss_items", "gss_predicted", "gss_given_items", "gss_retest_accuracy", "gss_normalized_accuracy",
+    for column in ["gss_items", "gss_predicted", "gss_given_items", "gss_inapplicable", "gss_declined",
+                   "gss_retest_accuracy", "gss_normalized_accuracy",
                    "gss_retest_correlation", "gss_normalized_correlation", "gss_numeric_mae",
-                   "gss_numeric_retest_mae", "bfi_mae", "bfi_retest_mae", "bfi_correlation",
+                   "gss_numeric_retest_mae", "gss_numeric_correlation", "gss_numeric_retest_correlation",
+                   "gss_numeric_normalized_correlation", "bfi_mae", "bfi_retest_mae", "bfi_correlation",
                    "bfi_retest_correlation", "bfi_normalized_correlation", "games_mae", "games_retest_mae",
                    "games_correlation", "games_retest_correlation", "games_normalized_correlation"]:
         report[column] = math.nan
@@ -104,18 +108,61 @@ def test_dpd_is_best_minus_worst_subgroup_mean() -> None:
                            "gss_normalized_accuracy": [1.0, 0.8, 0.5, 0.9],
                            "bfi_correlation": [0.5, 0.8, 0.3, math.nan],
                            "games_correlation": [math.nan] * 4})
-    groups = {"p1": {"sex": "Female"}, "p2": {"sex": "Female"}, "p3": {"sex": "Male"}, "p4": {"sex": "Male"}}
-    dpd = parity(report, groups).set_index(["variable", "metric"])
+    groups = {"p1": {"gender": "Female"}, "p2": {"gender": "Female"}, "p3": {"gender": "Male"},
+              "p4": {"gender": "Male"}}
+    dpd = parity(report, groups, min_group=1).set_index(["variable", "metric"])
     # GSS accuracy in percentage points: Female (80 + 60)/2 = 70, Male (50 + 70)/2 = 60 -> 10
-    row = dpd.loc[("sex", "gss_accuracy")]
+    row = dpd.loc[("gender", "gss_accuracy")]
     assert (row["best_group"], row["worst_group"]) == ("Female", "Male")
     assert row["dpd"] == pytest.approx(10.0)
     # normalised accuracy: Female 0.9, Male 0.7 -> 0.2
-    assert dpd.loc[("sex", "gss_normalized_accuracy"), "dpd"] == pytest.approx(0.2)
+    assert dpd.loc[("gender", "gss_normalized_accuracy"), "dpd"] == pytest.approx(0.2)
     # Big Five r by Fisher z: Female tanh((atanh .5 + atanh .8)/2) = 0.677219, Male 0.3 -> 0.377219
-    assert dpd.loc[("sex", "bfi_correlation"), "dpd"] == pytest.approx(0.377219, abs=1e-6)
-    assert math.isnan(dpd.loc[("sex", "games_correlation"), "dpd"])
+    assert dpd.loc[("gender", "bfi_correlation"), "dpd"] == pytest.approx(0.377219, abs=1e-6)
+    assert math.isnan(dpd.loc[("gender", "games_correlation"), "dpd"])
     assert dpd.loc[("race", "gss_accuracy"), "groups"] == 0
+
+
+def test_dpd_covers_the_eleven_sm_table_5_variables_and_leaves_out_small_subgroups() -> None:
+    people = [f"p{i}" for i in range(11)]
+    report = pd.DataFrame({"pseudonym_id": people, "gss_accuracy": [0.8] * 5 + [0.6] * 5 + [0.2],
+                           "gss_normalized_accuracy": [1.0] * 11, "bfi_correlation": [math.nan] * 11,
+                           "games_correlation": [math.nan] * 11})
+    groups = {p: {"political_ideology": "Liberal" if i < 5 else "Moderate" if i < 10 else "Extremely conservative"}
+              for i, p in enumerate(people)}
+    dpd = parity(report, groups, min_group=5)
+    assert list(dict.fromkeys(dpd["variable"])) == [
+        "age", "census_division", "political_ideology", "party", "education", "race", "ethnicity", "gender",
+        "income", "neighborhood", "sexual_orientation"]
+    row = dpd.set_index(["variable", "metric"]).loc[("political_ideology", "gss_accuracy")]
+    # The one extremely conservative person (20 %) would set the gap at 60 points; below 5 people, left out.
+    assert (row["groups"], row["small_groups"], row["people_left_out"]) == (2, 1, 1)
+    assert (row["best_group"], row["worst_group"]) == ("Liberal", "Moderate")
+    assert row["dpd"] == pytest.approx(20.0)
+    assert parity(report, groups, min_group=1).set_index(["variable", "metric"]).loc[
+        ("political_ideology", "gss_accuracy"), "dpd"] == pytest.approx(60.0)
+
+
+def test_dpd_groups_come_from_the_screening_strata_first_then_the_gss_answers() -> None:
+    party = CatalogueItem("gss_core", "partyid", "single_choice", "Party?", 0, 1,
+                          ((0, "Strong democrat"), (1, "Not very strong democrat")))
+    truth = pd.DataFrame({"pseudonym_id": ["p1", "p1", "p2"], "wave": [1, 1, 1], "instrument": ["gss_core"] * 3,
+                          "item_id": ["age", "partyid", "age"], "value": [61.0, 1.0, 30.0]})
+    groups = demographics(truth, Catalogue([party]), strata={"p1": {"age_band": "25_34", "census_division": "pacific"}})
+    assert groups == {
+        "p1": {"age": "25_34", "census_division": "pacific", "party": "Not very strong democrat"},
+        "p2": {"age": "25-34"},
+    }
+
+
+def test_numeric_items_are_correlated_on_their_protocol_ranges() -> None:
+    items = [CatalogueItem("gss_core", "age", "number", "Age?", 18, 89),
+             CatalogueItem("gss_core", "childs", "number", "Children?", 0, 8),
+             CatalogueItem("gss_core", "sibs", "number", "Siblings?", 0, 20)]
+    actual = {"age": 53.5, "childs": 2.0, "sibs": 10.0}     # scaled: 0.5, 0.25, 0.5
+    predicted = {"age": 89.0, "childs": 0.0, "sibs": 10.0}  # scaled: 1.0, 0.0, 0.5
+    # x = (1, 0, .5), y = (.5, .25, .5): r = 0.125 / sqrt(0.5 * 0.041667) = 0.866025
+    assert metrics.range_correlation(predicted, actual, items) == pytest.approx(0.866025, abs=1e-6)
 
 
 # ---------------------------------------------------------------------------------- the commands
@@ -154,7 +201,7 @@ def test_export_and_evaluate_commands_end_to_end(bank: Bank, database_url: str, 
     responses = pd.read_parquet(out / "responses.parquet")
     person = bank.people["both"].pseudonym_id
     wave1 = responses[(responses["pseudonym_id"] == person) & (responses["wave"] == 1)
-                      & (responses["instrument"] == "gss_core")]
+                      & (responses["instrument"] == "gss_core") & responses["value"].notna()]
     predictions = wave1[["pseudonym_id", "instrument", "item_id", "value"]].copy()
     predictions["value"] = predictions["value"].astype(float).astype(int)
     predictions.to_csv(tmp_path / "predictions.csv", index=False)
@@ -171,7 +218,13 @@ def test_export_and_evaluate_commands_end_to_end(bank: Bank, database_url: str, 
         assert report.loc[0, "gss_retest_accuracy"] == pytest.approx(0.9)
         assert report.loc[0, "gss_normalized_accuracy"] == pytest.approx(1 / 0.9)
         assert report.loc[0, "gss_numeric_mae"] == 0.0
+        # hapmar did not apply (IAP) and natenvir was left blank (NA): neither scored, each counted apart.
+        assert (report.loc[0, "gss_inapplicable"], report.loc[0, "gss_declined"]) == (1, 1)
         assert report_path.with_suffix(".dpd.csv").exists() and report_path.with_suffix(".summary.csv").exists()
+        experiments = pd.read_csv(report_path.with_suffix(".experiments.csv"))
+        assert set(experiments["source"]) == {"human_wave1", "human_wave2", "agents"}
+        assert len(experiments) == 15 and report_path.with_suffix(".experiments.svg").read_text().startswith("<svg")
+        assert "experiment replication (Cohen's d, p):" in done.stdout
 
     # Scored as demographic agents, the five answers those agents are handed (four categorical, and age) are
     # not scored: 6 categorical items remain, natspac among them (retest 5/6).

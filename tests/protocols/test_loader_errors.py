@@ -157,7 +157,8 @@ def test_check_study_summarises_a_valid_study_from_its_data(mini_study: MiniStud
     assert report.summary_lines == [
         "study mini v1.0.0: 2 waves (wave 1: 5 steps; wave 2: 1 step, 14 days after wave 1, open 7 days)",
         "interview guide main v1.0.0: 2 timed questions in 1 module, 680 s (11.3 min), plus intro and closing",
-        "instrument survey: 1 number + 1 single_choice items (2), order fixed",
+        "instrument survey: 1 number + 1 single_choice items (2), order fixed; 1 single_choice item: mean 3.00 "
+        "options, chance 33.33%",
         "games: 1 (dg)",
         "experiments: 1 (harm: 2 conditions)",
         "consent: 1 version, current 1 (participate required; no optional)",

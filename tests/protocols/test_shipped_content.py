@@ -114,6 +114,19 @@ def test_gss_core_has_six_number_items_including_age(study: Study) -> None:
     assert instrument.order == "fixed"
 
 
+def test_gss_conditional_items_offer_their_skip_as_the_iap_code(study: Study) -> None:
+    gss = study.instrument("gss_core")
+    inapplicable = {item.id: gss.response_for(item).options[-1] for item in gss.items if item.inapplicable}
+    assert sorted(inapplicable) == ["famdif16", "fucitzn", "hapmar", "jew", "jew16", "martype", "mnthsusa", "spdeg",
+                                    "speduc", "spfund", "spjew", "spwrksta"]
+    assert {option.code for option in inapplicable.values()} == {-100}
+    assert inapplicable["hapmar"].label == "I am not married"
+    assert inapplicable["famdif16"].label == "I was living with both my own mother and father"
+    assert inapplicable["mnthsusa"].label == "I have lived in the United States for a year or longer"
+    # The shared scale itself is untouched: happy still offers three answers.
+    assert [o.code for o in gss.response_for("happy").options] == [1, 2, 3]
+
+
 def test_bfi44_scoring_key_is_the_published_key(study: Study) -> None:
     expected = {
         trait: [(f"bfi{int(n.rstrip('R')):02d}", n.endswith("R")) for n in spec.split()]

@@ -87,11 +87,12 @@ def build_study_graph(session: Session) -> dict[type, object]:
                                    last_seen_at=AT, expires_at=AT + timedelta(hours=12))
     api_token = m.StaffApiToken(token_sha256=HASH, staff_user_id=staff.id, name="weekly report", created_at=AT)
     failure = m.StaffSigninFailure(client="203.0.113.7", email="lead@example.org", at=AT)
-    session.add_all([staff_session, api_token, failure])
+    included = m.ExportParticipant(export_id=export.id, participant_id=participant.id)
+    session.add_all([staff_session, api_token, failure, included])
     session.flush()
     rows = [study, participant, visit, consent, interview, turn, recording, chunk, transcript,
             response, assignment, decision, outcome, bonus, action, staff, event, export, replacement,
-            quota, block, page, staff_session, api_token, failure]
+            quota, block, page, staff_session, api_token, failure, included]
     return {type(row): row for row in rows}
 
 

@@ -13,7 +13,8 @@ def test_check_summarises_the_shipped_study(run_voxbank) -> None:
     assert result.returncode == 0, result.stderr
     assert ("interview guide avp v1.0.0: 109 timed questions in 16 modules, 7,130 s (118.8 min), "
             "plus intro and closing") in result.stdout
-    assert "instrument gss_core: 177 single_choice + 6 number items (183), order fixed" in result.stdout
+    assert ("instrument gss_core: 177 single_choice + 6 number items (183), order fixed; 177 single_choice items: "
+            "mean 4.02 options, chance 24.89% (reference 3.70, chance 27.03%)") in result.stdout
     assert "instrument bfi44: 44 likert items, 16 reverse-keyed" in result.stdout
     assert "games: 5 (game1_DG, game2_TF1, game3_TF2, game4_PG, game5_PD)" in result.stdout
     assert "experiments: 5 (ames_fiske_2015: 2 conditions" in result.stdout

@@ -167,8 +167,24 @@ def test_blank_answers_are_asked_about_once_then_stored_as_skipped(client: TestC
     assert client.post(STEP, data={**data, **confirm.hidden}).status_code == 200
     with session_factory() as session:
         skipped = session.scalars(select(Response).where(Response.value_number.is_(None))).all()
-    assert sorted(r.item_id for r in skipped) == ["natheal", "natspac"]
+    assert sorted((r.item_id, r.missing) for r in skipped) == [("natheal", "NA"), ("natspac", "NA")]
     assert _counts(session_factory) == (10, 4)
+
+
+def test_a_question_that_does_not_apply_is_stored_as_iap_not_as_an_answer(
+        client: TestClient, session_factory: sessionmaker[Session]) -> None:
+    bot, form = _at_first_gss_page(client)
+    bot.choose = lambda name, values: "-100" if name == "a.hapmar" else values[0]
+    response = client.post(STEP, data=bot.answers(form))
+    while "a.hapmar" not in read_form(response.text).radios:
+        assert "a.natspac" not in read_form(response.text).radios and bot.pages < 20
+        response = bot.step(response)
+    assert "I am not married" in response.text
+    bot.step(response)
+    with session_factory() as session:
+        rows = {r.item_id: r for r in session.scalars(select(Response).where(Response.instrument == "gss_core"))}
+    assert (rows["hapmar"].value_number, rows["hapmar"].missing) == (-100.0, "IAP")
+    assert (rows["happy"].value_number, rows["happy"].missing) == (1.0, None)  # an answer has no missing code
 
 
 def test_a_game_decision_is_checked_on_the_server(client: TestClient, session_factory: sessionmaker[Session]) -> None:
