@@ -34,7 +34,7 @@ from agentbank.aggregates import aggregate_responses
 from agentbank.catalogue import Catalogue, build_catalogue
 from agentbank.embeddings import Embedder, embed_contents
 from agentbank.exchanges import Exchange, interview_utterances, to_exchanges
-from agentbank.manifest import write_manifest
+from agentbank.manifest import interview_provenance, provenance_counts, write_manifest
 from agentbank.pseudonyms import agent_id, agent_name
 from agentbank.replacements import scrubber_for, store_new
 from agentbank.scratch import build_scratch, sex_label
@@ -62,6 +62,7 @@ class Person:
     conditions: list[dict[str, Any]]
     consent_version: str
     consent_hash: str
+    conducted_by: list[dict[str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -127,6 +128,7 @@ def _read_person(session: Session, participant: Participant, protocol: protocols
         if utterances:
             sources.append(source)
         exchanges.extend(to_exchanges(utterances))
+        person.conducted_by.append(interview_provenance(interview))
     for exchange in exchanges:
         exchange.question = scrubber.scrub(exchange.question)
         exchange.answer = scrubber.scrub(exchange.answer)
@@ -252,6 +254,8 @@ def run_export(
             manifest_body["scrubbing"] = scrub.describe()
             manifest_body["transcript_sources"] = dict(sorted(sources.items()))
             manifest_body["max_nodes"] = genagents_format.MAX_NODES
+            manifest_body["interviews_conducted_by"] = provenance_counts(
+                [p for person in people for p in person.conducted_by])
         else:
             manifest_body["min_cell"] = min_cell
         manifest_sha256 = write_manifest(out, manifest_body)

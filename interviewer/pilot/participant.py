@@ -16,7 +16,8 @@ from __future__ import annotations
 import random
 import re
 
-from interviewer.conductor import Reply, safety
+from interviewer.conductor import Reply
+from interviewer.conductor.conductor import TRANSITION
 from interviewer.llm.client import LLMClient, LLMError
 from interviewer.pilot.personas import Persona
 
@@ -54,7 +55,7 @@ class SimulatedParticipant:
         """The persona's answer to what the interviewer just said."""
         said = reply.text
         self.history.append(f"{self.interviewer_name}: {' '.join(said.split())}\n")
-        if safety.STOP_CONFIRM in said or safety.PAUSE_OFFER in said:
+        if reply.kind == TRANSITION:  # only a safety check ends on a transition: it asks whether to go on
             text = KEEP_GOING
         else:
             text = self._generate()

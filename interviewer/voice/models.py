@@ -18,6 +18,7 @@ from livekit.agents import stt, tts, vad
 from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.plugins import silero  # registers itself as a plugin: must be imported on the main thread
 
+from interviewer.language.safety_classifier import SafetyClassifier
 from interviewer.voice.stt import LoadedWhisper, WhisperSTT, whisper_from_settings
 from interviewer.voice.tts import tts_from_settings
 from voxbank.settings import Settings
@@ -41,7 +42,8 @@ def load_vad(settings: Settings) -> vad.VAD:
 
 
 def load_voice_models(settings: Settings) -> VoiceModels:
-    """Load Silero, Whisper and the TTS voice (blocking: seconds; call once per process)."""
+    """Load Silero, Whisper, the TTS voice and the safety classifier (blocking: seconds; call once per process)."""
+    SafetyClassifier.shipped().warm()
     whisper = whisper_from_settings(settings)
     return VoiceModels(vad=load_vad(settings), stt=WhisperSTT(whisper), tts=tts_from_settings(settings),
                        whisper=whisper)
