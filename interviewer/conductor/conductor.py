@@ -259,14 +259,18 @@ class Conductor:
         wording = self.guide.safety
         if verdict.signal == "severe" and pending != "severe_offer":
             return self._on_signal(verdict, "classifier", question)
+        # A stop heard in an answer that also says to go on ("I'm okay, we can go on") is not one.
+        stop_heard = verdict.signal == "stop" and not safety.goes_on(answer)
         if pending in ("confirm_stop", "severe_offer"):
-            if verdict.signal == "stop" or safety.confirms(answer):
+            if safety.confirms(answer) or stop_heard:
                 return self._stop("confirmed")
             return self._move_on(lead=wording.resume)
         if pending == "pause_offer":
-            # The offer asked whether to keep going: a "no", or a stop, ends the interview.
-            if verdict.signal == "stop" or safety.declines(answer):
+            # The offer asked whether to keep going: a "no" ends the interview; a stop is confirmed once.
+            if safety.declines(answer):
                 return self._stop("confirmed")
+            if stop_heard:
+                return self._on_signal(verdict, "classifier", question)
             return self._move_on(lead=wording.resume)
         if verdict.heard:
             return self._on_signal(verdict, "classifier", question)

@@ -92,6 +92,11 @@ def is_severe(text: str) -> bool:
     return any(pattern.search(text) for pattern in _SEVERE)
 
 
+def goes_on(text: str) -> bool:
+    """True when an answer says to keep going ("let's continue", "I'm okay")."""
+    return bool(_NEGATIVE[1].search(text))
+
+
 def declines(text: str) -> bool:
     """True when an answer to "would you like to keep going?" says no, and does not say to go on."""
     if detect(text) is Signal.STOP:
