@@ -126,9 +126,9 @@ class SafetyHead:
         return head
 
     def to_json(self) -> dict[str, Any]:
-        """The head file's document (weights rounded to 6 decimals: a few kB, reproducible)."""
+        """The head file's document (weights rounded to 6 decimals; about 200 kB)."""
         ngrams = self.ngram_weights if self.ngram_weights is not None else np.zeros((len(LABELS), 0))
-        used = np.flatnonzero(np.abs(ngrams).max(axis=0) > 0) if ngrams.size else []
+        used: list[int] = [int(b) for b in np.flatnonzero(np.abs(ngrams).max(axis=0) > 0)] if ngrams.size else []
         return {"version": self.version, "labels": list(LABELS),
                 "thresholds": {k: round(float(v), 6) for k, v in self.thresholds.items()},
                 "meta": self.meta, "ngram_weight": self.ngram_weight,
