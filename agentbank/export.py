@@ -46,7 +46,7 @@ from agentbank.embeddings import (
     no_vectors,
 )
 from agentbank.exchanges import Exchange, interview_utterances, to_exchanges
-from agentbank.manifest import write_manifest
+from agentbank.manifest import interview_provenance, provenance_counts, write_manifest
 from agentbank.pseudonyms import agent_id, agent_name
 from agentbank.replacements import scrubber_for, store_new
 from agentbank.scratch import agent_scratch, demographic_scratch
@@ -89,6 +89,7 @@ class Person:
     consent_version: str
     consent_hash: str
     self_description: str | None = None
+    conducted_by: list[dict[str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -164,6 +165,7 @@ def _read_person(session: Session, participant: Participant, protocol: protocols
         if utterances:
             sources.append(source)
         exchanges.extend(to_exchanges(utterances))
+        person.conducted_by.append(interview_provenance(interview))
     for exchange in exchanges:
         exchange.question = scrubber.scrub(exchange.question)
         exchange.answer = scrubber.scrub(exchange.answer)
@@ -366,6 +368,8 @@ def run_export(
             manifest_body["transcript_sources"] = dict(sorted(sources.items()))
             manifest_body["max_nodes"] = genagents_format.MAX_NODES
             manifest_body["agent_inputs"] = {kind: AGENT_INPUTS[kind] for kind in ("interview", *baselines)}
+            manifest_body["interviews_conducted_by"] = provenance_counts(
+                [p for person in people for p in person.conducted_by])
         else:
             manifest_body["min_cell"] = min_cell
         manifest_sha256 = write_manifest(out, manifest_body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,20 @@ def file_checksums(root: Path) -> dict[str, str]:
         for path in sorted(root.rglob("*"))
         if path.is_file() and path.relative_to(root).as_posix() != MANIFEST
     }
+
+
+def interview_provenance(interview: Any) -> dict[str, str | None]:
+    """What conducted one interview: the LLM model and endpoint kind, the prompt version and the
+    safety classifier's version (None on interviews from before these were recorded)."""
+    return {"llm_model": interview.llm_model, "llm_endpoint": interview.llm_endpoint,
+            "prompt_version": interview.prompt_version,
+            "safety_classifier_version": interview.safety_classifier_version}
+
+
+def provenance_counts(conducted_by: list[dict[str, str | None]]) -> list[dict[str, Any]]:
+    """Each distinct provenance with how many exported interviews it conducted, most first."""
+    counts = Counter(tuple(sorted(p.items(), key=lambda item: item[0])) for p in conducted_by)
+    return [{**dict(key), "interviews": n} for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))]
 
 
 def write_manifest(root: Path, body: dict[str, Any]) -> str:

@@ -185,6 +185,23 @@ class ScriptText(Model):
     text: Text
 
 
+class SafetyWording(Model):
+    """The interviewer's fixed lines for safety signals: read verbatim, never generated.
+
+    ``distress`` ends by asking whether to keep going (a "no" ends the interview); ``severe`` names
+    crisis help and ends by asking whether to stop (a "yes" ends it); ``injection`` leads into the
+    current question, asked again.
+    """
+
+    distress: Text
+    severe: Text
+    stop_confirm: Text
+    stop: Text
+    refusal: Text
+    injection: Text
+    resume: Text
+
+
 class Question(Model):
     """One scripted question and its time allotment."""
 
@@ -271,6 +288,7 @@ class InterviewGuide(FileHeader):
     interviewer_name: Text
     intro: ScriptText
     closing: ScriptText
+    safety: SafetyWording
     modules: list[Module] = Field(min_length=1)
     followups: FollowUpTemplates | None = None
 

@@ -8,17 +8,21 @@
 Each question opens with its text verbatim; scripted questions are never generated. After each
 answer, in this order:
 
-1. the deterministic detector (`safety`): a stop request ends the interview kindly, distress gets
-   an offer to pause, an explicit refusal is acknowledged and the question left, an attempt to
-   instruct the interviewer moves on to the next scripted question without consulting the LLM;
+1. the safety classifier (`interviewer.language.safety_classifier`, by meaning, on the CPU, on every
+   answer): self-harm gets crisis help and an offer to stop; distress an acknowledgement and the
+   offer of a pause, a skip or a stop (never a probe); a stop request is confirmed once, then the
+   interview ends kindly; a refusal is acknowledged and the question left; an attempt to instruct
+   the interviewer is steered back to the current question, asked again. The words are the guide's
+   fixed ``safety`` lines, and distress and self-harm flag the interview for staff review;
 2. the time budget (`budget`): when the question's time is up, move on;
 3. the reflection notes (`memory`), refreshed every ~2,500 characters of new conversation and
    before a conditional question whose note is still unknown;
-4. the LLM's decision (`decisions`): follow up or move on, plus the same safety signals for
-   paraphrases (a signal is believed only with a word that could carry it; a stop it hears is
-   confirmed first). A malformed, empty or slow reply is a *fallback*: counted, logged, and the
-   next scripted question is asked. A follow-up that fails validation is never said: it is
-   counted (``rejected_follow_ups``), and the decision becomes "move on";
+4. the LLM's decision (`decisions`): follow up or move on, plus the same safety signals. The LLM
+   may add a signal the classifier missed (handled as above); it never overrules one, since a
+   heard signal is acted on before the LLM is asked. A malformed, empty or slow reply is a
+   *fallback*: counted, logged, and the next scripted question is asked. A follow-up that fails
+   validation is never said: it is counted (``rejected_follow_ups``), and the decision becomes
+   "move on";
 5. pacing (`budget.Pace.may_move_on`): far ahead of schedule, a "move on" becomes a follow-up;
 6. the follow-up itself (`followups`, when the guide has a ``followups`` block): grounded in what
    the participant said under this question (the guide's templates filled with the answer's events,
@@ -59,7 +63,7 @@ from interviewer.conductor.memory import (
     reflection_schema,
     render_line,
 )
-from interviewer.conductor.persistence import Store, TurnRecord
+from interviewer.conductor.persistence import SafetyFlag, Store, TurnRecord
 from interviewer.conductor.prompts import (
     EXAMPLE_FACT_VALUES,
     EXAMPLE_FOLLOW_UPS,
@@ -68,7 +72,9 @@ from interviewer.conductor.prompts import (
     decision_prompt,
     reflection_prompt,
 )
+from interviewer.conductor.provenance import provenance
 from interviewer.conductor.state import ANSWERING, DECIDING, ENDED, State
+from interviewer.language.safety_classifier import SafetyClassifier, Verdict
 from interviewer.language.sentences import shared_encoder
 from interviewer.llm.client import LLMError
 from protocols import InterviewGuide, LoadedFile, Question
@@ -84,8 +90,10 @@ DECISION_MAX_TOKENS = 220
 bounds every string), so a reply is never cut off mid-object."""
 CHECK_HORIZON = 12
 """A reflection checks only the condition notes of the next few questions (fewer tokens to write)."""
-_LLM_SIGNALS = {"declines": safety.Signal.REFUSAL, "distress": safety.Signal.DISTRESS,
-                "wants_to_stop": safety.Signal.STOP}
+_LLM_SIGNALS = {"declines": "refusal", "distress": "distress", "wants_to_stop": "stop"}
+"""The decision schema's signal names, as the safety classifier names them."""
+_FLAGGED = ("severe", "distress")
+"""Signals that flag the interview for staff review."""
 
 
 class ConductorError(RuntimeError):
@@ -135,7 +143,7 @@ class Conductor:
     Its pick counts only when it is the same in every order; a position-biased model never agrees."""
 
     def __init__(self, *, guide_file: LoadedFile[InterviewGuide], llm: LLMClient, store: Store, interview_id: int,
-                 state: State, window: Window) -> None:
+                 state: State, window: Window, classifier: SafetyClassifier) -> None:
         self.guide_file = guide_file
         self.guide: InterviewGuide = guide_file.data
         self.protocol_hash = guide_file.effective_hash
@@ -153,14 +161,20 @@ class Conductor:
         self._last_llm_text = ""
         self._ended_status: tuple[str, str] | None = None
         self.followups = FollowUps(self.guide.followups, shared_encoder(), exclude=[self.guide.interviewer_name])
+        self.classifier = classifier
+        self._flags: list[SafetyFlag] = []
 
     # ------------------------------------------------------------------ creation
 
     @classmethod
     def start(cls, guide_file: LoadedFile[InterviewGuide], llm: LLMClient, session_factory: sessionmaker[Session],
-              *, mode: str = "text", visit_id: int | None = None) -> Conductor:
-        """Create a new interview (status ``in_progress``); call `open` for its first words."""
+              *, mode: str = "text", visit_id: int | None = None,
+              classifier: SafetyClassifier | None = None) -> Conductor:
+        """Create a new interview (status ``in_progress``); call `open` for its first words.
+
+        ``classifier`` defaults to the shipped safety classifier (its model loads on first use)."""
         guide = guide_file.data
+        classifier = classifier or SafetyClassifier.shipped()
         state = State()
         # The untimed intro and closing take their time out of the guide's total too.
         state.carry_s = -(budget.speaking_seconds(guide.intro.text) + budget.speaking_seconds(guide.closing.text))
@@ -168,14 +182,15 @@ class Conductor:
         store = Store(session_factory)
         interview_id = store.create(guide_id=guide.id, protocol_version=guide_file.version,
                                     protocol_hash=guide_file.effective_hash, mode=mode, visit_id=visit_id,
-                                    checkpoint={**state.to_checkpoint(), "phase": "new"})
+                                    checkpoint={**state.to_checkpoint(), "phase": "new"},
+                                    provenance=provenance(llm, classifier))
         state.phase = "new"
         return cls(guide_file=guide_file, llm=llm, store=store, interview_id=interview_id, state=state,
-                   window=Window(guide.interviewer_name))
+                   window=Window(guide.interviewer_name), classifier=classifier)
 
     @classmethod
     def resume(cls, interview_id: int, guide_file: LoadedFile[InterviewGuide], llm: LLMClient,
-               session_factory: sessionmaker[Session]) -> Conductor:
+               session_factory: sessionmaker[Session], *, classifier: SafetyClassifier | None = None) -> Conductor:
         """Go on with a stored interview from its checkpoint; call `open` for what to say now."""
         store = Store(session_factory)
         head = store.load(interview_id, from_seq=None)
@@ -189,7 +204,7 @@ class Conductor:
         window = Window(guide_file.data.interviewer_name, start_seq=state.window_start_seq,
                         lines=[Line(t.seq, t.speaker, t.text) for t in saved.turns])
         return cls(guide_file=guide_file, llm=llm, store=store, interview_id=interview_id, state=state,
-                   window=window)
+                   window=window, classifier=classifier or SafetyClassifier.shipped())
 
     # ------------------------------------------------------------------ the public steps
 
@@ -256,26 +271,26 @@ class Conductor:
         question = self.current_question
         if question is None:  # pragma: no cover - an answer after the closing cannot be recorded
             return self._close_interview()
-        signal = safety.detect(answer)
+        verdict = self.classifier.classify(answer)
         pending, self.state.pending = self.state.pending, None
-        if pending == "confirm_stop":
-            if safety.confirms(answer):
+        wording = self.guide.safety
+        if verdict.signal == "severe" and pending != "severe_offer":
+            return self._on_signal(verdict, "classifier", question)
+        # A stop heard in an answer that also says to go on ("I'm okay, we can go on") is not one.
+        stop_heard = verdict.signal == "stop" and not safety.goes_on(answer)
+        if pending in ("confirm_stop", "severe_offer"):
+            if safety.confirms(answer) or stop_heard:
                 return self._stop("confirmed")
-            return self._move_on(lead=safety.CONTINUE_ACK)
+            return self._move_on(lead=wording.resume)
         if pending == "pause_offer":
-            if signal is safety.Signal.STOP:
-                return self._stop("detector")
-            return self._move_on(lead=safety.CONTINUE_ACK)
-        if signal is safety.Signal.STOP:
-            return self._stop("detector")
-        if signal is safety.Signal.DISTRESS:
-            return self._offer_pause(answer, "detector")
-        if signal is safety.Signal.REFUSAL:
-            self._event("refusal", question.id, "detector")
-            return self._move_on(lead=safety.REFUSAL_ACK)
-        if signal is safety.Signal.INJECTION:
-            self._event("injection", question.id, "detector")
-            return self._move_on()
+            # The offer asked whether to keep going: a "no" ends the interview; a stop is confirmed once.
+            if safety.declines(answer):
+                return self._stop("confirmed")
+            if stop_heard:
+                return self._on_signal(verdict, "classifier", question)
+            return self._move_on(lead=wording.resume)
+        if verdict.heard:
+            return self._on_signal(verdict, "classifier", question)
 
         pace = self._pace()
         exchange = budget.mean_exchange_s(self.state.exchange_total_s, self.state.exchange_count)
@@ -285,20 +300,9 @@ class Conductor:
         decision = self._ask_llm(question, pace, answer)
         if decision is None:
             return self._move_on()
-        heard = _LLM_SIGNALS.get(decision.signal, safety.Signal.NONE)
-        if heard is not safety.Signal.NONE and not safety.corroborates(heard, answer):
-            ignored = self.state.ignored_signals
-            ignored[heard.value] = ignored.get(heard.value, 0) + 1
-            heard = safety.Signal.NONE
-        if heard is safety.Signal.STOP:
-            self._event("stop_check", question.id, "llm")
-            self.state.pending = "confirm_stop"
-            return [self._say(safety.STOP_CONFIRM, TRANSITION, question.id)]
-        if heard is safety.Signal.DISTRESS:
-            return self._offer_pause(answer, "llm")
-        if heard is safety.Signal.REFUSAL:
-            self._event("refusal", question.id, "llm")
-            return self._move_on(lead=safety.REFUSAL_ACK)
+        added = _LLM_SIGNALS.get(decision.signal)
+        if added is not None:
+            return self._on_signal(Verdict(added, 0.0, verdict.scores), "llm", question)
         if self.guide.followups is not None:
             return self._grounded_follow_up_or_move_on(question, decision, pace.may_move_on(exchange))
         if decision.action == "follow_up" and decision.follow_up is not None:
@@ -469,21 +473,44 @@ class Conductor:
     def _stop(self, source: str) -> list[Utterance]:
         question_id = self._question_id()
         self._event("stop", question_id, source)
-        closing = self._say(f"{safety.STOP_PREFIX} {self.guide.closing.text}", CLOSING, None)
+        closing = self._say(f"{self.guide.safety.stop} {self.guide.closing.text}", CLOSING, None)
         self.state.phase = ENDED
         where = f" during question {question_id}" if question_id else ""
         how = "confirmed when asked" if source == "confirmed" else "asked"
         self._ended_status = ("stopped", f"stopped: the participant {how} to stop the interview{where}")
         return [closing]
 
-    def _offer_pause(self, answer: str, source: str) -> list[Utterance]:
-        question_id = self._question_id()
-        self._event("distress", question_id, source)
-        self.state.pending = "pause_offer"
-        text = safety.PAUSE_OFFER
-        if safety.is_severe(answer):
-            text = f"{text} {safety.SEVERE_HELP}"
-        return [self._say(text, TRANSITION, question_id)]
+    def _on_signal(self, verdict: Verdict, source: str, question: Question) -> list[Utterance]:
+        """The guide's fixed response to a safety signal heard by ``source`` (classifier or llm)."""
+        wording = self.guide.safety
+        signal = verdict.signal
+        if signal in _FLAGGED:
+            self._flag(verdict, source, question.id)
+        if signal == "severe":
+            self._event("severe", question.id, source)
+            self.state.pending = "severe_offer"
+            return [self._say(wording.severe, TRANSITION, question.id)]
+        if signal == "distress":
+            self._event("distress", question.id, source)
+            self.state.pending = "pause_offer"
+            return [self._say(wording.distress, TRANSITION, question.id)]
+        if signal == "stop":
+            self._event("stop_check", question.id, source)
+            self.state.pending = "confirm_stop"
+            return [self._say(wording.stop_confirm, TRANSITION, question.id)]
+        if signal == "refusal":
+            self._event("refusal", question.id, source)
+            return self._move_on(lead=wording.refusal)
+        # injection: back to the question being asked, again, word for word; it is not skipped
+        self._event("injection", question.id, source)
+        return [self._say(wording.injection, TRANSITION, question.id),
+                self._say(question.text, SCRIPTED, question.id)]
+
+    def _flag(self, verdict: Verdict, source: str, question_id: str) -> None:
+        answer_seq = next((line.seq for line in reversed(self.window.lines) if line.speaker == PARTICIPANT), -1)
+        score = round(verdict.scores.get(verdict.signal, 0.0), 4)
+        self._flags.append(SafetyFlag(turn_seq=answer_seq, question_id=question_id, signal=verdict.signal,
+                                      score=score, source=source))
 
     def _follow_up(self, text: str, question_id: str) -> Utterance:
         self.state.followups[question_id] = self.state.followups.get(question_id, 0) + 1
@@ -560,5 +587,6 @@ class Conductor:
         status, reason = self._ended_status or (None, None)
         self.state.notes = self.notes.as_dict()
         self.store.save(self.interview_id, protocol_hash=self.protocol_hash, turns=self._turns,
-                        checkpoint=self.state.to_checkpoint(), status=status, end_reason=reason)
+                        checkpoint=self.state.to_checkpoint(), status=status, end_reason=reason, flags=self._flags)
         self._turns = []
+        self._flags = []

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit
 from storage.db import transaction
-from storage.models import Interview, Participant, Turn, Visit, utcnow
+from storage.models import Interview, Participant, SafetyEvent, Turn, Visit, utcnow
 
 ACTOR = "system:conductor"
 
@@ -34,6 +34,28 @@ class TurnRecord:
     end_s: float
     llm_latency_ms: float | None = None
     response_latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class SafetyFlag:
+    """A distress or self-harm signal to put before staff: written with the turn that carried it."""
+
+    turn_seq: int
+    question_id: str | None
+    signal: str
+    score: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What conducts an interview: the LLM (model and kind of endpoint), the prompt version, and the
+    safety classifier's version."""
+
+    llm_model: str
+    llm_endpoint: str
+    prompt_version: str
+    safety_classifier_version: str
 
 
 @dataclass(frozen=True)
@@ -68,7 +90,7 @@ class Store:
         self.session_factory = session_factory
 
     def create(self, *, guide_id: str, protocol_version: str, protocol_hash: str, mode: str,
-               visit_id: int | None, checkpoint: dict[str, Any]) -> int:
+               visit_id: int | None, checkpoint: dict[str, Any], provenance: Provenance) -> int:
         """Create the interview row (status ``in_progress``) and audit it; returns its id."""
         with transaction(self.session_factory) as session:
             if visit_id is not None:
@@ -78,16 +100,26 @@ class Store:
                     raise InterviewWithdrawn(f"visit {visit_id}: the participant has withdrawn (or does not exist)")
             interview = Interview(visit_id=visit_id, mode=mode, guide_id=guide_id, protocol_version=protocol_version,
                                   protocol_hash=protocol_hash, status="in_progress", checkpoint=checkpoint,
-                                  started_at=utcnow())
+                                  started_at=utcnow(), llm_model=provenance.llm_model,
+                                  llm_endpoint=provenance.llm_endpoint, prompt_version=provenance.prompt_version,
+                                  safety_classifier_version=provenance.safety_classifier_version)
             session.add(interview)
             session.flush()
             audit.record(session, ACTOR, "interview.start", f"interview:{interview.id}",
-                         {"mode": mode, "guide_id": guide_id, "protocol_hash": protocol_hash})
+                         {"mode": mode, "guide_id": guide_id, "protocol_hash": protocol_hash,
+                          "llm_model": provenance.llm_model, "llm_endpoint": provenance.llm_endpoint,
+                          "prompt_version": provenance.prompt_version,
+                          "safety_classifier_version": provenance.safety_classifier_version})
             return interview.id
 
     def save(self, interview_id: int, *, protocol_hash: str, turns: list[TurnRecord], checkpoint: dict[str, Any],
-             status: str | None = None, end_reason: str | None = None) -> None:
-        """Add ``turns`` and replace the checkpoint in one transaction; with ``status``, end the interview."""
+             status: str | None = None, end_reason: str | None = None,
+             flags: list[SafetyFlag] | None = None) -> None:
+        """Add ``turns`` and replace the checkpoint in one transaction; with ``status``, end the interview.
+
+        Each of ``flags`` becomes a `SafetyEvent` row awaiting staff review, and an audit event
+        ``interview.safety_flag`` (ids, the signal and its score: never the words said).
+        """
         with transaction(self.session_factory) as session:
             interview = session.get(Interview, interview_id, with_for_update=True)
             if interview is None:
@@ -96,6 +128,14 @@ class Store:
             # the other: turns committed first are erased; a save that waited finds the interview withdrawn.
             if interview.status == WITHDRAWN:
                 raise InterviewWithdrawn(f"interview {interview_id} was withdrawn; nothing more is written")
+            for flag in flags or []:
+                event = SafetyEvent(interview_id=interview_id, turn_seq=flag.turn_seq, question_id=flag.question_id,
+                                    signal=flag.signal, score=flag.score, source=flag.source)
+                session.add(event)
+                session.flush()
+                audit.record(session, ACTOR, "interview.safety_flag", f"interview:{interview_id}",
+                             {"safety_event_id": event.id, "turn_seq": flag.turn_seq, "signal": flag.signal,
+                              "score": flag.score, "source": flag.source, "question_id": flag.question_id})
             for turn in turns:
                 session.add(Turn(interview_id=interview_id, seq=turn.seq, speaker=turn.speaker, kind=turn.kind,
                                  question_id=turn.question_id, text=turn.text, start_s=turn.start_s, end_s=turn.end_s,

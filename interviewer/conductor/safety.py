@@ -1,12 +1,10 @@
-"""Safety and manners, the cheap deterministic half: phrases that need no model to recognise.
+"""Safety by listed phrases: the yes/no reading of a safety check's answer, and the old detector.
 
-`detect` reads one participant utterance and names at most one `Signal`, strongest first:
-a request to stop, distress, an explicit refusal, an attempt to instruct the interviewer. The
-patterns are deliberately narrow (a false "stop" would end someone's interview); the LLM's
-decision carries the same signals for paraphrases, and the conductor treats those more gently
-(a stop the LLM hears is confirmed before the interview ends).
-
-The interviewer's own lines for these moments are here too, so that they are never generated.
+The conductor hears safety signals by meaning (`interviewer.language.safety_classifier`). What
+stays here is lexical by nature: whether an answer to "would you like to stop?" says yes
+(`confirms`) or an answer to "would you like to keep going?" says no (`declines`). `detect` and
+`is_severe`, the keyword detector the conductor used before, are kept as the reference that
+`bench.safety` measures the classifier against.
 """
 
 from __future__ import annotations
@@ -80,27 +78,6 @@ _NEGATIVE = _patterns(r"^\s*(?:no|nope|not really)\b",
                       r"\b(?:keep going|continue|go on|carry on|i'm (?:fine|ok|okay))\b")
 
 
-# Weak cues: too common to act on alone, but an LLM's signal without any of them is not believed.
-_CUES = {
-    Signal.REFUSAL: re.compile(r"\b(?:no|not|n't|nothing|rather|prefer|private|personal|pass|skip|comfortable|"
-                               r"business|myself|between)\b|n't\b", re.IGNORECASE),
-    Signal.DISTRESS: re.compile(r"\b(?:sad|hard|difficult|upset\w*|cry\w*|tears|depress\w*|anxious|anxiety|hurt\w*|"
-                                r"pain\w*|lost|died|death|scared|afraid|alone|lonely|struggl\w*|awful|terrible|"
-                                r"overwhelm\w*|hopeless|miss (?:him|her|them))\b", re.IGNORECASE),
-    Signal.STOP: re.compile(r"\b(?:stop|end|done|quit|enough|leave|finish\w*|tired|break|no more)\b", re.IGNORECASE),
-}
-
-
-def corroborates(signal: Signal, text: str) -> bool:
-    """True when ``text`` holds at least a weak cue for a ``signal`` that the LLM reported.
-
-    The LLM hears paraphrases the patterns miss, but a small model also hears signals that are not
-    there; one it reports is acted on only if the utterance has a word that could carry it.
-    """
-    cue = _CUES.get(signal)
-    return cue is not None and cue.search(text) is not None
-
-
 def detect(text: str) -> Signal:
     """The strongest signal in one participant utterance; `Signal.NONE` if there is none."""
     for signal, patterns in ((Signal.STOP, _STOP), (Signal.DISTRESS, _DISTRESS),
@@ -115,6 +92,18 @@ def is_severe(text: str) -> bool:
     return any(pattern.search(text) for pattern in _SEVERE)
 
 
+def goes_on(text: str) -> bool:
+    """True when an answer says to keep going ("let's continue", "I'm okay")."""
+    return bool(_NEGATIVE[1].search(text))
+
+
+def declines(text: str) -> bool:
+    """True when an answer to "would you like to keep going?" says no, and does not say to go on."""
+    if detect(text) is Signal.STOP:
+        return True
+    return bool(_NEGATIVE[0].search(text)) and not _NEGATIVE[1].search(text)
+
+
 def confirms(text: str) -> bool:
     """True when an answer to "would you like to stop?" says yes, and does not say to go on."""
     if detect(text) is Signal.STOP:
@@ -122,15 +111,3 @@ def confirms(text: str) -> bool:
     if any(pattern.search(text) for pattern in _NEGATIVE):
         return False
     return any(pattern.search(text) for pattern in _AFFIRMATIVE)
-
-
-# The interviewer's lines for these moments: fixed text, never generated.
-REFUSAL_ACK = "That's completely fine, we can leave that one. Let's move on."
-PAUSE_OFFER = ("I'm sorry, that sounds really hard, and thank you for telling me. We can take a break whenever "
-               "you like, just press the pause button, and we can also move on to something else. "
-               "Would you like to keep going?")
-SEVERE_HELP = ("If you are thinking about harming yourself, please reach out right away: in the United States you "
-               "can call or text 988 to talk with someone.")
-STOP_CONFIRM = "Just to check: would you like to stop the interview here? That is completely fine."
-STOP_PREFIX = "Of course, we can stop here."
-CONTINUE_ACK = "Thank you. Let's continue."

@@ -41,7 +41,6 @@ class State:
     asked: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-    ignored_signals: dict[str, int] = field(default_factory=dict)
     next_seq: int = 0
     window_start_seq: int = 0
     chars_since_reflection: int = 0

@@ -85,14 +85,22 @@ class LLMClient:
     """Ask an OpenAI-compatible endpoint for text or schema-constrained JSON."""
 
     def __init__(self, *, base_url: str, model: str, api_key: str | None, timeout_s: float,
-                 style: Style = "chat") -> None:
+                 style: Style = "chat", embedded: bool = False) -> None:
         self.base_url = base_url
         self.model = model
         self.timeout_s = timeout_s
         self.style: Style = style
+        self.embedded = embedded
         # A local server needs no key, but the package insists on one.
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
                                      timeout=timeout_s, max_retries=0)
+
+    @property
+    def endpoint(self) -> str:
+        """The kind of endpoint, for provenance: ``embedded``, ``llama.cpp`` or ``openai-compatible``."""
+        if self.embedded:
+            return "embedded"
+        return "llama.cpp" if self.style == "completion" else "openai-compatible"
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -279,7 +287,7 @@ def client_for(options: LLMOptions, *, base_url: str | None = None, style: Style
     if url is None:
         raise ValueError("no LLM endpoint: set VOXBANK_LLM_BASE_URL or start the embedded server")
     client = LLMClient(base_url=url, model=options.model, api_key=options.api_key, timeout_s=options.timeout_s,
-                       style=style or "completion")
+                       style=style or "completion", embedded=base_url is not None)
     if style is None and base_url is None:
         client.style = detect_style(client)
     return client

@@ -17,7 +17,8 @@ from __future__ import annotations
 import random
 import re
 
-from interviewer.conductor import Reply, safety
+from interviewer.conductor import Reply
+from interviewer.conductor.conductor import TRANSITION
 from interviewer.llm.client import LLMClient, LLMError
 from interviewer.pilot.personas import Persona
 
@@ -61,9 +62,11 @@ class SimulatedParticipant:
         if moment is not None:
             text = moment["text"]
             self.said_moments.append(moment)
-        elif safety.STOP_CONFIRM in said and self.wants_to_stop:
+        # Only a safety check ends on a transition: it asks whether to go on (after a stop request: whether
+        # to stop, which a persona that asked to stop confirms).
+        elif reply.kind == TRANSITION and self.wants_to_stop:
             text = CONFIRM_STOP
-        elif safety.STOP_CONFIRM in said or safety.PAUSE_OFFER in said:
+        elif reply.kind == TRANSITION:
             text = KEEP_GOING
         else:
             text = self._generate()

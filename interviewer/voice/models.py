@@ -19,6 +19,7 @@ from livekit.agents import stt, tts, vad
 from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.plugins import silero  # registers itself as a plugin: must be imported on the main thread
 
+from interviewer.language.safety_classifier import SafetyClassifier
 from interviewer.voice.options import VoiceOptions
 from interviewer.voice.stt import LoadedWhisper, WhisperSTT
 
@@ -41,7 +42,9 @@ def load_vad(options: VoiceOptions) -> vad.VAD:
 
 
 def load_voice_models(options: VoiceOptions, *, whisper: LoadedWhisper, voice: tts.TTS) -> VoiceModels:
-    """Load Silero next to the loaded Whisper model and TTS voice (blocking; call once per process)."""
+    """Load Silero and the safety classifier next to the loaded Whisper model and TTS voice (blocking;
+    call once per process)."""
+    SafetyClassifier.shipped().warm()
     return VoiceModels(vad=load_vad(options), stt=WhisperSTT(whisper), tts=voice, whisper=whisper)
 
 

@@ -2,7 +2,7 @@
 
 from storage.models.agentbank import PiiReplacement
 from storage.models.base import Base, utcnow
-from storage.models.interview import Interview, Recording, RecordingChunk, Transcript, Turn
+from storage.models.interview import Interview, Recording, RecordingChunk, SafetyEvent, Transcript, Turn
 from storage.models.journey import AssignmentBlock, PageView, QuotaCell
 from storage.models.operations import AuditEvent, Export, ExportParticipant, ScheduledAction, StaffUser
 from storage.models.responses import Bonus, ExperimentAssignment, GameDecision, GameOutcome, Response
@@ -28,6 +28,7 @@ __all__ = [
     "Recording",
     "RecordingChunk",
     "Response",
+    "SafetyEvent",
     "ScheduledAction",
     "StaffApiToken",
     "StaffSession",

@@ -38,12 +38,37 @@ class Interview(Base):
     transcription_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     transcription_progress: Mapped[float] = mapped_column(default=0.0, server_default="0")
     qa_flags: Mapped[list[Any]] = mapped_column(default=list)
+    # Provenance: what conducted the interview (null on interviews from before these were recorded).
+    llm_model: Mapped[str | None] = mapped_column(String(120))
+    llm_endpoint: Mapped[str | None] = mapped_column(String(24))
+    prompt_version: Mapped[str | None] = mapped_column(String(40))
+    safety_classifier_version: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     visit: Mapped[Visit | None] = relationship(back_populates="interviews")
     turns: Mapped[list[Turn]] = relationship(back_populates="interview", order_by="Turn.seq")
     recordings: Mapped[list[Recording]] = relationship(back_populates="interview")
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="interview")
+
+
+class SafetyEvent(Base):
+    """A distress or self-harm signal heard during an interview, waiting for (or given) staff review."""
+
+    __tablename__ = "safety_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
+    turn_seq: Mapped[int]
+    question_id: Mapped[str | None] = mapped_column(String(64))
+    signal: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None]
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(120))
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+    interview: Mapped[Interview] = relationship()
 
 
 class Turn(Base):

@@ -78,6 +78,8 @@ modules:
           note: has_children
           description: whether the participant has children
           skip_when: ["no"]
+safety: {distress: Keep going, severe: Call 988, stop_confirm: Stop now,
+         stop: Stopping., refusal: Fine., injection: Again., resume: On.}
 """
 
 SURVEY = """\

@@ -58,6 +58,8 @@ def test_loaded_file_carries_path_version_and_sha256_of_its_bytes(write_yaml: Wr
             objective: O
             questions:
               - {id: q, text: "Q?", seconds: 60, objective: O}
+        safety: {distress: Keep going, severe: Call 988, stop_confirm: Stop now,
+                 stop: Stopping., refusal: Fine., injection: Again., resume: On.}
         """,
     )
     loaded = load_file(path)
@@ -213,6 +215,8 @@ def test_unknown_field_is_an_error_that_suggests_the_allowed_keys(write_yaml: Wr
                 text: Q?
                 seconds: 60
                 objectve: O
+        safety: {distress: Keep going, severe: Call 988, stop_confirm: Stop now,
+                 stop: Stopping., refusal: Fine., injection: Again., resume: On.}
         """,
     )
     assert problems(path) == [
@@ -244,6 +248,8 @@ def test_wrong_type_names_the_value_and_the_fix(write_yaml: WriteYaml) -> None:
                 text: Q?
                 seconds: "625"
                 objective: O
+        safety: {distress: Keep going, severe: Call 988, stop_confirm: Stop now,
+                 stop: Stopping., refusal: Fine., injection: Again., resume: On.}
         """,
     )
     assert problems(path) == [
@@ -277,6 +283,8 @@ def test_yes_and_no_must_be_quoted_where_text_is_expected(write_yaml: WriteYaml)
                   note: has_children
                   description: whether the participant has children
                   skip_when: [no]
+        safety: {distress: Keep going, severe: Call 988, stop_confirm: Stop now,
+                 stop: Stopping., refusal: Fine., injection: Again., resume: On.}
         """,
     )
     assert problems(path) == [
@@ -303,6 +311,8 @@ def test_seconds_must_be_positive(write_yaml: WriteYaml) -> None:
             objective: O
             questions:
               - {id: q, text: "Q?", seconds: 0, objective: O}
+        safety: {distress: Keep going, severe: Call 988, stop_confirm: Stop now,
+                 stop: Stopping., refusal: Fine., injection: Again., resume: On.}
         """,
     )
     assert problems(path) == [
@@ -355,6 +365,8 @@ def test_duplicate_question_id_across_modules_is_an_error(write_yaml: WriteYaml)
             objective: O
             questions:
               - {id: family_now, text: "Q again?", seconds: 60, objective: O}
+        safety: {distress: Keep going, severe: Call 988, stop_confirm: Stop now,
+                 stop: Stopping., refusal: Fine., injection: Again., resume: On.}
         """,
     )
     assert problems(path) == [
@@ -382,6 +394,8 @@ def test_guide_totals_count_only_timed_questions(write_yaml: WriteYaml) -> None:
             questions:
               - {id: a, text: "A?", seconds: 625, objective: O}
               - {id: b, text: "B?", seconds: 235, objective: O}
+        safety: {distress: Keep going, severe: Call 988, stop_confirm: Stop now,
+                 stop: Stopping., refusal: Fine., injection: Again., resume: On.}
         """,
     )
     guide = load_file(path).data

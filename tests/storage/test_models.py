@@ -31,7 +31,9 @@ def build_study_graph(session: Session) -> dict[type, object]:
     interview = m.Interview(visit=visit, mode="voice", guide_id="avp", protocol_version="1.0.0",
                             protocol_hash=HASH, status="in_progress",
                             checkpoint={"question_index": 3, "notes": {"has_children": "no"}},
-                            started_at=AT, qa_flags=[{"flag": "few_words"}], created_at=AT)
+                            started_at=AT, qa_flags=[{"flag": "few_words"}], llm_model="gemma-3-270m",
+                            llm_endpoint="embedded", prompt_version="prompts-0123456789ab",
+                            safety_classifier_version="safety-1.0123456789ab", created_at=AT)
     turn = m.Turn(interview=interview, seq=0, speaker="interviewer", kind="scripted",
                   question_id="life_story_overview", text="Tell me the story of your life.",
                   start_s=0.0, end_s=6.25, llm_latency_ms=812.5, response_latency_ms=None,
@@ -44,7 +46,11 @@ def build_study_graph(session: Session) -> dict[type, object]:
                               model_version="1.2.1", settings={"beam_size": 5}, settings_hash=HASH,
                               segments=[{"speaker": "participant", "start": 0.5, "text": "Hi"}],
                               text="Hi", participant_words=1, wer_vs_live=0.125, created_at=AT)
-    session.add_all([study, participant, visit, consent, interview, turn, recording, chunk, transcript])
+    safety_event = m.SafetyEvent(interview=interview, turn_seq=2, question_id="life_story_overview",
+                                 signal="distress", score=0.8125, source="classifier", created_at=AT,
+                                 reviewed_at=AT + timedelta(hours=3), reviewed_by="staff:lead@example.org",
+                                 review_note="Called back; fine.")
+    session.add_all([study, participant, visit, consent, interview, turn, recording, chunk, transcript, safety_event])
     session.flush()
     response = m.Response(visit_id=visit.id, wave=1, instrument="gss_core", item_id="natspac",
                           value_number=2.0, value_text=None, presentation_order=1, shown_at=AT,
@@ -90,7 +96,7 @@ def build_study_graph(session: Session) -> dict[type, object]:
     included = m.ExportParticipant(export_id=export.id, participant_id=participant.id)
     session.add_all([staff_session, api_token, failure, included])
     session.flush()
-    rows = [study, participant, visit, consent, interview, turn, recording, chunk, transcript,
+    rows = [study, participant, visit, consent, interview, turn, recording, chunk, transcript, safety_event,
             response, assignment, decision, outcome, bonus, action, staff, event, export, replacement,
             quota, block, page, staff_session, api_token, failure, included]
     return {type(row): row for row in rows}

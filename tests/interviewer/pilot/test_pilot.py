@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from interviewer.conductor import Reply, Utterance
 from interviewer.conductor.budget import END_OF_TURN_SILENCE_S, speaking_seconds
-from interviewer.conductor.safety import STOP_CONFIRM
 from interviewer.pilot import draw_personas, run_pilot
 from interviewer.pilot.participant import KEEP_GOING, SimulatedParticipant
 from interviewer.pilot.personas import TALKATIVENESS
@@ -42,7 +41,8 @@ def test_a_simulated_participant_speaks_in_its_persona_and_wants_to_go_on(llm, s
     assert answer.startswith("I grew up near Tulsa")
     assert persona.describe() in stand_in.calls[0].prompt
     assert stand_in.calls[0].prompt.endswith("Isabella: Where did you grow up?\nParticipant:")
-    check = Reply((Utterance(STOP_CONFIRM, "transition", "q", 2.0, 5.0),), done=False)
+    stop_confirm = load_study().interview_guides["short"].data.safety.stop_confirm
+    check = Reply((Utterance(stop_confirm, "transition", "q", 2.0, 5.0),), done=False)
     assert participant.answer(check) == KEEP_GOING
 
 

@@ -1,0 +1,253 @@
+"""Safety signals heard by meaning: what a participant's utterance asks of the interviewer.
+
+    classifier = SafetyClassifier.shipped()
+    verdict = classifier.classify("Honestly, some days I don't see the point of going on.")
+    verdict.signal   # "severe"
+    verdict.score    # the signal's probability, for the review row
+
+Six classes: ``severe`` (self-harm or suicide), ``distress``, ``stop`` (the participant wants the
+interview to end), ``refusal`` (declines the current topic), ``injection`` (tries to instruct the
+interviewer), and ``none``. The meaning is read by the shared sentence encoder (all-MiniLM-L6-v2,
+`interviewer.language.sentences`); a multinomial logistic-regression head, trained by
+`interviewer.language.train_safety` on the labelled set kept under ``tests/``, turns each vector into
+class probabilities. The head ships with the package (``data/safety_head.json``: weights, version,
+calibrated thresholds). Nothing here asks the LLM.
+
+An answer can run for minutes and hold its signal in one sentence, so the whole utterance and each of
+its sentences (long ones in overlapping word windows) are scored, and each class takes its highest
+probability over the pieces. A class is heard when that probability reaches its calibrated threshold;
+``severe`` comes first, then the heard class furthest above its threshold. Distress is scored as
+distress *or* severe (a self-harm statement is also distress), and severe is heard only where that
+distress-or-severe score also reaches its own threshold (``severe_risk``).
+
+The phrases the old keyword detector lists (`interviewer.conductor.safety`) are kept as a floor: a
+listed self-harm phrase is always ``severe``, and a listed phrase gives its signal where the head
+heard none (`with_listed_phrases`).
+
+Besides the embedding, the head reads hashed word n-grams: small words that flip a meaning
+("never", "don't want to stop") are blurred in a sentence embedding and kept in n-grams.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from interviewer.language.sentences import SentenceEncoder, shared_encoder
+
+LABELS = ("none", "severe", "distress", "stop", "refusal", "injection")
+"""The classes, in the order of the head's rows."""
+SIGNALS = LABELS[1:]
+THRESHOLDS = (*SIGNALS, "severe_risk")
+"""A threshold per signal, and ``severe_risk``: severe is heard only where distress-or-severe is too."""
+SHIPPED_HEAD = Path(__file__).parent / "data" / "safety_head.json"
+
+WINDOW_WORDS = 24
+"""A sentence longer than this is also scored in windows of this many words (half overlapping)."""
+MAX_PIECES = 24
+"""At most this many pieces per utterance (the latest kept): bounds the latency of a long answer."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+NGRAM_BUCKETS = 1 << 13
+"""Word one- and two-grams are hashed into this many buckets (crc32): the lexical half of the features."""
+
+
+def ngram_features(texts: list[str], weight: float) -> csr_matrix:
+    """Hashed word 1- and 2-gram counts (sparse), each row scaled to length ``weight``.
+
+    Sentence embeddings blur small words that flip a meaning ("never", "don't want to stop"); the
+    n-grams keep them. Contractions are expanded, since speech recognition writes them inconsistently.
+    """
+    data: list[float] = []
+    columns: list[int] = []
+    pointers = [0]
+    for text in texts:
+        words = _WORD.findall(text.lower().replace("n't", " not").replace("'m", " am").replace("'d", " would"))
+        counts: dict[int, float] = {}
+        for gram in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
+            bucket = zlib.crc32(gram.encode()) % NGRAM_BUCKETS
+            counts[bucket] = counts.get(bucket, 0.0) + 1.0
+        norm = float(np.sqrt(sum(v * v for v in counts.values()))) or 1.0
+        for bucket in sorted(counts):
+            columns.append(bucket)
+            data.append(counts[bucket] * weight / norm)
+        pointers.append(len(columns))
+    return csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(columns, dtype=np.int64), pointers),
+                      shape=(len(texts), NGRAM_BUCKETS))
+
+
+class SafetyHeadError(RuntimeError):
+    """The classifier head file is missing or unreadable; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class SafetyHead:
+    """The trained head: ``weights`` over the embedding (classes x 384) and over the hashed n-grams
+    (classes x buckets, stored sparse), ``bias``, and per-signal ``thresholds``."""
+
+    version: str
+    weights: np.ndarray
+    bias: np.ndarray
+    thresholds: dict[str, float]
+    meta: dict[str, Any]
+    ngram_weights: np.ndarray | None = None
+    ngram_weight: float = 0.0
+
+    @classmethod
+    def load(cls, path: Path = SHIPPED_HEAD) -> SafetyHead:
+        """Read a head file written by `train_safety`."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            ngrams = np.zeros((len(LABELS), NGRAM_BUCKETS), dtype=np.float32)
+            for bucket, column in data["ngram_weights"].items():
+                ngrams[:, int(bucket)] = column
+            head = cls(version=str(data["version"]), weights=np.asarray(data["weights"], dtype=np.float32),
+                       bias=np.asarray(data["bias"], dtype=np.float32),
+                       thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
+                       meta=dict(data.get("meta", {})), ngram_weights=ngrams,
+                       ngram_weight=float(data["ngram_weight"]))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise SafetyHeadError(f"cannot read the safety classifier head {path}: {error}; rebuild it with "
+                                  f"`python -m interviewer.language.train_safety`") from None
+        if list(data.get("labels", [])) != list(LABELS) or head.weights.shape[0] != len(LABELS):
+            raise SafetyHeadError(f"{path} was trained for classes {data.get('labels')}, not {list(LABELS)}; "
+                                  f"rebuild it with `python -m interviewer.language.train_safety`")
+        if set(head.thresholds) != set(THRESHOLDS):
+            raise SafetyHeadError(f"{path} has thresholds for {sorted(head.thresholds)}, not {sorted(THRESHOLDS)}")
+        return head
+
+    def to_json(self) -> dict[str, Any]:
+        """The head file's document (weights rounded to 6 decimals; about 200 kB)."""
+        ngrams = self.ngram_weights if self.ngram_weights is not None else np.zeros((len(LABELS), 0))
+        used: list[int] = [int(b) for b in np.flatnonzero(np.abs(ngrams).max(axis=0) > 0)] if ngrams.size else []
+        return {"version": self.version, "labels": list(LABELS),
+                "thresholds": {k: round(float(v), 6) for k, v in self.thresholds.items()},
+                "meta": self.meta, "ngram_weight": self.ngram_weight,
+                "bias": [round(float(b), 6) for b in self.bias],
+                "weights": [[round(float(w), 6) for w in row] for row in self.weights],
+                "ngram_weights": {str(int(b)): [round(float(w), 6) for w in ngrams[:, b]] for b in used}}
+
+    def probabilities(self, vectors: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
+        """Class probabilities, one row per piece: ``vectors`` are the pieces' embeddings, ``texts``
+        the pieces themselves (for the n-gram half)."""
+        logits = vectors @ self.weights.T + self.bias
+        if self.ngram_weights is not None and texts is not None and self.ngram_weight:
+            logits = logits + np.asarray(ngram_features(texts, self.ngram_weight) @ self.ngram_weights.T)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one utterance signals: ``signal`` (``none`` or a class), its ``score``, and every score."""
+
+    signal: str
+    score: float
+    scores: dict[str, float]
+
+    @property
+    def heard(self) -> bool:
+        """True when the utterance carries a signal."""
+        return self.signal != "none"
+
+
+def pieces(text: str) -> list[str]:
+    """The parts of an utterance that are scored: the whole, its sentences, and windows of long ones."""
+    whole = " ".join(text.split())
+    if not whole:
+        return []
+    found: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        words = sentence.split()
+        if not words:
+            continue
+        found.append(" ".join(words))
+        if len(words) > WINDOW_WORDS:
+            step = WINDOW_WORDS // 2
+            found += [" ".join(words[start:start + WINDOW_WORDS])
+                      for start in range(0, len(words) - step, step)]
+    unique = list(dict.fromkeys(piece for piece in found if piece != whole))
+    return [whole, *unique[-(MAX_PIECES - 1):]]
+
+
+def signal_scores(probabilities: np.ndarray) -> dict[str, float]:
+    """Each signal's score for one utterance from its pieces' probabilities (rows: pieces)."""
+    best = {label: float(probabilities[:, i].max()) for i, label in enumerate(LABELS)}
+    index = {label: i for i, label in enumerate(LABELS)}
+    # Distress is heard also where a piece reads as self-harm: the two share most of their meaning.
+    best["distress"] = float((probabilities[:, index["distress"]] + probabilities[:, index["severe"]]).max())
+    return {signal: best[signal] for signal in SIGNALS}
+
+
+def decide(scores: dict[str, float], thresholds: dict[str, float]) -> Verdict:
+    """The verdict from signal scores: severe first (its own score and the distress-or-severe score
+    both at their thresholds), else the heard signal that is furthest above its threshold."""
+    heard = {signal: score for signal, score in scores.items() if score >= thresholds[signal]}
+    if "severe" in heard and scores["distress"] < thresholds["severe_risk"]:
+        del heard["severe"]
+    if "severe" in heard:
+        return Verdict("severe", heard["severe"], scores)
+    if not heard:
+        return Verdict("none", 0.0, scores)
+    signal = max(heard, key=lambda name: heard[name] / thresholds[name])
+    return Verdict(signal, heard[signal], scores)
+
+
+def with_listed_phrases(verdict: Verdict, text: str) -> Verdict:
+    """The verdict, raised where a phrase the old keyword detector lists says more: its self-harm
+    phrases always mean ``severe``, and its other phrases give their signal where the head heard
+    none. The phrases are narrow (precise), so they only add what the head missed."""
+    from interviewer.conductor import safety  # the lexical floor; imported late (conductor imports us)
+
+    listed = safety.detect(text)
+    if listed is safety.Signal.DISTRESS and safety.is_severe(text) and verdict.signal != "severe":
+        return Verdict("severe", verdict.scores.get("severe", 0.0), verdict.scores)
+    if verdict.signal == "none" and listed is not safety.Signal.NONE:
+        return Verdict(listed.value, verdict.scores.get(listed.value, 0.0), verdict.scores)
+    return verdict
+
+
+class SafetyClassifier:
+    """The sentence encoder and the shipped head, ready to classify utterances."""
+
+    def __init__(self, head: SafetyHead, encoder: SentenceEncoder | None = None) -> None:
+        self.head = head
+        self.encoder = encoder or shared_encoder()
+
+    @classmethod
+    def shipped(cls) -> SafetyClassifier:
+        """The classifier with the head that ships in the package (loaded once per process)."""
+        return _shipped()
+
+    @property
+    def version(self) -> str:
+        """The head's version (recorded with every interview)."""
+        return self.head.version
+
+    def warm(self) -> None:
+        """Load the encoder now (seconds), so that the first utterance is classified in milliseconds."""
+        self.encoder.encode(["warming up"])
+
+    def classify(self, text: str) -> Verdict:
+        """The signal one participant utterance carries (``none`` for an empty one)."""
+        parts = pieces(text)
+        if not parts:
+            return Verdict("none", 0.0, dict.fromkeys(SIGNALS, 0.0))
+        probabilities = self.head.probabilities(self.encoder.encode(parts), parts)
+        verdict = decide(signal_scores(probabilities), self.head.thresholds)
+        return with_listed_phrases(verdict, text)
+
+
+@cache
+def _shipped() -> SafetyClassifier:
+    return SafetyClassifier(SafetyHead.load())

@@ -1,0 +1,263 @@
+"""Train and calibrate the safety classifier's head from the labelled set; write the shipped file.
+
+    python -m interviewer.language.train_safety            # rewrites interviewer/language/data/safety_head.json
+    python -m interviewer.language.train_safety --check    # exit 1 if the shipped file differs from a retrain
+
+The labelled set (``tests/interviewer/language/safety_utterances.jsonl``) has one utterance a line:
+``{"text", "label", "phrasing", "split"}``. Only ``split == "train"`` rows are read here; the
+``heldout`` rows are for `bench.safety` alone.
+
+Training is deterministic (fixed folds, L-BFGS to a tight tolerance), so the same set and
+encoder give the same file. The version names the data and the recipe: ``safety-1.<sha256[:12]>`` of
+the training rows and the hyperparameters.
+
+Calibration: 5-fold cross-validation over the training rows gives every training utterance a score
+from a head that never saw it, computed exactly as at run time (pieces, maximum per class). Each
+signal's threshold is then set from those out-of-fold scores:
+
+* low enough to hear ``RECALL_GOALS`` of the signal's own utterances (self-harm: all of them), with
+  a margin;
+* but never so low that more than ``NEUTRAL_BUDGETS`` of neutral answers get the signal: where the
+  two conflict, the budget wins, and the out-of-fold recall printed shows what that costs;
+* ``severe_risk`` (the distress-or-severe score severe also needs): below every self-harm utterance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+
+from interviewer.language.safety_classifier import (
+    LABELS,
+    SHIPPED_HEAD,
+    SIGNALS,
+    SafetyHead,
+    ngram_features,
+    pieces,
+    signal_scores,
+)
+from interviewer.language.sentences import DIMENSIONS, MODEL_NAME, SentenceEncoder, shared_encoder
+
+LABELLED_SET = Path(__file__).resolve().parents[2] / "tests" / "interviewer" / "language" / "safety_utterances.jsonl"
+RECIPE = {"model": "multinomial logistic regression (scikit-learn lbfgs)", "c": 10.0, "ngram_weight": 1.0,
+          "class_balanced": True,
+          "folds": 5, "goal_margin": 0.9}
+RECALL_GOALS = {"severe": 1.0, "distress": 0.97, "stop": 0.95, "refusal": 0.92, "injection": 0.95}
+"""Out-of-fold recall each threshold is set to reach (a little above `bench.safety`'s targets)..."""
+NEUTRAL_BUDGETS = {"severe": 0.04, "distress": 0.03, "stop": 0.02, "refusal": 0.02, "injection": 0.01}
+"""...unless that would give more than this share of the neutral training answers the signal.
+Self-harm gets the largest share: a missed one is the worst outcome the distress protocol names; a
+false stop costs only the confirming question. (Chosen on the out-of-fold scores; bench.safety
+reports what they give on the held-out split.)"""
+HEAD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled utterance."""
+
+    text: str
+    label: str
+    phrasing: str
+    split: str
+
+
+class LabelledSetError(ValueError):
+    """A line of the labelled set is malformed; the message names the line."""
+
+
+def read_labelled_set(path: Path = LABELLED_SET) -> list[Example]:
+    """Every row of the labelled set, checked."""
+    examples: list[Example] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            example = Example(text=row["text"], label=row["label"], phrasing=row["phrasing"], split=row["split"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise LabelledSetError(f"{path}:{number}: not a labelled utterance ({error})") from None
+        if example.label not in LABELS:
+            raise LabelledSetError(f"{path}:{number}: label {example.label!r} is not one of {list(LABELS)}")
+        if example.split not in ("train", "heldout"):
+            raise LabelledSetError(f"{path}:{number}: split {example.split!r} is not 'train' or 'heldout'")
+        examples.append(example)
+    return examples
+
+
+def fit(vectors: csr_matrix, labels: np.ndarray, *, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression (scikit-learn's L-BFGS, which sentence-transformers brings),
+    classes weighted equally. Returns ``(weights, bias)`` with one row per class of `LABELS`."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000, tol=1e-6)
+    model.fit(vectors.astype(np.float64), labels)
+    weights = np.zeros((len(LABELS), vectors.shape[1]), dtype=np.float32)
+    bias = np.full(len(LABELS), -1e3, dtype=np.float32)  # a class absent from a fold is never predicted
+    for row, label in enumerate(model.classes_):
+        weights[label], bias[label] = model.coef_[row], model.intercept_[row]
+    return weights, bias
+
+
+class _Vectors:
+    """Each distinct piece of text encoded once."""
+
+    def __init__(self, encoder: SentenceEncoder, texts: Sequence[str]) -> None:
+        unique = list(dict.fromkeys(piece for text in texts for piece in pieces(text)))
+        encoded = encoder.encode(unique)
+        self._rows = {piece: encoded[i] for i, piece in enumerate(unique)}
+
+    def row(self, piece: str) -> np.ndarray:
+        return self._rows[piece]
+
+    def of_pieces(self, text: str) -> np.ndarray:
+        return np.stack([self._rows[piece] for piece in pieces(text)])
+
+
+def _training_rows(examples: Sequence[Example], vectors: _Vectors) -> tuple[np.ndarray, np.ndarray]:
+    """Every utterance whole, with its label; and the sentences of neutral answers as neutral too
+    (at run time each sentence is scored, so the head must know ordinary sentences). A row is the
+    embedding followed by the hashed n-grams."""
+    texts, labels = [], []
+    for example in examples:
+        parts = pieces(example.text)
+        texts.append(parts[0])
+        labels.append(LABELS.index(example.label))
+        if example.label == "none":
+            texts += parts[1:]
+            labels += [0] * (len(parts) - 1)
+    embedded = csr_matrix(np.stack([vectors.row(text) for text in texts]))
+    return hstack([embedded, ngram_features(texts, RECIPE["ngram_weight"])], format="csr"), np.asarray(labels)
+
+
+def _split(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return weights[:, :DIMENSIONS], weights[:, DIMENSIONS:]
+
+
+def _head(weights: np.ndarray, bias: np.ndarray, thresholds: dict[str, float], version: str = "",
+          meta: dict[str, Any] | None = None) -> SafetyHead:
+    dense, ngrams = _split(weights)
+    return SafetyHead(version=version, weights=dense, bias=bias, thresholds=thresholds, meta=meta or {},
+                      ngram_weights=ngrams, ngram_weight=float(RECIPE["ngram_weight"]))
+
+
+def _head_scores(head: SafetyHead, vectors: _Vectors, text: str) -> dict[str, float]:
+    parts = pieces(text)
+    return signal_scores(head.probabilities(vectors.of_pieces(text), parts))
+
+
+def out_of_fold_scores(examples: Sequence[Example], vectors: _Vectors) -> list[dict[str, float]]:
+    """Each example's signal scores from a head trained on the other folds (fold = position mod k)."""
+    folds = RECIPE["folds"]
+    scores: list[dict[str, float]] = [{} for _ in examples]
+    for fold in range(folds):
+        train = [e for i, e in enumerate(examples) if i % folds != fold]
+        x, y = _training_rows(train, vectors)
+        weights, bias = fit(x, y, c=RECIPE["c"])
+        head = _head(weights, bias, {})
+        for i, example in enumerate(examples):
+            if i % folds == fold:
+                scores[i] = _head_scores(head, vectors, example.text)
+    return scores
+
+
+def calibrate(examples: Sequence[Example], scores: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Per-signal thresholds from out-of-fold scores (see the module doc)."""
+    neutral = [s for e, s in zip(examples, scores, strict=True) if e.label == "none"]
+    thresholds: dict[str, float] = {}
+    for signal, goal in RECALL_GOALS.items():
+        own = sorted((s[signal] for e, s in zip(examples, scores, strict=True) if e.label == signal), reverse=True)
+        reach = own[min(len(own) - 1, int(np.ceil(goal * len(own))) - 1)] * RECIPE["goal_margin"]
+        # the lowest threshold that keeps this signal's false alarms on neutral answers within budget
+        false = sorted((s[signal] for s in neutral), reverse=True)
+        allowed = int(np.floor(NEUTRAL_BUDGETS[signal] * len(false)))
+        floor = false[allowed] + 1e-6 if allowed < len(false) else 0.0
+        thresholds[signal] = max(reach, floor)
+    risk = [s["distress"] for e, s in zip(examples, scores, strict=True) if e.label == "severe"]
+    thresholds["severe_risk"] = min(risk) * RECIPE["goal_margin"]
+    return thresholds
+
+
+def _training_split(examples: Sequence[Example]) -> list[Example]:
+    """The ``train`` rows in a fixed order (by the sha256 of their text), which fixes the folds."""
+    return sorted((e for e in examples if e.split == "train"), key=lambda e: hashlib.sha256(e.text.encode()).digest())
+
+
+def head_version(examples: Sequence[Example]) -> str:
+    """``safety-<HEAD_VERSION>.<sha256[:12]>`` of the training rows, the recipe and the encoder."""
+    rows = _training_split(examples)
+    digest = hashlib.sha256(json.dumps({"rows": [[e.text, e.label] for e in rows], "recipe": RECIPE,
+                                        "goals": RECALL_GOALS, "budgets": NEUTRAL_BUDGETS, "encoder": MODEL_NAME,
+                                        "head_version": HEAD_VERSION}, sort_keys=True).encode()).hexdigest()
+    return f"safety-{HEAD_VERSION}.{digest[:12]}"
+
+
+def train(examples: Sequence[Example], encoder: SentenceEncoder | None = None) -> tuple[SafetyHead, dict[str, Any]]:
+    """The head trained on the ``train`` rows and calibrated out of fold; and a report of the calibration."""
+    rows = _training_split(examples)
+    encoder = encoder or shared_encoder()
+    vectors = _Vectors(encoder, [e.text for e in rows])
+    oof = out_of_fold_scores(rows, vectors)
+    thresholds = calibrate(rows, oof)
+    x, y = _training_rows(rows, vectors)
+    weights, bias = fit(x, y, c=RECIPE["c"])
+    meta = {"encoder": encoder.describe(), "recipe": RECIPE, "recall_goals": RECALL_GOALS,
+            "neutral_budgets": NEUTRAL_BUDGETS,
+            "training_utterances": len(rows)}
+    head = _head(weights, bias, thresholds, head_version(examples), meta)
+    report = _calibration_report(rows, oof, thresholds)
+    return head, report
+
+
+def _calibration_report(rows: Sequence[Example], oof: Sequence[dict[str, float]],
+                        thresholds: dict[str, float]) -> dict[str, Any]:
+    from interviewer.language.safety_classifier import decide
+
+    predicted = [decide(s, thresholds).signal for s in oof]
+    report: dict[str, Any] = {"thresholds": {k: round(v, 4) for k, v in thresholds.items()}}
+    for signal in SIGNALS:
+        own = [p for e, p in zip(rows, predicted, strict=True) if e.label == signal]
+        report[f"oof_recall_{signal}"] = round(sum(p == signal for p in own) / max(1, len(own)), 3)
+    neutral = [p for e, p in zip(rows, predicted, strict=True) if e.label == "none"]
+    report["oof_neutral_false_signal_rate"] = round(sum(p != "none" for p in neutral) / max(1, len(neutral)), 3)
+    return report
+
+
+def write_head(head: SafetyHead, path: Path = SHIPPED_HEAD) -> None:
+    """Write the head file (stable formatting, so a retrain that changes nothing changes no byte)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(head.to_json(), separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: train, calibrate, and write (or ``--check``) the shipped head."""
+    parser = argparse.ArgumentParser(prog="python -m interviewer.language.train_safety", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=LABELLED_SET, help="the labelled set (JSONL)")
+    parser.add_argument("--out", type=Path, default=SHIPPED_HEAD, help="where to write the head")
+    parser.add_argument("--check", action="store_true", help="compare a retrain with --out instead of writing")
+    args = parser.parse_args(argv)
+    head, report = train(read_labelled_set(args.data))
+    print(json.dumps({"version": head.version, **report}))
+    if args.check:
+        shipped = SafetyHead.load(args.out)
+        if shipped.version != head.version:
+            print(f"{args.out} has version {shipped.version}; a retrain gives {head.version}: "
+                  f"run python -m interviewer.language.train_safety", file=sys.stderr)
+            return 1
+        return 0
+    write_head(head, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""The safety classifier ships with its labelled set: the head in the package is what the set trains,
+the set is well formed, and a damaged head file is refused with a message that says how to fix it."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from interviewer.language.safety_classifier import LABELS, SHIPPED_HEAD, SafetyHead, SafetyHeadError, pieces
+from interviewer.language.train_safety import LABELLED_SET, LabelledSetError, head_version, read_labelled_set, train
+
+
+def test_the_labelled_set_has_every_class_in_both_splits_and_no_duplicates() -> None:
+    examples = read_labelled_set()
+    assert len(examples) >= 400
+    assert len({e.text for e in examples}) == len(examples)
+    counts = Counter((e.label, e.split) for e in examples)
+    assert all(counts[(label, split)] >= 15 for label in LABELS for split in ("train", "heldout"))
+
+
+def test_the_shipped_head_names_the_labelled_set_it_was_trained_on() -> None:
+    # The version is a hash of the training rows and the recipe: editing either without retraining fails here.
+    assert SafetyHead.load().version == head_version(read_labelled_set())
+
+
+@pytest.mark.slow
+def test_retraining_from_the_labelled_set_reproduces_the_shipped_head() -> None:
+    shipped = SafetyHead.load()
+    retrained, _ = train(read_labelled_set())
+    assert retrained.version == shipped.version
+    assert retrained.thresholds == pytest.approx(shipped.thresholds, abs=1e-3)
+    np.testing.assert_allclose(retrained.weights, shipped.weights, atol=1e-3)
+    np.testing.assert_allclose(retrained.bias, shipped.bias, atol=1e-3)
+
+
+def test_a_long_answer_is_scored_whole_and_sentence_by_sentence() -> None:
+    text = "We moved to Ohio in 1990. My dad worked at the plant. Some days I don't see the point."
+    assert pieces(text) == [text, "We moved to Ohio in 1990.", "My dad worked at the plant.",
+                            "Some days I don't see the point."]
+    assert pieces("   ") == []
+
+
+def test_a_head_trained_for_other_classes_is_refused(tmp_path: Path) -> None:
+    data = json.loads(SHIPPED_HEAD.read_text())
+    data["labels"] = ["none", "stop"]
+    damaged = tmp_path / "head.json"
+    damaged.write_text(json.dumps(data))
+    with pytest.raises(SafetyHeadError, match="rebuild it with `python -m interviewer.language.train_safety`"):
+        SafetyHead.load(damaged)
+
+
+def test_a_malformed_labelled_line_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "set.jsonl"
+    bad.write_text(LABELLED_SET.read_text().splitlines()[0] + "\n"
+                   + json.dumps({"text": "hi", "label": "angry", "phrasing": "direct", "split": "train"}) + "\n")
+    with pytest.raises(LabelledSetError, match=r"set.jsonl:2: label 'angry' is not one of"):
+        read_labelled_set(bad)
