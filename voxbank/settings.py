@@ -277,3 +277,20 @@ def load_settings(**overrides: object) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return load_settings()
+
+
+def visible_settings(settings: Settings) -> list[tuple[str, str]]:
+    """(variable, value) for every setting, secrets shown only as set or not set."""
+    out = []
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if name in SECRET_FIELDS or isinstance(value, SecretStr):
+            shown = "set" if value else "not set"
+        elif name == "database_url" and value:
+            from sqlalchemy.engine import make_url
+
+            shown = make_url(value).render_as_string(hide_password=True)
+        else:
+            shown = "–" if value is None else str(value)
+        out.append((f"{ENV_PREFIX}{name.upper()}", shown))
+    return out

@@ -249,13 +249,19 @@ def web_settings(settings: Settings) -> WebSettings:
     copied; the rest are built here."""
     from dataclasses import fields
 
+    from voxbank.celery_app import QUEUES
     from voxbank.readiness import check_models
+    from voxbank.settings import visible_settings
+    from voxbank.tasks import send_transcription
     from web.options import WebSettings
 
     values = {field.name: getattr(settings, field.name) for field in fields(WebSettings)
               if field.name in Settings.model_fields}
     values.update(livekit=livekit_options(settings), broker_url=settings.resolved_broker_url,
-                  confirm_session=prolific_session_check(settings), check_models=lambda: check_models(settings))
+                  confirm_session=prolific_session_check(settings), check_models=lambda: check_models(settings),
+                  exports_dir=settings.resolved_data_dir / "exports", export_embedder=embedder_from_settings(settings),
+                  queues=QUEUES, send_transcription=lambda interview_id: send_transcription(interview_id, settings),
+                  visible_settings=tuple(visible_settings(settings)))
     return WebSettings(**values)
 
 

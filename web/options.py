@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
+from agentbank.embeddings import Embedder
 from interviewer.voice.options import LiveKitOptions
 from protocols import Study
 from survey.journey import SessionCheck
@@ -56,6 +58,13 @@ class WebSettings:
     staff_signin_max_failures: int = 5
     staff_lockout_s: int = 900
     staff_signin_client_limit: int = 20
+    # staff dashboard: where exports are written and what embeds them (None: the importer does), the
+    # broker's queues and how a transcription is sent to them, and the settings shown (secrets as set/unset)
+    exports_dir: Path = Path("var/exports")
+    export_embedder: Embedder | None = None
+    queues: tuple[str, ...] = ("default", "gpu")
+    send_transcription: Callable[[int], str] | None = None
+    visible_settings: tuple[tuple[str, str], ...] = ()
 
     @property
     def livekit_url(self) -> str | None:

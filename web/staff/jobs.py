@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kombu import Connection
@@ -11,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from storage.models import AuditEvent, Bonus, Interview, Participant, ScheduledAction, Visit, utcnow
 from survey.prolific_api.webhooks import ACTION as SUBMISSION_STATUS
-from voxbank.celery_app import QUEUES
 
 BROKER_TIMEOUT_S = 2.0
 
@@ -25,15 +25,15 @@ class QueueDepth:
     problem: str | None = None
 
 
-def queue_depths(broker_url: str) -> list[QueueDepth]:
-    """Messages waiting in each of voxbank's queues (an absent queue holds none)."""
+def queue_depths(broker_url: str, queues: Sequence[str]) -> list[QueueDepth]:
+    """Messages waiting in each of the queues (an absent queue holds none)."""
     out = []
     try:
         # Redis takes a socket timeout; the embedded SQLAlchemy transport would pass it to create_engine.
         options = {"socket_timeout": BROKER_TIMEOUT_S} if broker_url.startswith(("redis", "rediss")) else {}
         with Connection(broker_url, connect_timeout=BROKER_TIMEOUT_S, transport_options=options) as connection:
             channel = connection.default_channel
-            for name in QUEUES:
+            for name in queues:
                 try:
                     out.append(QueueDepth(name, int(channel.queue_declare(queue=name, passive=True).message_count)))
                 except Exception as error:  # kombu raises transport-specific errors for a queue never declared
@@ -42,7 +42,7 @@ def queue_depths(broker_url: str) -> list[QueueDepth]:
                     else:
                         out.append(QueueDepth(name, None, type(error).__name__))
     except Exception as error:  # an unreachable broker: say so on the page instead of failing it
-        return [QueueDepth(name, None, f"broker unreachable ({type(error).__name__})") for name in QUEUES]
+        return [QueueDepth(name, None, f"broker unreachable ({type(error).__name__})") for name in queues]
     return out
 
 

@@ -48,7 +48,6 @@ def exports_page(request: Request, session: SessionDep, staff: Exporter, done: s
 @router.post("")
 def make_export(request: Request, session: SessionDep, staff: Exporter, form: FormDep) -> Response:
     """Write an export of the chosen tier (the restricted tier embeds each agent's memories: it takes a while)."""
-    from agentbank.embeddings import EmbeddingUnavailable, embedder_from_settings
     from agentbank.export import ExportError, run_export
     from agentbank.scrub import ScrubberUnavailable
 
@@ -57,13 +56,13 @@ def make_export(request: Request, session: SessionDep, staff: Exporter, form: Fo
         raise StaffInputError(f"Choose the tier: open or restricted (got {tier!r}). Nothing was exported.")
     settings = request.app.state.settings
     runtime = request.app.state.journey.runtime
-    out = settings.resolved_data_dir / "exports" / f"{utcnow():%Y%m%dT%H%M%S}-{tier}"
+    out = settings.exports_dir / f"{utcnow():%Y%m%dT%H%M%S}-{tier}"
     session.close()
     try:
         result = run_export(request.app.state.session_factory, runtime.protocol, out, tier=tier, actor=staff.actor,
-                            embedder=embedder_from_settings(settings) if tier == "restricted" else None,
+                            embedder=settings.export_embedder if tier == "restricted" else None,
                             study_slug=runtime.slug)
-    except (ExportError, EmbeddingUnavailable, ScrubberUnavailable) as error:
+    except (ExportError, ScrubberUnavailable) as error:
         raise StaffInputError(f"The export failed: {error}") from None
     return RedirectResponse(f"/staff/exports?done={result.export_id}", status_code=303)
 

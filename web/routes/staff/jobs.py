@@ -9,7 +9,6 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from interviewer.transcription.jobs import request_transcription
 from storage.models import Interview, Participant, ScheduledAction, Visit
 from survey.scheduling.runner import retry
-from voxbank.tasks import send_transcription
 from web.deps import FormDep, SessionDep
 from web.staff import jobs
 from web.staff.access import Operator, Viewer
@@ -29,7 +28,7 @@ def jobs_page(request: Request, session: SessionDep, staff: Viewer, done: str | 
     counts, interviews = jobs.transcriptions(session, study_id)
     statuses, latest = jobs.prolific_sync(session)
     return render_staff(request, staff, "jobs.html", {
-        "title": "Jobs", "queues": jobs.queue_depths(settings.resolved_broker_url),
+        "title": "Jobs", "queues": jobs.queue_depths(settings.broker_url, settings.queues),
         "transcription_counts": counts, "interviews": interviews, "actions": jobs.actions(session, study_id),
         "action_counts": jobs.action_counts(session), "bonuses": jobs.bonuses(session, study_id),
         "submission_statuses": statuses, "latest_submission": latest,
@@ -55,7 +54,9 @@ def retry_transcription(request: Request, session: SessionDep, staff: Operator, 
     if not request_transcription(factory, interview_id, requested_by=staff.actor):
         raise StaffInputError(f"Interview {interview_id} is being transcribed right now; nothing was queued.")
     try:
-        send_transcription(interview_id, settings)
+        if settings.send_transcription is None:
+            raise BrokerUnreachable("this server has no broker to send transcriptions to")
+        settings.send_transcription(interview_id)
     except BrokerUnreachable:
         raise StaffInputError("The broker cannot be reached; the transcription is marked pending and will be sent "
                               "by 'voxbank transcribe --pending' once the broker is back.") from None
