@@ -36,6 +36,8 @@ CSRF_HEADER = "x-csrf-token"
 
 PUBLIC_ROUTES: dict[str, str] = {
     "/healthz": "liveness probe",
+    "/readyz": "readiness probe: names failing dependencies, never secrets or personal data",
+    "/metrics": "the operator's Prometheus scrape, refused without the bearer token (VOXBANK_METRICS_TOKEN)",
     "/static": "stylesheets and scripts",
     "/study/{slug}/start": "the Prolific link: entering the study hands out the participant capability",
     "/prolific/webhook": "Prolific's deliveries, checked by their signature",

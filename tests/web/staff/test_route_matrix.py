@@ -73,7 +73,7 @@ def path_values(person: Person, staff) -> dict[str, str]:  # type: ignore[no-unt
         viewer_id = session.scalars(select(StaffUser.id).where(StaffUser.email == staff[Role.VIEWER].email)).one()
         action = ScheduledAction(participant_id=person.participant_id, kind="invitation", due_at=utcnow(),
                                  status="failed", idempotency_key="matrix-test", last_error="Prolific said 500")
-        folder = app.state.settings.resolved_data_dir / "exports" / "matrix"
+        folder = app.state.settings.exports_dir / "matrix"
         folder.mkdir(parents=True)
         (folder / "manifest.json").write_text('{"counts": {"participants": 0}}')
         export = Export(actor="staff:admin@lab.example.org", tier="open", out_path=str(folder),
