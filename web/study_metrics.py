@@ -8,7 +8,7 @@ as counters in one process that the others could not see.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -16,19 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Visit
-from web.readiness import broker_connection
+from web.broker_queues import queue_depths
 
 log = logging.getLogger(__name__)
-
-QUEUES = ("default", "gpu")
-
 
 class StudyCollector(Collector):
     """``voxbank_participants`` by wave, visit status and step; ``voxbank_queue_depth`` by queue."""
 
-    def __init__(self, session_factory: sessionmaker[Session], broker_url: str) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], broker_url: str, queues: Sequence[str]) -> None:
         self.session_factory = session_factory
         self.broker_url = broker_url
+        self.queues = queues
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         participants = GaugeMetricFamily("voxbank_participants", "Participants' visits by wave, status and step",
@@ -37,8 +35,12 @@ class StudyCollector(Collector):
             participants.add_metric([str(wave), status, step or "none"], count)
         yield participants
         depth = GaugeMetricFamily("voxbank_queue_depth", "Jobs waiting in each broker queue", labels=["queue"])
-        for queue, waiting in queue_depths(self.broker_url).items():
-            depth.add_metric([queue], waiting)
+        for queue in queue_depths(self.broker_url, self.queues):
+            if queue.messages is not None:  # the broker is down: /readyz says so; the scrape keeps the rest
+                depth.add_metric([queue.queue], queue.messages)
+            else:
+                log.warning("could not read a queue depth from the broker", extra={"queue": queue.queue,
+                                                                                    "problem": queue.problem})
         yield depth
 
     def _steps(self) -> list[tuple[int, str, str | None, int]]:
@@ -46,22 +48,3 @@ class StudyCollector(Collector):
             rows = session.execute(select(Visit.wave, Visit.status, Visit.current_step, func.count())
                                    .group_by(Visit.wave, Visit.status, Visit.current_step)).all()
         return [(int(wave), str(status), step, int(count)) for wave, status, step, count in rows]
-
-
-def queue_depths(broker_url: str) -> dict[str, int]:
-    """Messages waiting in each queue (an empty dict when the broker does not answer: a scrape never fails)."""
-    from kombu.exceptions import ChannelError
-
-    depths: dict[str, int] = {}
-    try:
-        with broker_connection(broker_url) as connection:
-            channel = connection.default_channel
-            for queue in QUEUES:
-                try:
-                    depths[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)
-                except ChannelError:  # never declared yet, or (Redis) emptied: nothing waits
-                    depths[queue] = 0
-    except Exception:  # the broker is down: /readyz says so; the scrape still has the other metrics
-        log.warning("could not read the queue depths from the broker", exc_info=True)
-        return {}
-    return depths

@@ -35,5 +35,5 @@ def metrics(request: Request) -> Response:
                         headers={"WWW-Authenticate": "Bearer"})
     state = request.app.state
     study = CollectorRegistry()
-    study.register(StudyCollector(state.session_factory, state.settings.broker_url))
+    study.register(StudyCollector(state.session_factory, state.settings.broker_url, state.settings.queues))
     return Response(generate_latest(scrape_registry()) + generate_latest(study), media_type=CONTENT_TYPE_LATEST)

@@ -1,49 +1,15 @@
-"""What the jobs page shows: broker queue depths, transcriptions, scheduled actions, bonuses, Prolific sync."""
+"""What the jobs page shows besides queue depths (`web.broker_queues`): transcriptions, scheduled actions,
+bonuses, Prolific sync."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
 
-from kombu import Connection
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEvent, Bonus, Interview, Participant, ScheduledAction, Visit, utcnow
 from survey.prolific_api.webhooks import ACTION as SUBMISSION_STATUS
-
-BROKER_TIMEOUT_S = 2.0
-
-
-@dataclass(frozen=True)
-class QueueDepth:
-    """Messages waiting in one broker queue, or why that could not be read."""
-
-    queue: str
-    messages: int | None
-    problem: str | None = None
-
-
-def queue_depths(broker_url: str, queues: Sequence[str]) -> list[QueueDepth]:
-    """Messages waiting in each of the queues (an absent queue holds none)."""
-    out = []
-    try:
-        # Redis takes a socket timeout; the embedded SQLAlchemy transport would pass it to create_engine.
-        options = {"socket_timeout": BROKER_TIMEOUT_S} if broker_url.startswith(("redis", "rediss")) else {}
-        with Connection(broker_url, connect_timeout=BROKER_TIMEOUT_S, transport_options=options) as connection:
-            channel = connection.default_channel
-            for name in queues:
-                try:
-                    out.append(QueueDepth(name, int(channel.queue_declare(queue=name, passive=True).message_count)))
-                except Exception as error:  # kombu raises transport-specific errors for a queue never declared
-                    if "404" in str(error) or "NOT_FOUND" in str(error):
-                        out.append(QueueDepth(name, 0))
-                    else:
-                        out.append(QueueDepth(name, None, type(error).__name__))
-    except Exception as error:  # an unreachable broker: say so on the page instead of failing it
-        return [QueueDepth(name, None, f"broker unreachable ({type(error).__name__})") for name in queues]
-    return out
 
 
 def transcriptions(session: Session, study_id: int) -> tuple[Counter[str], list[tuple[Interview, str]]]:

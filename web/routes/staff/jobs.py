@@ -9,6 +9,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from interviewer.transcription.jobs import request_transcription
 from storage.models import Interview, Participant, ScheduledAction, Visit
 from survey.scheduling.runner import retry
+from web.broker_queues import queue_depths
 from web.deps import FormDep, SessionDep
 from web.staff import jobs
 from web.staff.access import Operator, Viewer
@@ -28,7 +29,7 @@ def jobs_page(request: Request, session: SessionDep, staff: Viewer, done: str | 
     counts, interviews = jobs.transcriptions(session, study_id)
     statuses, latest = jobs.prolific_sync(session)
     return render_staff(request, staff, "jobs.html", {
-        "title": "Jobs", "queues": jobs.queue_depths(settings.broker_url, settings.queues),
+        "title": "Jobs", "queues": queue_depths(settings.broker_url, settings.queues),
         "transcription_counts": counts, "interviews": interviews, "actions": jobs.actions(session, study_id),
         "action_counts": jobs.action_counts(session), "bonuses": jobs.bonuses(session, study_id),
         "submission_statuses": statuses, "latest_submission": latest,
