@@ -48,9 +48,10 @@ from interviewer.language.safety_classifier import (
 from interviewer.language.sentences import DIMENSIONS, MODEL_NAME, SentenceEncoder, shared_encoder
 
 LABELLED_SET = Path(__file__).resolve().parents[2] / "tests" / "interviewer" / "language" / "safety_utterances.jsonl"
-RECIPE = {"model": "multinomial logistic regression (scikit-learn lbfgs)", "c": 10.0, "ngram_weight": 1.0,
-          "class_balanced": True, "class_weight_factors": {"severe": 2.0, "distress": 1.5},
-          "folds": 5, "goal_margin": 0.9}
+RECIPE: dict[str, Any] = {"model": "multinomial logistic regression (scikit-learn lbfgs)", "c": 10.0,
+                          "ngram_weight": 1.0, "class_balanced": True,
+                          "class_weight_factors": {"severe": 2.0, "distress": 1.5},
+                          "folds": 5, "goal_margin": 0.9}
 RECALL_GOALS = {"severe": 1.0, "distress": 0.97, "stop": 0.95, "refusal": 0.92, "injection": 0.95}
 """Out-of-fold recall each threshold is set to reach (a little above `bench.safety`'s targets)..."""
 NEUTRAL_BUDGETS = {"severe": 0.02, "distress": 0.02, "stop": 0.01, "refusal": 0.01, "injection": 0.005}
@@ -102,7 +103,7 @@ def fit(vectors: csr_matrix, labels: np.ndarray, *, c: float) -> tuple[np.ndarra
     from sklearn.linear_model import LogisticRegression
 
     present, counts = np.unique(labels, return_counts=True)
-    factors: dict[str, float] = RECIPE["class_weight_factors"]  # type: ignore[assignment]
+    factors: dict[str, float] = RECIPE["class_weight_factors"]
     class_weight = {int(label): len(labels) / (len(present) * count) * factors.get(LABELS[label], 1.0)
                     for label, count in zip(present, counts, strict=True)}
     model = LogisticRegression(C=c, class_weight=class_weight, max_iter=1000, tol=1e-6)
