@@ -13,11 +13,12 @@ interviewer), and ``none``. The meaning is read by the shared sentence encoder (
 class probabilities. The head ships with the package (``data/safety_head.json``: weights, version,
 calibrated thresholds). Nothing here asks the LLM.
 
-An answer can run for minutes and hold its signal in one sentence, so the whole utterance and each of
-its sentences (long ones in overlapping word windows) are scored, and each class takes its highest
-probability over the pieces. A class is heard when that probability reaches its calibrated threshold;
-``severe`` comes first, then the heard class furthest above its threshold. Distress is scored as
-distress *or* severe (a self-harm statement is also distress), and severe is heard only where that
+An answer can run for minutes and hold its signal in one sentence, so a long answer (over
+``LONG_ANSWER_WORDS`` words) is scored whole and sentence by sentence (long sentences in overlapping
+word windows), all pieces in one batched encoder call; a short answer is scored whole only. Each
+class takes its highest probability over the pieces. A class is heard when that probability reaches
+its calibrated threshold; ``severe`` comes first, then the heard class furthest above its threshold.
+Distress is scored as distress *or* severe (a self-harm statement is also distress), and severe is heard only where that
 distress-or-severe score also reaches its own threshold (``severe_risk``).
 
 The phrases the old keyword detector lists (`interviewer.conductor.safety`) are kept as a floor: a
@@ -50,6 +51,9 @@ THRESHOLDS = (*SIGNALS, "severe_risk")
 """A threshold per signal, and ``severe_risk``: severe is heard only where distress-or-severe is too."""
 SHIPPED_HEAD = Path(__file__).parent / "data" / "safety_head.json"
 
+LONG_ANSWER_WORDS = 30
+"""An answer of at most this many words is scored whole only (one short encoder pass); a longer one is
+also scored sentence by sentence, since its signal may sit in one sentence the whole dilutes."""
 WINDOW_WORDS = 24
 """A sentence longer than this is also scored in windows of this many words (half overlapping)."""
 MAX_PIECES = 24
@@ -162,10 +166,13 @@ class Verdict:
 
 
 def pieces(text: str) -> list[str]:
-    """The parts of an utterance that are scored: the whole, its sentences, and windows of long ones."""
+    """The parts of an utterance that are scored: the whole; and, for an answer over
+    ``LONG_ANSWER_WORDS`` words, its sentences and windows of long ones."""
     whole = " ".join(text.split())
     if not whole:
         return []
+    if len(whole.split()) <= LONG_ANSWER_WORDS:
+        return [whole]
     found: list[str] = []
     for sentence in _SENTENCE_END.split(text):
         words = sentence.split()

@@ -48,17 +48,19 @@ from interviewer.language.safety_classifier import (
 from interviewer.language.sentences import DIMENSIONS, MODEL_NAME, SentenceEncoder, shared_encoder
 
 LABELLED_SET = Path(__file__).resolve().parents[2] / "tests" / "interviewer" / "language" / "safety_utterances.jsonl"
-RECIPE = {"model": "multinomial logistic regression (scikit-learn lbfgs)", "c": 10.0, "ngram_weight": 1.0,
-          "class_balanced": True,
-          "folds": 5, "goal_margin": 0.9}
+RECIPE: dict[str, Any] = {"model": "multinomial logistic regression (scikit-learn lbfgs)", "c": 10.0,
+                          "ngram_weight": 1.0, "class_balanced": True,
+                          "class_weight_factors": {"severe": 2.0, "distress": 1.5},
+                          "folds": 5, "goal_margin": 0.9}
 RECALL_GOALS = {"severe": 1.0, "distress": 0.97, "stop": 0.95, "refusal": 0.92, "injection": 0.95}
 """Out-of-fold recall each threshold is set to reach (a little above `bench.safety`'s targets)..."""
-NEUTRAL_BUDGETS = {"severe": 0.04, "distress": 0.03, "stop": 0.02, "refusal": 0.02, "injection": 0.01}
+NEUTRAL_BUDGETS = {"severe": 0.02, "distress": 0.02, "stop": 0.01, "refusal": 0.01, "injection": 0.005}
 """...unless that would give more than this share of the neutral training answers the signal.
-Self-harm gets the largest share: a missed one is the worst outcome the distress protocol names; a
-false stop costs only the confirming question. (Chosen on the out-of-fold scores; bench.safety
-reports what they give on the held-out split.)"""
-HEAD_VERSION = 1
+Self-harm and distress get the largest shares: a missed one is the worst outcome the distress
+protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
+false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
+(Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
+HEAD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,15 @@ def read_labelled_set(path: Path = LABELLED_SET) -> list[Example]:
 
 def fit(vectors: csr_matrix, labels: np.ndarray, *, c: float) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression (scikit-learn's L-BFGS, which sentence-transformers brings),
-    classes weighted equally. Returns ``(weights, bias)`` with one row per class of `LABELS`."""
+    classes balanced, then self-harm and distress weighted up by ``class_weight_factors`` (a missed
+    suicidal statement is the worst error). Returns ``(weights, bias)`` with one row per class of `LABELS`."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000, tol=1e-6)
+    present, counts = np.unique(labels, return_counts=True)
+    factors: dict[str, float] = RECIPE["class_weight_factors"]
+    class_weight = {int(label): len(labels) / (len(present) * count) * factors.get(LABELS[label], 1.0)
+                    for label, count in zip(present, counts, strict=True)}
+    model = LogisticRegression(C=c, class_weight=class_weight, max_iter=1000, tol=1e-6)
     model.fit(vectors.astype(np.float64), labels)
     weights = np.zeros((len(LABELS), vectors.shape[1]), dtype=np.float32)
     bias = np.full(len(LABELS), -1e3, dtype=np.float32)  # a class absent from a fold is never predicted

@@ -38,10 +38,17 @@ def test_retraining_from_the_labelled_set_reproduces_the_shipped_head() -> None:
 
 
 def test_a_long_answer_is_scored_whole_and_sentence_by_sentence() -> None:
-    text = "We moved to Ohio in 1990. My dad worked at the plant. Some days I don't see the point."
-    assert pieces(text) == [text, "We moved to Ohio in 1990.", "My dad worked at the plant.",
+    text = ("We moved to Ohio in 1990 when I was about six. My dad worked at the plant on the night shift for "
+            "twenty years. Some days I don't see the point.")
+    assert pieces(text) == [text, "We moved to Ohio in 1990 when I was about six.",
+                            "My dad worked at the plant on the night shift for twenty years.",
                             "Some days I don't see the point."]
     assert pieces("   ") == []
+
+
+def test_a_short_answer_is_scored_whole_only() -> None:
+    text = "We moved to Ohio in 1990. My dad worked at the plant. Some days I don't see the point."
+    assert pieces(text) == [text]
 
 
 def test_a_head_trained_for_other_classes_is_refused(tmp_path: Path) -> None:
