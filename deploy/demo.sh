@@ -27,6 +27,6 @@ cat <<MSG
 
 Done. The pilot interviews are in $VOXBANK_DATA_DIR/voxbank.db and the report in
 $VOXBANK_DATA_DIR/pilot-report.json. To walk the participant journey in a browser:
-  $voxbank serve      then open http://127.0.0.1:8000/study/park2024/start?PROLIFIC_PID=5f3c2b1a9d8e7f6a5b4c3d2e&STUDY_ID=65a0f00d1234567890abcdef&SESSION_ID=demo
+  $voxbank serve      then open http://127.0.0.1:8000/study/park2024/start?PROLIFIC_PID=5f3c2b1a9d8e7f6a5b4c3d2e&STUDY_ID=65a0f00d1234567890abcdef&SESSION_ID=0d3e5a1b2c4f6a7b8c9d0e1f
 To talk to the interviewer in the terminal:  $voxbank interview --text --guide short
 MSG
