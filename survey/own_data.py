@@ -149,7 +149,7 @@ def download(session: Session, participant: Participant, study_title: str, wordi
                                      .order_by(GameDecision.presentation_order, GameDecision.id))) if visit_ids else []
     interviews = list(session.scalars(select(Interview).where(Interview.visit_id.in_(visit_ids))
                                       .order_by(Interview.id))) if visit_ids else []
-    transcript = []
+    transcript: list[dict[str, Any]] = []
     for interview in interviews:
         turns = session.scalars(select(Turn).where(Turn.interview_id == interview.id).order_by(Turn.seq)).all()
         transcript.append({

@@ -19,10 +19,11 @@ from agentbank.export import exports_including
 from storage import audit
 from survey import consent as consent_doc
 from survey.errors import TamperedForm
+from survey.journey import Journey
 from survey.own_data import download, holdings
 from survey.sharing import stop_sharing
 from web.deps import FormDep, JourneyDep, ParticipantVisit, SessionDep, SignerDep
-from web.pages import base_path, render
+from web.pages import DEFAULT_HEADING, base_path, render
 
 router = APIRouter(prefix="/study/{slug}")
 PURPOSE = "stop-sharing"
@@ -37,6 +38,7 @@ SCHEDULED = {
     "approval": "approving your submission on Prolific",
     "bonus_payment": "paying your bonus",
 }
+SCENARIOS = "the short scenarios"
 STATUSES = {
     "completed": "finished", "started": "under way", "in_progress": "under way", "pending": "not started",
     "stopped": "stopped early", "abandoned": "left unfinished", "withdrawn": "withdrawn", "declined": "declined",
@@ -48,19 +50,27 @@ def _day(value: datetime | None) -> str:
     return value.strftime("%-d %B %Y") if value is not None else ""
 
 
+def _answers_by_part(journey: Journey, counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Answer counts under the headings the participant saw; the experiments' answers as one "scenarios" line."""
+    instruments, experiments = journey.runtime.protocol.instruments, journey.runtime.experiments
+    out = [((instruments[name].data.heading if name in instruments else None) or DEFAULT_HEADING, count)
+           for name, count in counts.items() if name not in experiments]
+    scenario_answers = sum(count for name, count in counts.items() if name in experiments)
+    return out + ([(SCENARIOS, scenario_answers)] if scenario_answers else [])
+
+
 @router.get("/my-data")
 def page(request: Request, journey: JourneyDep, session: SessionDep, signer: SignerDep, ctx: ParticipantVisit,
          notice: str | None = None) -> Response:
     """What voxbank holds about the participant, the exports that included them, and their choices."""
     held = holdings(session, ctx.participant)
     titles = {scope.id: scope.title for scope in consent_doc.scopes(journey.runtime.consent)}
-    instruments = journey.runtime.protocol.instruments
-    answers = [((instruments[name].data.heading if name in instruments else None) or name, count)
-               for name, count in held.answers.items()]
+    answers = _answers_by_part(journey, held.answers)
     exports = [(TIERS.get(inclusion.tier, inclusion.tier), _day(inclusion.created_at))
                for inclusion in exports_including(session, ctx.participant.id)]
     return render(request, journey, "my_data.html", {
-        "title": "Your data", "held": held, "answers": answers, "exports": exports, "day": _day,
+        "title": "Your data", "held": held, "answers": answers, "scenarios_heading": SCENARIOS,
+        "exports": exports, "day": _day,
         "scopes": [titles.get(scope, scope) for scope in held.consent_scopes],
         "sharing": [titles.get(scope, scope) for scope in held.sharing],
         "scheduled": [(SCHEDULED.get(kind, kind.replace("_", " ")), _day(due), STATUSES.get(status, status))
