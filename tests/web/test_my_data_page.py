@@ -188,3 +188,16 @@ def test_a_forged_stop_changes_nothing(client: TestClient, session_factory: sess
     assert client.post(f"{BASE}/my-data/stop-sharing", data=data).status_code == 400
     with session_factory() as session:
         assert len(session.scalars(select(Consent)).all()) == 1
+
+
+def test_after_withdrawing_the_page_shows_what_the_withdrawal_kept(client: TestClient,
+                                                                    session_factory: sessionmaker[Session]) -> None:
+    take_part(client, 1, session_factory)
+    form = read_form(client.get(f"{BASE}/withdraw").text)
+    left = client.post(form.action, data={**form.hidden, "reason": ""})
+    assert f'href="{BASE}/my-data"' in left.text
+    page = " ".join(client.get(f"{BASE}/my-data").text.split())
+    assert "You have withdrawn from the study: you are in no future export." in page
+    assert "No answers to the questionnaires." in page and "0 turns of conversation" in page
+    assert "Stop sharing" not in page
+    assert client.get(f"{BASE}/my-data/download").json()["answers"] == []
