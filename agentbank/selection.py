@@ -13,7 +13,8 @@ never exported individually: the consent text offers the two tiers as separate c
 A participant is eligible when they have not withdrawn (``withdrawn_at`` unset and status not
 ``withdrawn``), their most recent consent (latest ``signed_at``, then highest id) is not
 withdrawn and holds the tier's scope (a newer consent without the scope overrides an older one
-with it), and **their interview ended**:
+with it: that is how a participant's "stop sharing" on their own data page is recorded, counted
+as ``sharing_withdrawn``), and **their interview ended**:
 
 - an interview ``completed`` (every applicable question asked), or
 - an interview ``stopped`` or ``abandoned`` after the participant had said at least
@@ -49,6 +50,7 @@ STOPPED = ("stopped", "abandoned")
 REASONS = {
     "withdrawn": "withdrew from the study",
     "consent_withdrawn": "withdrew their consent",
+    "sharing_withdrawn": "took back sharing for future exports (on their own data page)",
     "no_consent_for_tier": "did not consent to sharing in this tier",
     "no_interview": "has no interview",
     "interview_not_ended": "interview not ended (pending or in progress)",
@@ -84,6 +86,9 @@ def consent_reason(participant: Participant, tier: str) -> str | None:
     if consent is not None and consent.withdrawn_at is not None:
         return "consent_withdrawn"
     if consent is None or TIER_SCOPES[tier] not in (consent.scopes or []):
+        earlier = [c for c in participant.consents if c is not consent and c.withdrawn_at is None]
+        if any(TIER_SCOPES[tier] in (c.scopes or []) for c in earlier):
+            return "sharing_withdrawn"  # a newer copy without the scope: ``survey.sharing.stop_sharing``
         return "no_consent_for_tier"
     return None
 

@@ -28,7 +28,7 @@ from web import access_log, errors
 from web.capability import Signer
 from web.limits import BodySizeLimit, RateLimit
 from web.options import VoiceOpener, WebSettings
-from web.routes import entry, health, interview, journey, prolific_webhook, withdrawal
+from web.routes import entry, health, interview, journey, my_data, prolific_webhook, withdrawal
 from web.routes import metrics as metrics_route
 from web.templating import STATIC_DIR, make_templates
 
@@ -102,7 +102,7 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
     app.state.rate_limit = RateLimit({"entry": settings.rate_limit_entry, "offer": settings.rate_limit_offer,
                                       "webhook": settings.rate_limit_webhook}, settings.rate_limit_storage_url)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, entry, journey, withdrawal, prolific_webhook, interview):
+    for module in (health, entry, journey, withdrawal, my_data, prolific_webhook, interview):
         app.include_router(module.router)
     app.include_router(metrics_route.router)  # operations: the operator's Prometheus scrape (deploy/)
     install_staff(app, settings)

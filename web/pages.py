@@ -33,6 +33,7 @@ def render(request: Request, journey: Journey, template: str, context: dict[str,
         "study_title": "Research study",
         "base": base,
         "withdraw_url": f"{base}/withdraw" if signed_in else None,
+        "my_data_url": f"{base}/my-data" if signed_in else None,
         "contact_email": journey.contact_email,
         **context,
     }
