@@ -97,3 +97,17 @@ class ParticipantOut(BaseModel):
     interviews: list[InterviewOut]
     answers: int
     consent_versions: list[str]
+
+
+class SafetyEventOut(BaseModel):
+    """A safety event awaiting review (ids and the classifier's verdict; never the words said)."""
+
+    event_id: int
+    interview_id: int
+    pseudonym: str
+    turn_seq: int
+    question_id: str | None
+    signal: str
+    score: float | None
+    source: str
+    created_at: datetime

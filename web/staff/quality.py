@@ -1,9 +1,6 @@
 """What the quality page shows: per interview, the transcript QA flags and follow-up measures; per visit,
-speeding and straight-lining from the page signals; and the distress events the conductor recorded.
-
-Distress events are read from each interview's checkpoint (``events`` of type ``distress``). Where the
-database also has a ``safety_events`` table (added by the safety work, migration 0006), its rows are
-listed too, read by reflection so that this page works with or without it.
+speeding and straight-lining from the page signals. The safety events to review are in
+``web.staff.safety_events``.
 """
 
 from __future__ import annotations
@@ -11,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Interview, PageView, Participant, Visit
@@ -29,7 +26,6 @@ class InterviewQuality:
     follow_ups: int
     fallbacks: int
     skipped: int
-    distress: list[dict[str, Any]]
 
     @property
     def follow_ups_per_question(self) -> float | None:
@@ -56,13 +52,11 @@ def interviews(session: Session, study_id: int) -> list[InterviewQuality]:
             .join(Participant, Visit.participant_id == Participant.id).where(Participant.study_id == study_id)
             .order_by(Interview.id.desc())):
         checkpoint = interview.checkpoint or {}
-        events = checkpoint.get("events", [])
         out.append(InterviewQuality(
             interview_id=interview.id, pseudonym=pseudonym, status=interview.status,
             qa_flags=list(interview.qa_flags or []), questions_asked=len(checkpoint.get("asked", [])),
             follow_ups=sum(int(n) for n in checkpoint.get("followups", {}).values()),
-            fallbacks=int(checkpoint.get("fallbacks", 0)), skipped=len(checkpoint.get("skipped", [])),
-            distress=[e for e in events if e.get("type") == "distress"]))
+            fallbacks=int(checkpoint.get("fallbacks", 0)), skipped=len(checkpoint.get("skipped", []))))
     return out
 
 
@@ -78,16 +72,3 @@ def visit_signals(session: Session, study_id: int) -> list[VisitSignals]:
         row[1] += bool((signals or {}).get("speeding"))
         row[2] += bool((signals or {}).get("straightlining"))
     return [VisitSignals(p, w, *row) for (p, w), row in sorted(counts.items()) if row[1] or row[2]]
-
-
-def safety_event_rows(session: Session, limit: int = 200) -> list[dict[str, Any]] | None:
-    """Rows of the ``safety_events`` table, newest first, or None when this database has no such table."""
-    bind = session.get_bind()
-    if not inspect(bind).has_table("safety_events"):
-        return None
-    table = Table("safety_events", MetaData(), autoload_with=bind)
-    order = table.c.id.desc() if "id" in table.c else None
-    query = select(table).limit(limit)
-    if order is not None:
-        query = query.order_by(order)
-    return [dict(row._mapping) for row in session.execute(query)]

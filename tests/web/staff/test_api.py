@@ -57,4 +57,5 @@ def test_disabling_an_account_revokes_its_tokens(staff, make_client, session_fac
 def test_the_openapi_document_is_served_only_to_signed_in_staff(staff, make_client):
     assert make_client().get("/api/staff/openapi.json").status_code == 401
     document = staff[Role.VIEWER].client.get("/api/staff/openapi.json").json()
-    assert set(document["paths"]) == {"/api/staff/overview", "/api/staff/live", "/api/staff/participants/{pseudonym}"}
+    assert set(document["paths"]) == {"/api/staff/overview", "/api/staff/live", "/api/staff/participants/{pseudonym}",
+                                      "/api/staff/safety-events"}

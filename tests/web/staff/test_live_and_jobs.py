@@ -64,30 +64,13 @@ def test_an_operator_retries_a_failed_scheduled_action(staff, person: Person, se
         assert event.actor == "staff:operator@lab.example.org"
 
 
-def test_the_quality_page_lists_distress_events_follow_ups_and_qa_flags(staff, person: Person, session_factory):
+def test_the_quality_page_lists_follow_ups_and_qa_flags_per_interview(staff, person: Person, session_factory):
     with session_factory() as session, session.begin():
         session.execute(update(Interview).values(
             qa_flags=[{"flag": "silent_channel", "detail": "the participant channel holds no speech"}],
-            checkpoint={"asked": ["a", "b", "c", "d"], "followups": {"a": 2, "c": 1}, "fallbacks": 1,
-                        "events": [{"type": "distress", "question_id": "b", "source": "detector", "seq": 7}]}))
+            checkpoint={"asked": ["a", "b", "c", "d"], "followups": {"a": 2, "c": 1}, "fallbacks": 1}))
     assert staff[Role.VIEWER].client.get("/staff/quality").status_code == 403
     page = staff[Role.RESEARCHER].client.get("/staff/quality").text
     row = page.split(f'<tr data-interview="{person.interview_id}">')[1].split("</tr>")[0]
     assert '<td class="num">4</td><td class="num">0.75</td>' in row and "silent_channel" in row
-    distress = page.split('id="distress"')[1].split("</table>")[0]
-    assert "<td>b</td><td>detector</td>" in distress and person.pseudonym[:8] in distress
-    assert "Safety events table" not in page  # this branch's schema has no safety_events table
-
-
-def test_where_the_database_has_a_safety_events_table_its_rows_are_listed(staff, person: Person, engine):
-    from sqlalchemy import text
-
-    with engine.begin() as connection:  # the shape of the safety work's table is theirs; any columns are shown
-        connection.execute(text("CREATE TABLE safety_events (id INTEGER PRIMARY KEY, interview_id INTEGER, "
-                                "kind VARCHAR(32), reviewed_by VARCHAR(120))"))
-        connection.execute(text("INSERT INTO safety_events VALUES (1, :i, 'distress', NULL)"),
-                           {"i": person.interview_id})
-    page = staff[Role.RESEARCHER].client.get("/staff/quality").text
-    table = page.split('id="safety-events"')[1].split("</table>")[0]
-    assert '<th scope="col">kind</th>' in table
-    assert f"<td>1</td><td>{person.interview_id}</td><td>distress</td>" in table
+    assert "No safety event recorded." in page  # the events to review: tests/web/staff/test_safety_review.py

@@ -66,7 +66,7 @@ def path_values(person: Person, staff) -> dict[str, str]:  # type: ignore[no-unt
     """A real value for every path parameter the app's routes use."""
     from sqlalchemy import select
 
-    from storage.models import Export, ScheduledAction, StaffUser, utcnow
+    from storage.models import Export, SafetyEvent, ScheduledAction, StaffUser, utcnow
 
     app = person.client.app
     with app.state.session_factory() as session, session.begin():
@@ -78,10 +78,12 @@ def path_values(person: Person, staff) -> dict[str, str]:  # type: ignore[no-unt
         (folder / "manifest.json").write_text('{"counts": {"participants": 0}}')
         export = Export(actor="staff:admin@lab.example.org", tier="open", out_path=str(folder),
                         manifest_sha256="0" * 64, participant_count=0)
-        session.add_all([action, export])
+        event = SafetyEvent(interview_id=person.interview_id, turn_seq=1, question_id="q", signal="distress",
+                            score=0.9, source="classifier")
+        session.add_all([action, export, event])
         session.flush()
-        action_id, export_id = action.id, export.id
-    return {"action_id": str(action_id), "export_id": str(export_id), "slug": "park2024",
+        action_id, export_id, event_id = action.id, export.id, event.id
+    return {"action_id": str(action_id), "export_id": str(export_id), "slug": "park2024", "event_id": str(event_id),
             "pseudonym": person.pseudonym, "staff_id": str(viewer_id),
             "interview_id": str(person.interview_id), "recording_id": str(person.recording_ids["participant"])}
 

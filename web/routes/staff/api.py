@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 
 from storage import audit
 from web.deps import SessionDep
-from web.staff import live, overview, participant_record
+from web.staff import live, overview, participant_record, safety_events
 from web.staff.access import Researcher, SignedIn, Viewer
 from web.staff.api_schemas import (
     DayOut,
@@ -22,6 +22,7 @@ from web.staff.api_schemas import (
     OverviewOut,
     ParticipantOut,
     QuotaCellOut,
+    SafetyEventOut,
     StageOut,
     TurnOut,
 )
@@ -85,6 +86,16 @@ def api_participant(request: Request, session: SessionDep, staff: Researcher, ps
         ) for i in record.interviews],
         answers=len(record.responses), consent_versions=[c.document_version for c in record.consents],
     )
+
+
+@router.get("/safety-events", response_model=list[SafetyEventOut])
+def api_safety_events(request: Request, session: SessionDep, staff: Researcher) -> list[SafetyEventOut]:
+    """Safety events awaiting review, newest first (mark them reviewed on the quality page)."""
+    rows = safety_events.listed(session, request.app.state.journey.study_id, with_turns=False, unreviewed_only=True)
+    return [SafetyEventOut(event_id=r.event.id, interview_id=r.event.interview_id, pseudonym=r.pseudonym,
+                           turn_seq=r.event.turn_seq, question_id=r.event.question_id, signal=r.event.signal,
+                           score=r.event.score, source=r.event.source, created_at=r.event.created_at)
+            for r in rows]
 
 
 @router.get("/openapi.json")
