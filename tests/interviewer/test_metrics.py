@@ -31,8 +31,11 @@ def test_every_llm_completion_is_timed(short_guide, llm, factory, stand_in) -> N
 
 
 def test_a_stop_request_counts_as_a_safety_event(short_guide, llm, factory) -> None:
-    before = sample("voxbank_safety_events_total", kind="stop", source="detector")
+    asked = sample("voxbank_safety_events_total", kind="stop_check", source="classifier")
+    stopped = sample("voxbank_safety_events_total", kind="stop", source="confirmed")
     conductor = Conductor.start(short_guide, llm, factory)
     conductor.open()
-    conductor.respond("I want to stop the interview now.", 3.0)
-    assert sample("voxbank_safety_events_total", kind="stop", source="detector") == before + 1
+    conductor.respond("I want to stop the interview now.", 3.0)  # heard by the classifier, confirmed once
+    conductor.respond("Yes.", 1.0)
+    assert sample("voxbank_safety_events_total", kind="stop_check", source="classifier") == asked + 1
+    assert sample("voxbank_safety_events_total", kind="stop", source="confirmed") == stopped + 1

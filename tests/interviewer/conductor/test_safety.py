@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from interviewer.conductor import Conductor
-from interviewer.conductor.decisions import GENERIC_PROBES
 from interviewer.conductor.safety import Signal, confirms, declines, detect
 from interviewer.language.safety_classifier import SafetyClassifier
 from storage import audit
@@ -197,7 +196,9 @@ def test_a_follow_up_that_fails_the_checks_is_never_asked(follow_up, short_guide
     conductor = _opened(short_guide, llm, factory)
     reply = conductor.respond("I grew up in Iowa, and my mother kept the old farmhouse near the river for years.",
                               6.0)
-    # Most of the life story's time is left, so a fixed neutral probe is asked instead.
-    assert (reply.kind, reply.text) == ("followup", GENERIC_PROBES[0])
+    # Most of the life story's time is left, so a checked follow-up is asked instead: one grounded in the
+    # answer through the guide's templates (or a generic probe from the guide when nothing grounds).
+    assert reply.kind == "followup" and reply.text != follow_up
+    assert "Iowa" in reply.text or reply.text in short_guide.data.followups.generic
     assert conductor.state.fallbacks == 0 and sum(conductor.state.rejected_follow_ups.values()) == 1
     assert follow_up not in _said(factory, conductor)

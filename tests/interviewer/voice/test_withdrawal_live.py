@@ -37,6 +37,10 @@ def test_withdrawing_during_a_live_interview_hangs_up_and_keeps_nothing_said(
         participant_id, visit_id = participant.id, admitted_visit(session, participant).id
     answer = speak_text(ANSWER)
 
+    def chunks_stored() -> bool:
+        with session_factory() as session:
+            return session.scalars(select(RecordingChunk.id).limit(1)).first() is not None
+
     def withdraw_now() -> set[str]:
         with transaction(session_factory) as session:
             hashes = set(session.scalars(select(RecordingChunk.blob_sha256)))
@@ -49,6 +53,10 @@ def test_withdrawing_during_a_live_interview_hangs_up_and_keeps_nothing_said(
         await session.start()
         await session.log.wait_for(lambda log: any(p.question_id == "grew_up" and p.started_at
                                                    for p in log.played), WAIT_S)
+        # Withdraw once the recording has stored a chunk, so there is audio for the withdrawal to erase.
+        deadline = asyncio.get_running_loop().time() + WAIT_S
+        while not await asyncio.to_thread(chunks_stored) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
         hashes = await asyncio.to_thread(withdraw_now)
         await transport.speak(answer)
         reason = await asyncio.wait_for(session.wait(), WAIT_S)  # it hangs up by itself
