@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from protocols import Study
 from storage.models import AuditEvent, Participant, QuotaCell, Visit, utcnow
 from voxbank.settings import Settings
-from web.app import create_app
+from voxbank.wiring import web_app
 
 JSON = {"Accept": "application/json"}
 
@@ -24,7 +24,7 @@ JSON = {"Accept": "application/json"}
 def limited(settings: Settings, protocol_study: Study) -> Iterator[TestClient]:
     configured = settings.model_copy(update={"rate_limit_entry": "5/minute", "rate_limit_webhook": "3/minute",
                                              "max_body_bytes": 4096})
-    with TestClient(create_app(configured, study=protocol_study), follow_redirects=True) as client:
+    with TestClient(web_app(configured, study=protocol_study), follow_redirects=True) as client:
         yield client
 
 
@@ -96,7 +96,7 @@ def test_handshakes_are_audited_once_per_secret_and_only_when_well_formed(
 def test_places_held_by_entries_that_never_consent_come_back_after_the_hold(
         settings: Settings, protocol_study: Study, session_factory: sessionmaker[Session]) -> None:
     configured = settings.model_copy(update={"quota_hold_minutes": 30})
-    with TestClient(create_app(configured, study=protocol_study), follow_redirects=True) as client:
+    with TestClient(web_app(configured, study=protocol_study), follow_redirects=True) as client:
         idle = Bot(client, pid(1))
         idle.enter()  # takes a place, then goes no further
         with session_factory() as session:

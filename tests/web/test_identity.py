@@ -17,7 +17,7 @@ from protocols import Study
 from storage.models import AuditEvent, Participant, Visit
 from tests.survey.prolific_standin import TOKEN, ProlificStandIn
 from voxbank.settings import Settings
-from web.app import create_app
+from voxbank.wiring import web_app
 from web.capability import cookie_name
 
 VICTIM = pid(0x51)
@@ -92,7 +92,7 @@ def test_a_new_session_on_a_new_device_needs_prolifics_word(
         settings: Settings, protocol_study: Study, session_factory: sessionmaker[Session],
         prolific: ProlificStandIn) -> None:
     configured = settings.model_copy(update={"prolific_token": SecretStr(TOKEN), "prolific_api_url": prolific.url})
-    with TestClient(create_app(configured, study=protocol_study), follow_redirects=True) as client:
+    with TestClient(web_app(configured, study=protocol_study), follow_redirects=True) as client:
         _victim_at_page_three(client)
         new_device = TestClient(client.app, follow_redirects=True)
         mine, not_mine = "b" * 24, "c" * 24
