@@ -80,3 +80,27 @@ def admitted_visit(session: Any, participant: Any, *, scopes: tuple[str, ...] = 
                             text_hash="0" * 64, scopes=list(scopes)))
     session.flush()
     return visit
+
+
+def admitted_participant(factory: Any) -> tuple[int, int]:
+    """An active participant at their interview step with consent to recording, in the database's first
+    study (made if there is none): ``(participant id, visit id)``."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from storage.db import transaction
+    from storage.models import Participant
+    from storage.models import Study as StudyRow
+
+    with transaction(factory) as session:
+        study = session.scalars(select(StudyRow)).first()
+        if study is None:
+            study = StudyRow(slug="s", title="t", protocol_version="1", protocol_hash="0" * 64)
+            session.add(study)
+            session.flush()
+        participant = Participant(study_id=study.id, prolific_pid=uuid.uuid4().hex[:24],
+                                  pseudonym_id=str(uuid.uuid4()), status="active")
+        session.add(participant)
+        session.flush()
+        return participant.id, admitted_visit(session, participant).id

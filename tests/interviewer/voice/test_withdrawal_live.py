@@ -5,7 +5,6 @@ withdrawal policy keeps."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 from sqlalchemy import select
@@ -15,9 +14,8 @@ from interviewer.voice.inprocess import InProcessTransport
 from interviewer.voice.session import InterviewSession, VoiceRuntime
 from storage.db import transaction
 from storage.models import Participant, RecordingChunk
-from storage.models import Study as StudyRow
 from survey.withdrawal import withdraw
-from tests.interviewer.voice.helpers import ANSWER, admitted_visit
+from tests.interviewer.voice.helpers import ANSWER, admitted_participant
 from tests.withdrawal_policy import assert_withdrawal_kept_only_what_it_may
 
 pytestmark = pytest.mark.slow
@@ -26,15 +24,7 @@ WAIT_S = 90.0
 
 def test_withdrawing_during_a_live_interview_hangs_up_and_keeps_nothing_said(
         runtime: VoiceRuntime, session_factory: sessionmaker[Session], speak_text) -> None:  # type: ignore[no-untyped-def]
-    with transaction(session_factory) as session:
-        study = StudyRow(slug="live", title="t", protocol_version="1", protocol_hash="0" * 64)
-        session.add(study)
-        session.flush()
-        participant = Participant(study_id=study.id, prolific_pid=uuid.uuid4().hex[:24],
-                                  pseudonym_id=str(uuid.uuid4()), status="active")
-        session.add(participant)
-        session.flush()
-        participant_id, visit_id = participant.id, admitted_visit(session, participant).id
+    participant_id, visit_id = admitted_participant(session_factory)
     answer = speak_text(ANSWER)
 
     def chunks_stored() -> bool:

@@ -3,7 +3,6 @@ a withdrawn participant, and no one else's audio goes with theirs."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -19,26 +18,10 @@ from protocols import Study
 from storage.blobs import BlobStore
 from storage.db import transaction
 from storage.models import Interview, Participant, RecordingChunk, Turn
-from storage.models import Study as StudyRow
 from survey.withdrawal import withdraw
-from tests.interviewer.voice.helpers import admitted_visit
+from tests.interviewer.voice.helpers import admitted_participant
 
 SILENCE = np.zeros(16000, dtype=np.int16)
-
-
-def _participant(factory: sessionmaker[Session]) -> tuple[int, int]:
-    """An active participant at their interview step with consent to recording: ``(participant id, visit id)``."""
-    with transaction(factory) as session:
-        study = session.scalars(select(StudyRow)).first()
-        if study is None:
-            study = StudyRow(slug="s", title="t", protocol_version="1", protocol_hash="0" * 64)
-            session.add(study)
-            session.flush()
-        participant = Participant(study_id=study.id, prolific_pid=uuid.uuid4().hex[:24],
-                                  pseudonym_id=str(uuid.uuid4()), status="active")
-        session.add(participant)
-        session.flush()
-        return participant.id, admitted_visit(session, participant).id
 
 
 def _withdraw(factory: sessionmaker[Session], participant_id: int, blobs: BlobStore) -> None:
@@ -52,7 +35,7 @@ def _blob_files(blobs: BlobStore) -> list[Path]:
 
 def test_the_conductor_writes_nothing_after_withdrawal(tiny_study: Study, llm: LLMClient, tmp_path: Path,
                                                        session_factory: sessionmaker[Session]) -> None:
-    participant_id, visit_id = _participant(session_factory)
+    participant_id, visit_id = admitted_participant(session_factory)
     conductor = open_conductor(session_factory, tiny_study, llm, visit_id=visit_id)
     conductor.open()
     _withdraw(session_factory, participant_id, BlobStore(tmp_path / "blobs"))
@@ -69,7 +52,7 @@ def test_the_conductor_writes_nothing_after_withdrawal(tiny_study: Study, llm: L
 
 def test_the_recording_takes_no_chunk_after_withdrawal_and_finishing_it_does_not_raise(
         tiny_study: Study, llm: LLMClient, tmp_path: Path, session_factory: sessionmaker[Session]) -> None:
-    participant_id, visit_id = _participant(session_factory)
+    participant_id, visit_id = admitted_participant(session_factory)
     conductor = open_conductor(session_factory, tiny_study, llm, visit_id=visit_id)
     blobs = BlobStore(tmp_path / "blobs")
     recordings = RecordingStore(session_factory, blobs, conductor.interview_id)
@@ -92,7 +75,7 @@ def test_withdrawing_one_participant_keeps_anothers_identical_silence(
     blobs = BlobStore(tmp_path / "blobs")
     stored = {}
     for name in ("leaving", "staying"):
-        participant_id, visit_id = _participant(session_factory)
+        participant_id, visit_id = admitted_participant(session_factory)
         interview_id = open_conductor(session_factory, tiny_study, llm, visit_id=visit_id).interview_id
         recordings = RecordingStore(session_factory, blobs, interview_id)
         recording_id, index, rate = recordings.open_channel("participant", 16000)
