@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Consent, Interview, Participant, Study, Visit
+from storage.states import InterviewStatus, ParticipantStatus
 
 Tier = Literal["open", "restricted"]
 TIERS: tuple[Tier, ...] = ("open", "restricted")
@@ -46,7 +47,7 @@ TIER_SCOPES: dict[str, str] = {
     "restricted": "share_transcript_restricted",
 }
 MIN_WORDS_IF_STOPPED = 300
-STOPPED = ("stopped", "abandoned")
+STOPPED = (InterviewStatus.STOPPED, InterviewStatus.ABANDONED)
 REASONS = {
     "withdrawn": "withdrew from the study",
     "consent_withdrawn": "withdrew their consent",
@@ -80,7 +81,7 @@ def may_export(participant: Participant, tier: str) -> bool:
 
 def consent_reason(participant: Participant, tier: str) -> str | None:
     """Why the participant's withdrawal or consent keeps them out of ``tier`` (a key of REASONS), or None."""
-    if participant.withdrawn_at is not None or participant.status == "withdrawn":
+    if participant.withdrawn_at is not None or participant.status == ParticipantStatus.WITHDRAWN:
         return "withdrawn"
     consent = current_consent(participant)
     if consent is not None and consent.withdrawn_at is not None:
@@ -103,7 +104,7 @@ def interview_reason(interviews: Sequence[Interview]) -> str | None:
     """Why the person's interviews keep them out (a key of REASONS), or None when an interview ended."""
     if not interviews:
         return "no_interview"
-    if any(interview.status == "completed" for interview in interviews):
+    if any(interview.status == InterviewStatus.COMPLETED for interview in interviews):
         return None
     if not any(interview.status in STOPPED for interview in interviews):
         return "interview_not_ended"

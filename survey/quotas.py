@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.models import Participant, QuotaCell, Visit, utcnow
+from storage.states import ParticipantStatus, VisitStatus
 from survey.errors import InvalidEntry
 from survey.runtime import StudyRuntime
 from survey.sync import TOTAL
@@ -80,7 +81,7 @@ def _give_back(session: Session, study_id: int, cells: list[tuple[str, str]]) ->
         )
 
 
-LAPSED = "lapsed"
+LAPSED = ParticipantStatus.LAPSED
 """A participant whose quota place was given back because they never signed the consent in time."""
 
 
@@ -95,13 +96,13 @@ def release_lapsed(session: Session, study_id: int, *, entered_before: datetime)
     """
     stale = session.execute(
         select(Visit.id, Participant.id, Participant.strata).join(Participant, Visit.participant_id == Participant.id)
-        .where(Participant.study_id == study_id, Participant.status == "active", Visit.wave == 1,
-               Visit.status == "started", Visit.position == 0, Visit.started_at < entered_before)
+        .where(Participant.study_id == study_id, Participant.status == ParticipantStatus.ACTIVE, Visit.wave == 1,
+               Visit.status == VisitStatus.STARTED, Visit.position == 0, Visit.started_at < entered_before)
     ).all()
     released = 0
     for visit_id, participant_id, strata in stale:
         result = session.execute(
-            update(Visit).where(Visit.id == visit_id, Visit.status == "started", Visit.position == 0)
+            update(Visit).where(Visit.id == visit_id, Visit.status == VisitStatus.STARTED, Visit.position == 0)
             .values(status=LAPSED).execution_options(synchronize_session=False))
         if result.rowcount != 1:  # type: ignore[attr-defined]
             continue

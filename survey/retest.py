@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.models import Participant, Visit, utcnow
+from storage.states import ParticipantStatus, VisitStatus
 from survey.errors import NotAvailable
 from survey.plan import build_plan
 from survey.prolific import ProlificIds
@@ -49,7 +50,8 @@ def enter_later_wave(session: Session, runtime: StudyRuntime, participant: Parti
     Raises NotAvailable when the link is a later wave's but no wave is open to the participant now.
     Raises IntegrityError when the same visit is created concurrently: roll back and enter again.
     """
-    if participant.status != "active" or first is None or first.status != "completed" or first.completed_at is None:
+    if (participant.status != ParticipantStatus.ACTIVE or first is None or first.status != VisitStatus.COMPLETED
+            or first.completed_at is None):
         return None
     if ids.study_id == first.prolific_study_id:
         return None
@@ -78,7 +80,7 @@ def _start(session: Session, runtime: StudyRuntime, participant: Participant, wi
     seed = (rng or random.SystemRandom()).getrandbits(32)
     plan = build_plan(runtime, window.wave, seed)
     visit = Visit(participant_id=participant.id, wave=window.wave, prolific_study_id=ids.study_id,
-                  prolific_session_id=ids.session_id, status="started", position=0,
+                  prolific_session_id=ids.session_id, status=VisitStatus.STARTED, position=0,
                   current_step=plan["pages"][0]["step"], plan=plan)
     session.add(visit)
     session.flush()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import audit
 from storage.db import transaction
 from storage.models import Interview, Participant, SafetyEvent, Turn, Visit, utcnow
+from storage.states import InterviewStatus
 
 ACTOR = "system:conductor"
 
@@ -79,7 +80,7 @@ class InterviewWithdrawn(ConductorStoreError):
     """The participant has withdrawn: nothing more of this interview may be written."""
 
 
-WITHDRAWN = "withdrawn"
+WITHDRAWN = InterviewStatus.WITHDRAWN
 """The interview status withdrawal sets (``survey.withdrawal``); every writer here refuses it."""
 
 
@@ -99,7 +100,8 @@ class Store:
                 if participant is None or participant.status == WITHDRAWN:
                     raise InterviewWithdrawn(f"visit {visit_id}: the participant has withdrawn (or does not exist)")
             interview = Interview(visit_id=visit_id, mode=mode, guide_id=guide_id, protocol_version=protocol_version,
-                                  protocol_hash=protocol_hash, status="in_progress", checkpoint=checkpoint,
+                                  protocol_hash=protocol_hash, status=InterviewStatus.IN_PROGRESS,
+                                  checkpoint=checkpoint,
                                   started_at=utcnow(), llm_model=provenance.llm_model,
                                   llm_endpoint=provenance.llm_endpoint, prompt_version=provenance.prompt_version,
                                   safety_classifier_version=provenance.safety_classifier_version)

@@ -7,7 +7,8 @@ A transcription is asked for by marking the interview ``pending`` (``request_tra
 then sending a message naming the interview; any number of messages may name it. The message's
 handler (``run_transcription``) first *claims* the interview row with one compare-and-set UPDATE:
 ``pending`` (or ``not_started``) becomes ``running`` with ``transcription_claimed_by`` set to the
-claimant's token (the Celery task id) and ``transcription_claimed_until`` a lease in the future. Only
+claimant's token (the Celery task id) and ``transcription_claimed_until`` a lease in the future
+(``storage.leases``, which the scheduler's actions use too: fenced by the holder's token). Only
 one claimant can win; every other message finds the job done, failed or held, and does nothing. While
 it works the job renews its lease every third of ``lease_s`` from a background thread. The result is
 written in one transaction that first checks the claim is still ours (a fenced UPDATE to ``done``),
@@ -44,16 +45,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from datetime import datetime
+from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import CursorResult, and_, exists, or_, select, update
-from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,18 +74,22 @@ from interviewer.transcription.merge import (
 )
 from interviewer.transcription.qa import ChannelReport, corrupt_chunk_flags, qa_flags, replace_flags
 from interviewer.transcription.whisper import ChannelRun, RawSegment, settings_hash
-from storage import audit
+from storage import audit, leases
 from storage.blobs import BlobStore
 from storage.db import transaction
 from storage.models import Interview, Recording, RecordingChunk, Transcript, Turn, utcnow
+from storage.states import InterviewStatus, TranscriptionStatus
 
 logger = logging.getLogger(__name__)
 
 ACTOR = "system:transcription"
 SOURCE = "offline"
-CLAIMABLE = ("not_started", "pending")
-WITHDRAWN = "withdrawn"
+CLAIMABLE = (TranscriptionStatus.NOT_STARTED, TranscriptionStatus.PENDING)
+WITHDRAWN = InterviewStatus.WITHDRAWN
 """The interview status (and transcription status) withdrawal sets; the job's final write refuses it."""
+LEASE = leases.LeaseColumns(key=Interview.id, holder=Interview.transcription_claimed_by,
+                             until=Interview.transcription_claimed_until, attempts=Interview.transcription_attempts)
+"""Where an interview's transcription lease lives."""
 TRANSIENT_DATABASE_ERRORS = (OperationalError, DisconnectionError, PoolTimeoutError)
 """Database errors that say "not now" (connection lost, database locked, pool exhausted)."""
 
@@ -118,14 +122,8 @@ def _target(interview_id: int) -> str:
     return f"interview:{interview_id}"
 
 
-def _changed(session: Session, statement: Any) -> int:
-    """Run an UPDATE and return how many rows it changed (the outcome of a compare-and-set)."""
-    result = cast(CursorResult[Any], session.execute(statement))
-    return int(result.rowcount)
-
-
 def _live_claim(now: datetime) -> Any:
-    return and_(Interview.transcription_status == "running", Interview.transcription_claimed_until > now)
+    return and_(Interview.transcription_status == TranscriptionStatus.RUNNING, ~LEASE.free(now))
 
 
 def request_transcription(factory: sessionmaker[Session], interview_id: int, *, requested_by: str,
@@ -140,12 +138,12 @@ def request_transcription(factory: sessionmaker[Session], interview_id: int, *, 
         previous = session.scalar(select(Interview.transcription_status).where(Interview.id == interview_id))
         if previous is None:
             raise LookupError(f"there is no interview {interview_id}")
-        changed = _changed(
+        changed = leases.changed_rows(
             session,
             update(Interview)
             .where(Interview.id == interview_id, ~_live_claim(now))
-            .values(transcription_status="pending", transcription_error=None, transcription_claimed_by=None,
-                    transcription_claimed_until=None, transcription_attempts=0, transcription_progress=0.0)
+            .values({Interview.transcription_status: TranscriptionStatus.PENDING, Interview.transcription_error: None,
+                     Interview.transcription_attempts: 0, Interview.transcription_progress: 0.0, **LEASE.released()})
         )
         if changed != 1:
             return False
@@ -163,20 +161,14 @@ def claim(factory: sessionmaker[Session], interview_id: int, token: str, *, leas
     """
     now = now or utcnow()
     with transaction(factory) as session:
-        claimed = _changed(
-            session,
-            update(Interview)
-            .where(Interview.id == interview_id,
-                   or_(Interview.transcription_status.in_(CLAIMABLE),
-                       and_(Interview.transcription_status == "running",
-                            or_(Interview.transcription_claimed_until < now,
-                                Interview.transcription_claimed_by == token))))
-            .values(transcription_status="running", transcription_claimed_by=token,
-                    transcription_claimed_until=now + timedelta(seconds=lease_s),
-                    transcription_attempts=Interview.transcription_attempts + 1,
-                    transcription_progress=0.0, transcription_error=None)
-        )
-        if claimed != 1:
+        claimed = leases.take(
+            session, LEASE, interview_id, token, now=now, lease_s=lease_s,
+            when=or_(Interview.transcription_status.in_(CLAIMABLE),
+                     and_(Interview.transcription_status == TranscriptionStatus.RUNNING,
+                          or_(LEASE.lapsed(now), LEASE.held_by(token)))),
+            values={Interview.transcription_status: TranscriptionStatus.RUNNING, Interview.transcription_progress: 0.0,
+                    Interview.transcription_error: None})
+        if not claimed:
             return None
         attempt = int(session.scalar(select(Interview.transcription_attempts)
                                      .where(Interview.id == interview_id)) or 0)
@@ -188,15 +180,10 @@ def claim(factory: sessionmaker[Session], interview_id: int, token: str, *, leas
 def mark_failed(factory: sessionmaker[Session], interview_id: int, token: str, reason: str) -> bool:
     """Record the job as failed with ``reason``, if ``token`` still holds it; returns whether it did."""
     with transaction(factory) as session:
-        changed = _changed(
-            session,
-            update(Interview)
-            .where(Interview.id == interview_id, Interview.transcription_status == "running",
-                   Interview.transcription_claimed_by == token)
-            .values(transcription_status="failed", transcription_error=reason,
-                    transcription_claimed_by=None, transcription_claimed_until=None)
-        )
-        if changed != 1:
+        if not leases.fenced_update(session, LEASE, interview_id, token,
+                                    {Interview.transcription_status: TranscriptionStatus.FAILED,
+                                     Interview.transcription_error: reason, **LEASE.released()},
+                                    when=Interview.transcription_status == TranscriptionStatus.RUNNING):
             return False
         audit.record(session, ACTOR, "transcription.failed", _target(interview_id),
                      {"reason": reason, "claim": token})
@@ -217,23 +204,18 @@ def sweep_lapsed_claims(factory: sessionmaker[Session], enqueue: Callable[[int],
     with factory() as session:
         lapsed = session.execute(
             select(Interview.id, Interview.transcription_claimed_by)
-            .where(Interview.transcription_status == "running", Interview.transcription_claimed_until < now)
+            .where(Interview.transcription_status == TranscriptionStatus.RUNNING, LEASE.lapsed(now))
             .order_by(Interview.id)
         ).all()
     requeued = []
     for interview_id, previous_claim in lapsed:
         enqueue(interview_id)
         with transaction(factory) as session:
-            changed = _changed(
-                session,
-                update(Interview)
-                .where(Interview.id == interview_id, Interview.transcription_status == "running",
-                       Interview.transcription_claimed_until < now,
-                       Interview.transcription_claimed_by == previous_claim)
-                .values(transcription_status="pending", transcription_claimed_by=None,
-                        transcription_claimed_until=None, transcription_progress=0.0)
-            )
-            if changed == 1:
+            if leases.fenced_update(session, LEASE, interview_id, previous_claim,
+                                    {Interview.transcription_status: TranscriptionStatus.PENDING,
+                                     Interview.transcription_progress: 0.0, **LEASE.released()},
+                                    when=and_(Interview.transcription_status == TranscriptionStatus.RUNNING,
+                                              LEASE.lapsed(now))):
                 audit.record(session, ACTOR, "transcription.requeued", _target(interview_id),
                              {"reason": "claim lapsed: its worker stopped renewing it",
                               "previous_claim": previous_claim})
@@ -250,57 +232,28 @@ def interviews_awaiting_transcription(factory: sessionmaker[Session]) -> list[in
     with factory() as session:
         return list(session.scalars(
             select(Interview.id)
-            .where(or_(Interview.transcription_status == "pending",
-                       and_(Interview.transcription_status == "not_started", Interview.ended_at.is_not(None),
-                            has_audio)))
+            .where(or_(Interview.transcription_status == TranscriptionStatus.PENDING,
+                       and_(Interview.transcription_status == TranscriptionStatus.NOT_STARTED,
+                            Interview.ended_at.is_not(None), has_audio)))
             .order_by(Interview.id)
         ))
 
 
-class Lease:
-    """Renews a claim from a background thread while the job works; notices when it is lost."""
+class Lease(leases.Heartbeat):
+    """Renews a job's claim from a background thread while it works, recording its progress."""
 
     def __init__(self, factory: sessionmaker[Session], interview_id: int, token: str, lease_s: float) -> None:
+        super().__init__(self._extend_and_record, lease_s, name=f"lease-interview-{interview_id}")
         self.factory = factory
         self.interview_id = interview_id
         self.token = token
-        self.lease_s = lease_s
         self.progress = 0.0
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"lease-interview-{interview_id}", daemon=True)
 
-    def __enter__(self) -> Lease:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.lease_s / 3):
-            self.renew()
-
-    def renew(self) -> bool:
-        """Extend the lease and record progress; returns False once the claim is no longer ours."""
-        try:
-            with transaction(self.factory) as session:
-                renewed = _changed(
-                    session,
-                    update(Interview)
-                    .where(Interview.id == self.interview_id, Interview.transcription_status == "running",
-                           Interview.transcription_claimed_by == self.token)
-                    .values(transcription_claimed_until=utcnow() + timedelta(seconds=self.lease_s),
-                            transcription_progress=round(min(self.progress, 0.999), 4))
-                )
-        except SQLAlchemyError:
-            # Try again at the next beat; if the lease lapses meanwhile, the final write is fenced anyway.
-            logger.warning("could not renew the transcription lease", exc_info=True)
-            return True
-        if renewed != 1:
-            self.lost.set()
-        return renewed == 1
+    def _extend_and_record(self) -> bool:
+        with transaction(self.factory) as session:
+            return leases.renew(session, LEASE, self.interview_id, self.token, now=utcnow(), lease_s=self.lease_s,
+                                when=Interview.transcription_status == TranscriptionStatus.RUNNING,
+                                values={Interview.transcription_progress: round(min(self.progress, 0.999), 4)})
 
     def check(self) -> None:
         """Raise ``LeaseLost`` if another worker has taken the job."""
@@ -373,9 +326,9 @@ def _why_not_claimed(factory: sessionmaker[Session], interview_id: int) -> str:
         if interview is None:
             return f"there is no interview {interview_id}"
         status = interview.transcription_status
-        if status == "done":
+        if status == TranscriptionStatus.DONE:
             return f"interview {interview_id} is already transcribed"
-        if status == "failed":
+        if status == TranscriptionStatus.FAILED:
             return f"interview {interview_id} failed earlier ({interview.transcription_error}); queue it again to retry"
         return (f"interview {interview_id} is {status}, held by {interview.transcription_claimed_by} "
                 f"until {interview.transcription_claimed_until}")
@@ -455,15 +408,12 @@ def _transcribe_and_store(factory: sessionmaker[Session], blobs: BlobStore, tran
     dropped_counts = _count_reasons(d for channel in dropped.values() for d in channel)
 
     with transaction(factory) as session:
-        finished = _changed(
-            session,
-            update(Interview)
-            .where(Interview.id == interview_id, Interview.transcription_status == "running",
-                   Interview.transcription_claimed_by == token, Interview.status != WITHDRAWN)
-            .values(transcription_status="done", transcription_error=None, transcription_claimed_by=None,
-                    transcription_claimed_until=None, transcription_progress=1.0)
-        )
-        if finished != 1:
+        finished = leases.fenced_update(
+            session, LEASE, interview_id, token,
+            {Interview.transcription_status: TranscriptionStatus.DONE, Interview.transcription_error: None,
+             Interview.transcription_progress: 1.0, **LEASE.released()},
+            when=and_(Interview.transcription_status == TranscriptionStatus.RUNNING, Interview.status != WITHDRAWN))
+        if not finished:
             # Withdrawal locks the interview row before it erases: this UPDATE waited for it and found it withdrawn.
             if session.scalar(select(Interview.status).where(Interview.id == interview_id)) == WITHDRAWN:
                 return _withdrawn_result(interview_id)

@@ -33,6 +33,7 @@ from interviewer.llm.client import LLMClient
 from protocols import Study
 from storage.db import transaction
 from storage.models import Interview, Turn
+from storage.states import InterviewStatus
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def open_conductor(session_factory: sessionmaker[Session], study: Study, llm: LL
             latest = session.scalars(select(Interview).where(Interview.visit_id == visit_id, Interview.mode == mode)
                                      .order_by(Interview.id.desc())).first()
             if latest is not None:
-                if latest.status != "in_progress":
+                if latest.status != InterviewStatus.IN_PROGRESS:
                     raise InterviewUnavailable(f"the visit's interview {latest.id} has ended ({latest.status})")
                 interview_id = latest.id
     if interview_id is not None:

@@ -48,6 +48,7 @@ from interviewer.voice.resample import resample
 from storage.blobs import BlobError, BlobStore
 from storage.db import transaction
 from storage.models import Interview, Recording, RecordingChunk
+from storage.states import RecordingStatus
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ GAP_TOLERANCE_S = 0.5
 IDLE_COMMIT_S = 1.0
 """A chunk that has not grown for this long is committed (the end of an utterance, a dropped mic)."""
 RELEASE_LAG_S = 0.25
-DELETED = "deleted"
+DELETED = RecordingStatus.DELETED
 """The recording status withdrawal sets (``survey.withdrawal``)."""
 """Interviewer audio is recorded this long after it is due to play, so an interruption can still cut it."""
 
@@ -123,11 +124,11 @@ class RecordingStore:
                                                                 Recording.channel == channel)).first()
             if recording is None:
                 recording = Recording(interview_id=self.interview_id, channel=channel, sample_rate=sample_rate,
-                                      status="recording")
+                                      status=RecordingStatus.RECORDING)
                 session.add(recording)
                 session.flush()
                 return recording.id, 0, sample_rate
-            recording.status = "recording"
+            recording.status = RecordingStatus.RECORDING
             last = session.scalar(select(func.max(RecordingChunk.index))
                                   .where(RecordingChunk.recording_id == recording.id))
             return recording.id, (-1 if last is None else last) + 1, recording.sample_rate
@@ -194,7 +195,7 @@ class RecordingStore:
             if recording.status != DELETED:
                 recording.duration_s = duration
                 recording.sha256 = sha256
-                recording.status = "complete" if complete else "paused"
+                recording.status = RecordingStatus.COMPLETE if complete else RecordingStatus.PAUSED
         return duration, sha256
 
 

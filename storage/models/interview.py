@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, utcnow
+from storage.states import InterviewStatus, RecordingStatus, TranscriptionStatus, one_of
 
 if TYPE_CHECKING:
     from storage.models.study import Visit
@@ -18,6 +19,7 @@ class Interview(Base):
     """One interview; ``checkpoint`` holds the conductor's position so it can resume."""
 
     __tablename__ = "interviews"
+    __table_args__ = (one_of("status", InterviewStatus), one_of("transcription_status", TranscriptionStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
@@ -25,12 +27,12 @@ class Interview(Base):
     guide_id: Mapped[str] = mapped_column(String(64))
     protocol_version: Mapped[str] = mapped_column(String(40))
     protocol_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(24), default="pending")
+    status: Mapped[str] = mapped_column(String(24), default=InterviewStatus.PENDING)
     checkpoint: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
-    transcription_status: Mapped[str] = mapped_column(String(24), default="not_started")
+    transcription_status: Mapped[str] = mapped_column(String(24), default=TranscriptionStatus.NOT_STARTED)
     transcription_error: Mapped[str | None] = mapped_column(Text)
     # The transcription job's lease: who holds it, until when, how often it was claimed, how far it got.
     transcription_claimed_by: Mapped[str | None] = mapped_column(String(120))
@@ -98,13 +100,13 @@ class Recording(Base):
     """One audio channel (participant or interviewer) of an interview, stored as chunks."""
 
     __tablename__ = "recordings"
-    __table_args__ = (UniqueConstraint("interview_id", "channel"),)
+    __table_args__ = (UniqueConstraint("interview_id", "channel"), one_of("status", RecordingStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     sample_rate: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="recording")
+    status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.RECORDING)
     duration_s: Mapped[float] = mapped_column(default=0.0)
     sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, utcnow
+from storage.states import BonusStatus, one_of
 
 
 class Response(Base):
@@ -86,7 +87,7 @@ class Bonus(Base):
     """A bonus owed for one wave; ``idempotency_key`` guards against paying it twice."""
 
     __tablename__ = "bonuses"
-    __table_args__ = (UniqueConstraint("participant_id", "wave"),)
+    __table_args__ = (UniqueConstraint("participant_id", "wave"), one_of("status", BonusStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
@@ -94,7 +95,7 @@ class Bonus(Base):
     amount_cents: Mapped[int]
     game_id: Mapped[str] = mapped_column(String(64))
     computation: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="computed")
+    status: Mapped[str] = mapped_column(String(16), default=BonusStatus.COMPUTED)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     prolific_bonus_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, utcnow
+from storage.states import ParticipantStatus, VisitStatus, one_of
 
 if TYPE_CHECKING:
     from storage.models.interview import Interview
@@ -33,13 +34,13 @@ class Participant(Base):
     """One person in one study, identified by their Prolific id; never a real name."""
 
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("study_id", "prolific_pid"),)
+    __table_args__ = (UniqueConstraint("study_id", "prolific_pid"), one_of("status", ParticipantStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
     prolific_pid: Mapped[str] = mapped_column(String(64))
     pseudonym_id: Mapped[str] = mapped_column(String(36), unique=True)
-    status: Mapped[str] = mapped_column(String(24), default="active")
+    status: Mapped[str] = mapped_column(String(24), default=ParticipantStatus.ACTIVE)
     strata: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None]
@@ -54,14 +55,14 @@ class Visit(Base):
     """A participant's pass through one wave (1: interview and batteries; 2: the retest)."""
 
     __tablename__ = "visits"
-    __table_args__ = (UniqueConstraint("participant_id", "wave"),)
+    __table_args__ = (UniqueConstraint("participant_id", "wave"), one_of("status", VisitStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     wave: Mapped[int]
     prolific_study_id: Mapped[str | None] = mapped_column(String(64))
     prolific_session_id: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(24), default="started")
+    status: Mapped[str] = mapped_column(String(24), default=VisitStatus.STARTED)
     current_step: Mapped[str | None] = mapped_column(String(64))
     # Index of the current page in plan["pages"]; only ever advanced by a conditional UPDATE.
     position: Mapped[int] = mapped_column(default=0, server_default="0")

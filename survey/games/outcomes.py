@@ -29,6 +29,7 @@ from protocols.schema import (
 )
 from storage import audit
 from storage.models import Bonus, GameDecision, GameOutcome, Participant, Study, Visit
+from storage.states import BonusStatus
 from survey.games import payoffs
 from survey.runtime import StudyRuntime
 
@@ -187,7 +188,7 @@ def _bonuses(session: Session, runtime: StudyRuntime, study_id: int) -> int:
             computation={"rule": rule.rule, "game": rule.game, "decision_id": decision.id,
                          "outcome_id": outcome.id, "payoff_cents": outcome.payoff_cents,
                          "partner_decision_ids": outcome.partner_decision_ids, "min_cents": low, "max_cents": high},
-            status="computed", idempotency_key=f"bonus:{visit.participant_id}:{visit.wave}",
+            status=BonusStatus.COMPUTED, idempotency_key=f"bonus:{visit.participant_id}:{visit.wave}",
         ))
         written += 1
     session.flush()

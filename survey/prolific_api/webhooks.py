@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.models import AuditEvent, Participant, ScheduledAction, Visit, utcnow
+from storage.states import ActionStatus
 from survey.errors import SurveyError
 from survey.prolific_api.client import normalise_status
 from survey.scheduling.timeline import approval_key
@@ -148,8 +149,10 @@ def record_status(session: Session, study_id: int, event: StatusEvent, *, actor:
     if event.status == "APPROVED":
         session.execute(
             update(ScheduledAction)
-            .where(ScheduledAction.idempotency_key == approval_key(visit.id), ScheduledAction.status == "pending")
-            .values(status="sent", sent_at=utcnow(), claimed_until=None, last_error="approved on Prolific")
+            .where(ScheduledAction.idempotency_key == approval_key(visit.id),
+                   ScheduledAction.status == ActionStatus.PENDING)
+            .values(status=ActionStatus.SENT, sent_at=utcnow(), claimed_by=None, claimed_until=None,
+                    last_error="approved on Prolific")
             .execution_options(synchronize_session=False)
         )
     return "recorded"

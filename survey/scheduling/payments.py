@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from storage import audit
 from storage.models import Bonus, Participant, Visit
+from storage.states import BonusStatus
 from survey.prolific_api import ProlificOutcomeUnknown, ProlificRejected, ProlificUnavailable
 from survey.prolific_api.client import normalise_status
 from survey.scheduling.jobs import Job, Result
@@ -81,12 +82,12 @@ def handle_bonus(job: Job) -> Result:
     ).first()
     if bonus is None:
         return Result.cancelled("the bonus no longer exists")
-    if bonus.status == "paid":
+    if bonus.status == BonusStatus.PAID:
         return Result.sent("already paid")
-    if bonus.status not in ("computed", "set_up"):
+    if bonus.status not in (BonusStatus.COMPUTED, BonusStatus.SET_UP):
         return Result.cancelled(f"the bonus is {bonus.status}")
     if bonus.amount_cents <= 0:
-        bonus.status = "none_due"
+        bonus.status = BonusStatus.NONE_DUE
         return Result.cancelled("the bonus is 0.00: nothing to pay")
     participant = job.session.get(Participant, bonus.participant_id)
     visit = job.session.scalars(
@@ -94,11 +95,11 @@ def handle_bonus(job: Job) -> Result:
     ).first()
     if participant is None or visit is None or not visit.prolific_study_id:
         return Result("failed", f"no Prolific study is recorded for the participant's wave-{bonus.wave} visit")
-    if bonus.status == "computed":
+    if bonus.status == BonusStatus.COMPUTED:
         job.before_call()
         setup = job.client.set_up_bonus(visit.prolific_study_id, [(participant.prolific_pid, bonus.amount_cents)])
         bonus.prolific_bonus_id = setup.id
-        bonus.status = "set_up"
+        bonus.status = BonusStatus.SET_UP
         audit.record(job.session, ACTOR, "bonus.set_up", f"bonus:{bonus.id}",
                      {"prolific_bonus_id": setup.id, "amount_cents": bonus.amount_cents})
         job.commit_fenced()
@@ -136,7 +137,7 @@ def _after_interrupted_pay(job: Job, bonus: Bonus, visit: Visit, requested: date
 
 
 def _paid(job: Job, bonus: Bonus, how: str) -> None:
-    bonus.status = "paid"
+    bonus.status = BonusStatus.PAID
     bonus.paid_at = job.now()
     audit.record(job.session, ACTOR, "bonus.paid", f"bonus:{bonus.id}",
                  {"prolific_bonus_id": bonus.prolific_bonus_id, "amount_cents": bonus.amount_cents, "how": how})

@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, literal, or_, select, update
+from sqlalchemy import String, and_, cast, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Bonus, Participant, ScheduledAction, Visit
+from storage.states import ActionStatus, BonusStatus
+from survey.scheduling.claims import LEASE
 from survey.scheduling.timeline import (
     APPROVAL,
     BONUS,
@@ -77,14 +79,14 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
 
 def _free(now: datetime) -> Any:
     """Rows nobody holds right now."""
-    return or_(ScheduledAction.claimed_until.is_(None), ScheduledAction.claimed_until < now)
+    return LEASE.free(now)
 
 
 def _cancel(session: Session, action_id: int, reason: str, now: datetime) -> int:
     result = session.execute(
         update(ScheduledAction)
-        .where(ScheduledAction.id == action_id, ScheduledAction.status == "pending", _free(now))
-        .values(status="cancelled", last_error=reason, claimed_until=None)
+        .where(ScheduledAction.id == action_id, ScheduledAction.status == ActionStatus.PENDING, _free(now))
+        .values(status=ActionStatus.CANCELLED, last_error=reason, claimed_by=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -126,12 +128,12 @@ def _plan_retests(session: Session, study_id: int, waves: Mapping[int, WaveTimel
             timeline = waves.get(number)
             if timeline is None:
                 for action in rows:
-                    if action.status == "pending":
+                    if action.status == ActionStatus.PENDING:
                         report.cancelled += _cancel(session, action.id, f"study.yaml has no wave {number} now", now)
                 continue
             if later_status.get((participant_id, number)) == "completed":
                 for action in rows:
-                    if action.status == "pending":
+                    if action.status == ActionStatus.PENDING:
                         report.cancelled += _cancel(session, action.id, f"wave {number} is completed", now)
                 continue
             _reconcile_wave(session, participant_id, timeline, completed_at, rows, now, report, inserts)
@@ -143,15 +145,15 @@ def _stop(session: Session, actions: list[ScheduledAction], participant_status: 
           report: PlanReport) -> None:
     """A participant no longer active: cancel invitations and reminders; whoever was invited is taken
     off the wave's allowlist now (the window close, brought forward), the others need no close."""
-    invited = {int(a.payload.get("wave", 0)) for a in actions if a.kind == INVITATION and a.status == "sent"}
+    invited = {int(a.payload.get("wave", 0)) for a in actions if a.kind == INVITATION and a.status == ActionStatus.SENT}
     for action in actions:
-        if action.status != "pending":
+        if action.status != ActionStatus.PENDING:
             continue
         if action.kind == WINDOW_CLOSE and int(action.payload.get("wave", 0)) in invited:
             if action.due_at > now:
                 moved = session.execute(
                     update(ScheduledAction)
-                    .where(ScheduledAction.id == action.id, ScheduledAction.status == "pending", _free(now))
+                    .where(ScheduledAction.id == action.id, ScheduledAction.status == ActionStatus.PENDING, _free(now))
                     .values(due_at=now).execution_options(synchronize_session=False)
                 )
                 report.moved += int(moved.rowcount or 0)  # type: ignore[attr-defined]
@@ -163,7 +165,7 @@ def _reconcile_wave(session: Session, participant_id: int, timeline: WaveTimelin
                     rows: list[ScheduledAction], now: datetime, report: PlanReport,
                     inserts: list[dict[str, Any]]) -> None:
     by_key = {action.idempotency_key: action for action in rows}
-    closed = any(a.kind == WINDOW_CLOSE and a.status != "pending" for a in rows)
+    closed = any(a.kind == WINDOW_CLOSE and a.status != ActionStatus.PENDING for a in rows)
     wanted = set()
     for kind, reminder, due in timeline.actions(completed_at):
         key = retest_key(participant_id, timeline.number, kind, reminder)
@@ -174,17 +176,18 @@ def _reconcile_wave(session: Session, participant_id: int, timeline: WaveTimelin
                 payload: dict[str, Any] = {"wave": timeline.number}
                 if reminder is not None:
                     payload["reminder"] = reminder
-                inserts.append({"participant_id": participant_id, "kind": kind, "due_at": due, "status": "pending",
-                                "attempts": 0, "idempotency_key": key, "payload": payload, "created_at": now})
-        elif action.status == "pending" and action.due_at != due:
+                inserts.append({"participant_id": participant_id, "kind": kind, "due_at": due,
+                                "status": ActionStatus.PENDING, "attempts": 0, "idempotency_key": key,
+                                "payload": payload, "created_at": now})
+        elif action.status == ActionStatus.PENDING and action.due_at != due:
             moved = session.execute(
                 update(ScheduledAction)
-                .where(ScheduledAction.id == action.id, ScheduledAction.status == "pending", _free(now))
+                .where(ScheduledAction.id == action.id, ScheduledAction.status == ActionStatus.PENDING, _free(now))
                 .values(due_at=due).execution_options(synchronize_session=False)
             )
             report.moved += int(moved.rowcount or 0)  # type: ignore[attr-defined]
     for action in rows:
-        if action.kind == REMINDER and action.idempotency_key not in wanted and action.status == "pending":
+        if action.kind == REMINDER and action.idempotency_key not in wanted and action.status == ActionStatus.PENDING:
             report.cancelled += _cancel(
                 session, action.id, f"study.yaml now asks for {timeline.reminder_count} reminder(s)", now)
 
@@ -199,7 +202,8 @@ def _plan_approvals(session: Session, study_id: int, now: datetime, report: Plan
         .where(Participant.study_id == study_id, Visit.status == "completed", Visit.completed_at.is_not(None),
                Visit.prolific_session_id.is_not(None), ScheduledAction.id.is_(None))
     ).all()
-    rows = [{"participant_id": v.participant_id, "kind": APPROVAL, "due_at": v.completed_at, "status": "pending",
+    rows = [{"participant_id": v.participant_id, "kind": APPROVAL, "due_at": v.completed_at,
+             "status": ActionStatus.PENDING,
              "attempts": 0, "idempotency_key": approval_key(v.id), "payload": {"visit_id": v.id, "wave": v.wave},
              "created_at": now} for v in visits]
     report.created += _insert_new(session, rows)
@@ -213,14 +217,14 @@ def _plan_bonuses(session: Session, study_id: int, now: datetime, report: PlanRe
     bonuses = session.scalars(
         select(Bonus)
         .join(Participant, Bonus.participant_id == Participant.id)
-        .where(Participant.study_id == study_id, Bonus.status.in_(("computed", "set_up")))
+        .where(Participant.study_id == study_id, Bonus.status.in_((BonusStatus.COMPUTED, BonusStatus.SET_UP)))
     ).all()
     if not bonuses:
         return
     keys = {bonus_key(b.idempotency_key): b for b in bonuses}
     have = set(session.scalars(select(ScheduledAction.idempotency_key)
                                .where(ScheduledAction.idempotency_key.in_(list(keys)))))
-    rows = [{"participant_id": b.participant_id, "kind": BONUS, "due_at": b.created_at, "status": "pending",
+    rows = [{"participant_id": b.participant_id, "kind": BONUS, "due_at": b.created_at, "status": ActionStatus.PENDING,
              "attempts": 0, "idempotency_key": key, "payload": {"bonus_id": b.id, "wave": b.wave},
              "created_at": now} for key, b in keys.items() if key not in have]
     report.created += _insert_new(session, rows)

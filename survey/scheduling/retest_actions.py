@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from storage.models import Participant, ScheduledAction, Visit
+from storage.states import ActionStatus
 from survey.prolific_api import PARTICIPANT_STUDY_URL
 from survey.scheduling import messages
 from survey.scheduling.jobs import Job, Result
@@ -65,9 +66,9 @@ def handle(job: Job) -> Result:
         return Result.cancelled(f"the wave {wave} window closed at {window.closes_at:%Y-%m-%d %H:%M} UTC")
     if action.kind == REMINDER:
         invitation = _sibling(job, INVITATION)
-        if invitation is None or invitation.status == "pending":
+        if invitation is None or invitation.status == ActionStatus.PENDING:
             return job.later_by(WAIT_FOR_INVITATION_S, "waiting for the invitation to be sent first")
-        if invitation.status != "sent":
+        if invitation.status != ActionStatus.SENT:
             return Result.cancelled(f"the invitation was {invitation.status}")
     study_id = job.require(job.setup.retest_study_id, "VOXBANK_PROLIFIC_RETEST_STUDY_ID",
                            f"invitations link to the wave-{wave} study on Prolific")
@@ -90,9 +91,9 @@ def _close(job: Job, participant: Participant, closes_at: datetime, active: bool
     if active and now < closes_at:
         return Result.later(closes_at, "study.yaml's schedule puts it later", moved=True)
     invitation = _sibling(job, INVITATION)
-    if invitation is not None and invitation.status == "pending":
+    if invitation is not None and invitation.status == ActionStatus.PENDING:
         return job.later_by(WAIT_FOR_INVITATION_S, "waiting for the invitation to be settled first")
-    if invitation is None or invitation.status != "sent":
+    if invitation is None or invitation.status != ActionStatus.SENT:
         return Result.cancelled("no invitation was sent: nothing to close")
     group = job.setup.retest_group_id
     if not group:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import audit
 from storage.db import transaction
 from storage.models import ScheduledAction, Study, utcnow
+from storage.states import ActionStatus
 from survey.backoff import backoff_s
 from survey.prolific_api import ProlificClient, ProlificError, ProlificNotConfigured
 from survey.scheduling import claims, payments, retest_actions
@@ -188,23 +189,20 @@ class Scheduler:
         target = f"scheduled_action:{action.id}"
         facts = {"kind": action.kind, "participant_id": action.participant_id, "attempts": action.attempts}
         if outcome == "sent":
-            claims.fenced_update(session, job.claim, status="sent", sent_at=now, claimed_until=None, last_error=None)
+            claims.release(session, job.claim, status=ActionStatus.SENT, sent_at=now, last_error=None)
             audit.record(session, ACTOR, "schedule.sent", target, facts)
         elif outcome in ("cancelled", "failed"):
-            claims.fenced_update(session, job.claim, status=outcome, claimed_until=None, last_error=detail[:2000])
+            claims.release(session, job.claim, status=outcome, last_error=detail[:2000])
             audit.record(session, ACTOR, f"schedule.{outcome}", target, facts)
         elif outcome == "later":
             assert result.until is not None
             values: dict[str, Any] = {"attempts": max(0, action.attempts - 1),
                                       "last_error": detail[:2000] or action.last_error}
             if result.moved:
-                values.update(due_at=result.until, claimed_until=None, last_error=action.last_error)
-            else:
-                values["claimed_until"] = result.until
-            claims.fenced_update(session, job.claim, **values)
+                values.update(due_at=result.until, last_error=action.last_error)
+            claims.release(session, job.claim, until=None if result.moved else result.until, **values)
         else:  # retry
-            claims.fenced_update(session, job.claim, claimed_until=now + backoff(action.attempts),
-                                 last_error=detail[:2000])
+            claims.release(session, job.claim, until=now + backoff(action.attempts), last_error=detail[:2000])
         session.commit()
         return outcome
 
@@ -225,7 +223,7 @@ def retry(session: Session, action_id: int, *, actor: str, pay_again: bool = Fal
     action = session.get(ScheduledAction, action_id)
     if action is None:
         raise LookupError(f"there is no scheduled action {action_id}")
-    if action.status in ("sent", "pending"):
+    if action.status in (ActionStatus.SENT, ActionStatus.PENDING):
         raise ValueError(f"scheduled action {action_id} is {action.status}; only failed or cancelled ones are retried")
     payload = dict(action.payload or {})
     if payload.get("pay_requested_at"):
@@ -234,8 +232,9 @@ def retry(session: Session, action_id: int, *, actor: str, pay_again: bool = Fal
                              "Prolific first, then add --pay-again to pay it")
         payload["pay_requested_at"] = None
     action.payload = payload
-    action.status = "pending"
+    action.status = ActionStatus.PENDING
     action.attempts = 0
+    action.claimed_by = None
     action.claimed_until = None
     action.due_at = min(action.due_at, utcnow())
     audit.record(session, actor, "schedule.retry", f"scheduled_action:{action.id}",

@@ -10,13 +10,14 @@ from sqlalchemy import select
 
 from storage.db import make_session_factory, transaction
 from storage.models import ScheduledAction
+from storage.states import ActionStatus
 from voxbank.commands.errors import CommandFailed, UsageError
 from voxbank.wiring import database_engine
 
 app = typer.Typer(help="The retest scheduler: list future actions, send what is due, retry a failed one.",
                   no_args_is_help=True)
 
-STATUSES = ("pending", "sent", "cancelled", "failed")
+STATUSES = tuple(ActionStatus)
 
 
 def _when(moment: datetime | None) -> str:
