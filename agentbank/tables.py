@@ -7,9 +7,9 @@ for a game); ``label`` the option's label; ``value_text`` free text (scrubbed li
 does not apply: the item's inapplicable answer, whose label stays in ``label``), ``NA`` (left
 blank: declined), ``DK``. A row with a ``missing`` code has no ``value``.
 Game decisions become rows of instrument ``games``. A decision is read from ``GameDecision.decision``
-by its game's decision type: ``amount`` -> ``{"amount": 2}``, ``choice`` -> ``{"choice": 1}``
-(the option code), ``amounts_by_case`` -> ``{"amounts": {"received_3": 1, ...}}`` (a flat
-``{"received_3": 1, ...}`` is read too; ``value`` is accepted in place of ``amount``/``choice``).
+with ``storage.decisions.DecisionValue``, the model the journey writes it with: ``{"amount": 2}``,
+``{"choice": 1}`` (the option code) or ``{"amounts": {"received_3": 1, ...}}``; any other shape is
+refused with ``MalformedDecision`` naming the game.
 Experiment outcomes are ``Response`` rows whose instrument is the experiment id.
 
 ``experiment_conditions``: ``pseudonym_id, wave, experiment_id, condition_id``.
@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from agentbank.catalogue import GAMES, Catalogue
+from storage.decisions import DecisionValue, MalformedDecision
 
 RESPONSE_COLUMNS = ["pseudonym_id", "wave", "instrument", "item_id", "value", "value_text", "label", "missing"]
 CONDITION_COLUMNS = ["pseudonym_id", "wave", "experiment_id", "condition_id"]
@@ -41,16 +42,18 @@ def _number(value: Any) -> float | None:
 def game_values(game_id: str, decision: Mapping[str, Any], catalogue: Catalogue) -> list[tuple[str, float | None]]:
     """(item id, value) for each catalogue item a game decision answers."""
     cases = [item for item in catalogue.of(GAMES) if item.group == game_id]
-    if cases:
-        amounts = decision.get("amounts", decision)
-        if not isinstance(amounts, Mapping):
-            return []
-        return [(item.item_id, _number(amounts.get(item.item_id.split(".", 1)[1]))) for item in cases]
     item = catalogue.get(GAMES, game_id)
-    if item is None:
+    if not cases and item is None:
         return []
-    key = "choice" if item.kind == "choice" else "amount"
-    return [(game_id, _number(decision.get(key, decision.get("value"))))]
+    try:
+        value = DecisionValue.from_json(decision)
+    except MalformedDecision as error:
+        raise MalformedDecision(f"game {game_id}: {error}") from error
+    if cases:
+        amounts = value.amounts or {}
+        return [(case.item_id, _number(amounts.get(case.item_id.split(".", 1)[1]))) for case in cases]
+    assert item is not None
+    return [(game_id, _number(value.choice if item.kind == "choice" else value.amount))]
 
 
 def response_rows(

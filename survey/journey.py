@@ -27,6 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from protocols import Experiment
 from protocols.schema import DECLINED, MISSING_CODES, ExperimentCondition
 from storage import audit
+from storage.decisions import DecisionValue
 from storage.models import Consent, GameDecision, Interview, PageView, Participant, Response, Visit, utcnow
 from survey import consent as consent_doc
 from survey import quotas, retest
@@ -432,13 +433,7 @@ class Journey:
     def _save_decision(self, session: Session, visit: Visit, page: dict[str, Any], parsed: ParsedAnswers,
                        now: datetime) -> None:
         game = self.runtime.games[page["game"]]
-        values = parsed.values
-        if "amount" in values:
-            decision: dict[str, Any] = {"amount": values["amount"]}
-        elif "choice" in values:
-            decision = {"choice": values["choice"]}
-        else:
-            decision = {"amounts": dict(values)}
+        decision = DecisionValue.from_answers(parsed.values).as_json()
         order = visit.plan["games_order"].index(game.id) + 1
         insert_ignoring_conflicts(session, GameDecision, [{
             "visit_id": visit.id, "game_id": game.id, "role": game.decision_role, "decision": decision,

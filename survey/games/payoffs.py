@@ -32,8 +32,10 @@ from protocols.schema import (
     TrustReceiverGame,
     TrustSenderGame,
 )
+from storage.decisions import DecisionValue, MalformedDecision
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def cents(dollars: float | int | Decimal) -> int:
@@ -92,9 +94,16 @@ def groups(members: Sequence[T], size: int, rng: random.Random) -> tuple[list[li
 
 
 def decision_value(game: AnyGame, decision: Mapping[str, Any]) -> Any:
-    """The number (or strategy) a stored decision holds for this game."""
+    """The number (or strategy) a stored decision holds for this game (``MalformedDecision`` if it has none)."""
+    value = DecisionValue.from_json(decision)
     if isinstance(game, TrustReceiverGame):
-        return {k: float(v) for k, v in decision["amounts"].items()}
+        return {k: float(v) for k, v in _required(value.amounts, game).items()}
     if isinstance(game, PrisonersDilemmaGame):
-        return int(decision["choice"])
-    return float(decision["amount"])
+        return _required(value.choice, game)
+    return float(_required(value.amount, game))
+
+
+def _required(part: V | None, game: AnyGame) -> V:
+    if part is None:
+        raise MalformedDecision(f"game {game.id}: the stored decision is not of the kind this game takes")
+    return part
