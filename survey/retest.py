@@ -31,7 +31,7 @@ from storage import audit
 from storage.models import Participant, Visit, utcnow
 from storage.states import ParticipantStatus, VisitStatus
 from survey.errors import NotAvailable
-from survey.plan import build_plan
+from survey.plan import draw_plan
 from survey.prolific import ProlificIds
 from survey.runtime import StudyRuntime
 from survey.scheduling.timeline import ScheduleSource, Window
@@ -78,14 +78,14 @@ def enter_later_wave(session: Session, runtime: StudyRuntime, participant: Parti
 def _start(session: Session, runtime: StudyRuntime, participant: Participant, window: Window, ids: ProlificIds,
            rng: random.Random | None) -> Visit:
     seed = (rng or random.SystemRandom()).getrandbits(32)
-    plan = build_plan(runtime, window.wave, seed)
+    plan = draw_plan(runtime, window.wave, seed)
     visit = Visit(participant_id=participant.id, wave=window.wave, prolific_study_id=ids.study_id,
                   prolific_session_id=ids.session_id, status=VisitStatus.STARTED, position=0,
-                  current_step=plan["pages"][0]["step"], plan=plan)
+                  current_step=plan.pages[0].step, plan=plan.as_json())
     session.add(visit)
     session.flush()
     audit.record(session, f"participant:{participant.pseudonym_id}", "visit.start", f"visit:{visit.id}",
-                 {"wave": window.wave, "pages": len(plan["pages"])})
+                 {"wave": window.wave, "pages": len(plan.pages)})
     return visit
 
 

@@ -10,9 +10,11 @@ from fastapi.responses import Response
 from survey.fields import SKIP_MESSAGE, Field
 from survey.journey import Journey, Shown
 from survey.prolific import completion_url
+from survey.steps import DEFAULT_HEADING, step_kind
 
-DEFAULT_HEADING = "Questions"
-"""The heading of an instrument's pages when its file names none (``heading:``)."""
+__all__ = ["DEFAULT_HEADING", "NOTICES", "base_path", "blank_errors", "page_context", "prolific_link", "render",
+           "section"]
+
 NOTICES = {
     "already_saved": "That page had already been saved (perhaps in another tab or by a double click). "
                      "Nothing was lost or saved twice; here is where you are now.",
@@ -42,13 +44,7 @@ def render(request: Request, journey: Journey, template: str, context: dict[str,
 
 def section(journey: Journey, shown: Shown) -> tuple[str, str | None]:
     """(heading, part label) for a page: "Money game 2 of 5", "Your views and your life", "Part 3 of 19"."""
-    if shown.step == "games":
-        return f"Money game {shown.part} of {shown.parts}", None
-    if shown.step == "experiments":
-        return f"Scenario {shown.part} of {shown.parts}", None
-    instrument = journey.runtime.protocol.instruments.get(shown.step)
-    heading = (instrument.data.heading if instrument else None) or DEFAULT_HEADING
-    return heading, (f"Part {shown.part} of {shown.parts}" if shown.parts > 1 else None)
+    return step_kind(shown.step).heading(journey.runtime, shown)
 
 
 def page_context(journey: Journey, shown: Shown, *, token: str, values: dict[str, str] | None = None,
@@ -71,10 +67,7 @@ def page_context(journey: Journey, shown: Shown, *, token: str, values: dict[str
         "stimulus": None,
         "step": shown.step,
     }
-    if shown.step == "games":
-        context["instructions"] = journey.runtime.games[shown.page["game"]].instructions
-    elif shown.step == "experiments":
-        context["stimulus"] = shown.condition.stimulus if shown.condition else None
+    context.update(step_kind(shown.step).context(journey.runtime, shown))
     return context
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from survey import consent as consent_doc
 from survey.errors import TamperedForm
 from survey.journey import TOKEN_FIELD, Journey, Shown
+from survey.steps import step_kind
 from web.deps import FormDep, JourneyDep, ParticipantContext, ParticipantVisit, SessionDep, SignerDep
 from web.interview_facts import interview_facts
 from web.markdown import to_html
@@ -80,7 +81,8 @@ def _render_page(request: Request, journey: Journey, signer: SignerDep, ctx: Par
     assert ctx.visit is not None
     token = signer.form_token(ctx.visit.id, shown.position)
     common = {"position": shown.position, "total": shown.total, "token": token, "notice": NOTICES.get(notice or "")}
-    if shown.step == "consent":
+    template = step_kind(shown.step).template
+    if template == "consent.html":
         document = journey.runtime.consent
         chosen = set(chosen_scopes or [])
         return render(request, journey, "consent.html", {
@@ -88,7 +90,7 @@ def _render_page(request: Request, journey: Journey, signer: SignerDep, ctx: Par
             "version": document.version, "scopes": consent_doc.scopes(document), "chosen": chosen,
             "form_error": form_error,
         }, status=status, signed_in=True)
-    if shown.step in INFO_PAGES:
+    if template == "info.html":
         page = INFO_PAGES[shown.step]
         facts = interview_facts(journey)  # the paragraphs name the guide's interviewer and length
         paragraphs = [paragraph.format(**facts) for paragraph in page["paragraphs"]]
@@ -97,7 +99,7 @@ def _render_page(request: Request, journey: Journey, signer: SignerDep, ctx: Par
     context = page_context(journey, shown, token=token, values=values, errors=errors, skip_prompt=skip_prompt,
                            notice=notice)
     context["blank_count"] = blank_errors(shown.fields, errors or {})
-    return render(request, journey, "page.html", context, status=status, signed_in=True)
+    return render(request, journey, template, context, status=status, signed_in=True)
 
 
 @router.get("/step")
@@ -138,14 +140,8 @@ def submit_step(request: Request, journey: JourneyDep, session: SessionDep, sign
     result = journey.submit(session, ctx.participant, ctx.visit, position, form)
     if result.outcome == "invalid":
         session.rollback()
-        fields = journey.fields(ctx.visit, journey.page(ctx.visit, position))
-        page = journey.page(ctx.visit, position)
-        condition = None
-        if page["step"] == "experiments":
-            condition = journey.condition(session, ctx.participant, ctx.visit,
-                                          journey.runtime.experiments[page["experiment"]])
-            session.commit()
-        shown = journey.shown(ctx.visit, position, fields, condition)
+        shown = journey.reshow(session, ctx.participant, ctx.visit, position)
+        session.commit()
         parsed = result.parsed
         return _render_page(request, journey, signer, ctx, shown,
                             values=parsed.raw if parsed else None, errors=parsed.errors if parsed else None,
