@@ -29,7 +29,7 @@ from survey.answering import RESERVED, SKIP_FIELD, Answering, Shown
 from survey.consenting import TOKEN_FIELD, Submitted
 from survey.errors import SessionNotProven
 from survey.plan import draw_plan
-from survey.prolific import ProlificIds
+from survey.prolific_links import ProlificIds
 from survey.runtime import StudyRuntime
 from survey.steps import INTERVIEW_NOT_ENDED
 

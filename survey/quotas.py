@@ -19,7 +19,7 @@ from storage.models import Participant, QuotaCell, Visit, utcnow
 from storage.states import ParticipantStatus, VisitStatus
 from survey.errors import InvalidEntry
 from survey.runtime import StudyRuntime
-from survey.sync import TOTAL
+from survey.study_rows import TOTAL
 
 
 def missing_strata(runtime: StudyRuntime, known: Mapping[str, str]) -> list[str]:

@@ -32,7 +32,7 @@ from storage.models import Participant, Visit, utcnow
 from storage.states import ParticipantStatus, VisitStatus
 from survey.errors import NotAvailable
 from survey.plan import draw_plan
-from survey.prolific import ProlificIds
+from survey.prolific_links import ProlificIds
 from survey.runtime import StudyRuntime
 from survey.scheduling.timeline import ScheduleSource, Window
 

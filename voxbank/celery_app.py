@@ -35,7 +35,7 @@ from voxbank.settings import Settings, get_settings
 TRANSCRIBE_TASK = "voxbank.transcribe_interview"
 SCHEDULER_TICK_TASK = "voxbank.scheduler_tick"
 TICK_S = 60.0
-"""How often beat (``voxbank worker --beat``) sends the scheduler's tick (see ``voxbank.scheduler``)."""
+"""How often beat (``voxbank worker --beat``) sends the scheduler's tick (see ``voxbank.schedule_tick``)."""
 QUEUES = ("default", "gpu")
 SOFT_LIMIT_SHARE = 0.95
 DEFAULT_TIME_LIMIT_S = 600
@@ -87,7 +87,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_enable_remote_control": not embedded,
         "worker_hijack_root_logger": False,
         # The retest scheduler: its task module, and beat's tick (a tick left unsent for a minute is dropped).
-        "imports": ("voxbank.scheduler", "voxbank.broker_purge"),
+        "imports": ("voxbank.schedule_tick", "voxbank.broker_purge"),
         "beat_schedule": {"scheduler-tick": {"task": SCHEDULER_TICK_TASK, "schedule": TICK_S,
                                              "options": {"expires": TICK_S}},
                           # operations: the embedded broker keeps delivered messages; delete old ones hourly

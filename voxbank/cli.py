@@ -6,7 +6,7 @@ import typer
 
 from storage.files import restrict_umask
 from voxbank.commands import backup as backup_commands
-from voxbank.commands import db, evaluate, export, games, serve, transcribe, worker
+from voxbank.commands import celery_worker, db, evaluate, export, games, serve, transcribe
 from voxbank.commands import interview as interview_command
 from voxbank.commands import llm as llm_commands
 from voxbank.commands import pilot as pilot_command
@@ -28,8 +28,8 @@ app.add_typer(staff_commands.app, name="staff")
 app.command(name="export")(export.export)
 app.command(name="check-export")(export.check_export)
 app.command(name="evaluate")(evaluate.evaluate)
-app.command(name="worker")(worker.worker)
-app.command(name="beat")(worker.beat)
+app.command(name="worker")(celery_worker.worker)
+app.command(name="beat")(celery_worker.beat)
 app.command(name="backup")(backup_commands.backup)  # operations (deploy/)
 app.command(name="restore")(backup_commands.restore)
 app.command(name="transcribe")(transcribe.transcribe)

@@ -46,7 +46,7 @@ RETRY_BACKOFF_MAX_S = 600
 
 
 @dataclass
-class Runtime:
+class TranscriptionRuntime:
     """What one worker process keeps between tasks: settings, database, blob store, Whisper."""
 
     settings: Settings
@@ -56,7 +56,7 @@ class Runtime:
     _budgets: dict[str, int | None] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, settings: Settings) -> Runtime:
+    def create(cls, settings: Settings) -> TranscriptionRuntime:
         return cls(settings, wiring.database_sessions(settings), wiring.blob_store(settings))
 
     def whisper(self) -> WhisperRunner:
@@ -90,7 +90,7 @@ def _guide_budget_s(settings: Settings, guide_id: str) -> int | None:
 class _LazyWhisper:
     """Loads the process's model on first use, so a missing model fails the job with its reason."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: TranscriptionRuntime) -> None:
         self.runtime = runtime
 
     def settings(self, **guards: Any) -> dict[str, Any]:
@@ -100,15 +100,15 @@ class _LazyWhisper:
         return self.runtime.whisper().transcribe(audio, on_progress=on_progress)
 
 
-_runtime: Runtime | None = None
+_runtime: TranscriptionRuntime | None = None
 _serves_gpu_queue = False
 
 
-def runtime() -> Runtime:
+def runtime() -> TranscriptionRuntime:
     """This process's runtime, created on first use."""
     global _runtime
     if _runtime is None:
-        _runtime = Runtime.create(get_settings())
+        _runtime = TranscriptionRuntime.create(get_settings())
     return _runtime
 
 

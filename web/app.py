@@ -23,7 +23,7 @@ from storage.blobs import BlobStore
 from storage.db import make_session_factory, transaction
 from survey.journey import Journey
 from survey.runtime import StudyRuntime
-from survey.sync import sync_study
+from survey.study_rows import sync_study
 from web import access_log, errors
 from web.capability import Signer
 from web.limits import BodySizeLimit, RateLimit

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from survey.fields import SKIP_MESSAGE, Field
 from survey.journey import Journey, Shown
-from survey.prolific import completion_url
+from survey.prolific_links import completion_url
 from survey.steps import DEFAULT_HEADING, step_kind
 
 __all__ = ["DEFAULT_HEADING", "NOTICES", "base_path", "blank_errors", "page_context", "prolific_link", "render",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from survey.prolific import ProlificIds, parse_ids
+from survey.prolific_links import ProlificIds, parse_ids
 
 
 class StudyLink(BaseModel):

@@ -1,6 +1,6 @@
 """Prolific's researcher API: the client, its errors, and the submission webhook.
 
-(``survey.prolific`` holds the URL conventions the journey uses; this package talks to the API.)
+(``survey.prolific_links`` holds the URL conventions the journey uses; this package talks to the API.)
 """
 
 from survey.prolific_api.client import PARTICIPANT_STUDY_URL, BonusSetUp, ProlificClient, RetryPolicy

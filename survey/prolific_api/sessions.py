@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from survey.prolific import ProlificIds
 from survey.prolific_api.client import ProlificClient
+from survey.prolific_links import ProlificIds
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ How it fits together (each module says more):
 The clock is always injected; nothing is ever left waiting in a Celery countdown.
 """
 
-from survey.scheduling.jobs import ProlificSetup
+from survey.scheduling.handling import ProlificSetup
 from survey.scheduling.runner import Outcome, RunReport, Scheduler, shifted_clock
 from survey.scheduling.timeline import ScheduleSource
 

@@ -31,7 +31,7 @@ from storage.models import Bonus, Participant, Visit
 from storage.states import BonusStatus
 from survey.prolific_api import ProlificOutcomeUnknown, ProlificRejected, ProlificUnavailable
 from survey.prolific_api.client import normalise_status
-from survey.scheduling.jobs import Job, Result
+from survey.scheduling.handling import Job, Result
 
 STILL_OPEN = ("RESERVED", "ACTIVE", "PROCESSING")
 SUBMIT_GRACE = timedelta(days=1)

@@ -25,7 +25,7 @@ from storage.models import Participant, ScheduledAction, Visit
 from storage.states import ActionStatus
 from survey.prolific_api import PARTICIPANT_STUDY_URL
 from survey.scheduling import messages
-from survey.scheduling.jobs import Job, Result
+from survey.scheduling.handling import Job, Result
 from survey.scheduling.timeline import INVITATION, REMINDER, WINDOW_CLOSE, retest_key
 
 LOOKBACK = timedelta(minutes=5)

@@ -34,7 +34,7 @@ from storage.states import ActionStatus
 from survey.backoff import backoff_s
 from survey.prolific_api import ProlificClient, ProlificError, ProlificNotConfigured
 from survey.scheduling import claims, payments, retest_actions
-from survey.scheduling.jobs import Clock, Job, ProlificSetup, Result
+from survey.scheduling.handling import Clock, Job, ProlificSetup, Result
 from survey.scheduling.planner import PlanReport, plan
 from survey.scheduling.timeline import APPROVAL, BONUS, INVITATION, REMINDER, WINDOW_CLOSE, ScheduleSource
 

@@ -12,7 +12,7 @@ from protocols import load_study
 from storage.db import transaction
 from survey.journey import Journey
 from survey.runtime import StudyRuntime
-from survey.sync import sync_study
+from survey.study_rows import sync_study
 
 # The suite imports test modules with --import-mode=importlib, which leaves sys.path alone: make
 # this folder's helper module (survey_helpers) importable by the tests beside it.

@@ -18,7 +18,7 @@ from storage.models import Participant, Visit
 from survey.prolific_api import ProlificClient, RetryPolicy
 from survey.runtime import StudyRuntime
 from survey.scheduling import ProlificSetup, Scheduler, ScheduleSource
-from survey.sync import sync_study
+from survey.study_rows import sync_study
 
 # Helper modules beside the tests (the suite imports with --import-mode=importlib, which leaves sys.path alone).
 sys.path.insert(0, str(Path(__file__).parent))

@@ -19,7 +19,8 @@ TOKEN = "celery-task-7"
 @pytest.fixture
 def running_job(settings: Settings, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> int:
     """An interview whose transcription this task (``TOKEN``) holds, and the task's process on this database."""
-    monkeypatch.setattr(tasks, "_runtime", tasks.Runtime(settings, session_factory, wiring.blob_store(settings)))
+    runtime = tasks.TranscriptionRuntime(settings, session_factory, wiring.blob_store(settings))
+    monkeypatch.setattr(tasks, "_runtime", runtime)
     with transaction(session_factory) as session:
         interview = Interview(guide_id="avp", protocol_version="1", protocol_hash="0" * 64)
         session.add(interview)

@@ -13,7 +13,7 @@ def payoffs() -> None:
     from storage.db import make_session_factory, transaction
     from survey.games.outcomes import compute_outcomes
     from survey.runtime import StudyRuntime
-    from survey.sync import sync_study
+    from survey.study_rows import sync_study
     from voxbank.wiring import database_engine
 
     settings = get_settings()

@@ -19,7 +19,7 @@ def sync() -> None:
     from storage.models import Study, utcnow
     from survey.prolific_api import ProlificError
     from survey.prolific_api.sync import sync as run_sync
-    from voxbank.scheduler import open_scheduler
+    from voxbank.schedule_tick import open_scheduler
     from voxbank.settings import get_settings
 
     settings = get_settings()

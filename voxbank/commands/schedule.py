@@ -72,7 +72,7 @@ def run_due(
                                   help="rehearsal only: act as if it were this UTC time (ISO 8601)"),
 ) -> None:
     """Plan from what participants did, then send every action that is due now, each once."""
-    from voxbank.scheduler import open_scheduler, parse_at
+    from voxbank.schedule_tick import open_scheduler, parse_at
     from voxbank.settings import get_settings
 
     with open_scheduler(get_settings(), at=parse_at(at) if at else None) as scheduler:

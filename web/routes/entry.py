@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from survey import quotas
 from survey.errors import TamperedForm
 from survey.journey import Entry, Journey
-from survey.prolific import PARAMETERS, ProlificIds
+from survey.prolific_links import PARAMETERS, ProlificIds
 from web.capability import COOKIE_MAX_AGE_S, cookie_name
 from web.deps import FormDep, JourneyDep, RateLimitDep, SessionDep, SettingsDep, SignerDep, client_address
 from web.pages import base_path, prolific_link, render

@@ -22,7 +22,7 @@ from survey.journey import INTERVIEW_ENDED
 from survey.plan import SIMPLE_STEPS
 from survey.runtime import StudyRuntime
 from survey.scheduling.timeline import INVITATION
-from survey.sync import TOTAL
+from survey.study_rows import TOTAL
 
 NOT_BATTERY = (*SIMPLE_STEPS, "complete")
 

@@ -83,7 +83,7 @@ def test_the_beat_sends_the_tick_every_minute() -> None:
     config = celery_config(load_settings(environment="test"))
     assert config["beat_schedule"]["scheduler-tick"] == {"task": "voxbank.scheduler_tick", "schedule": 60.0,
                                                          "options": {"expires": 60.0}}
-    assert "voxbank.scheduler" in config["imports"]
+    assert "voxbank.schedule_tick" in config["imports"]
 
 
 def test_two_workers_racing_send_each_invitation_once(session_factory, study_id, prolific, environment,
