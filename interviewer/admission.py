@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Consent, Participant, Visit
+from storage.states import ParticipantStatus, VisitStatus
 
 RECORDING_SCOPE = "audio_recording"
 """The consent scope (its id in study.yaml's ``consent`` list) that allows the voice interview to be recorded."""
@@ -34,9 +35,9 @@ def check_admission(session: Session, visit_id: int) -> Visit:
     if visit is None:
         raise NotAdmitted(f"there is no visit {visit_id}")
     participant = session.get(Participant, visit.participant_id)
-    if participant is None or participant.status != "active":
+    if participant is None or participant.status != ParticipantStatus.ACTIVE:
         raise NotAdmitted(f"visit {visit_id}: the participant is not active")
-    if visit.status != "started":
+    if visit.status != VisitStatus.STARTED:
         raise NotAdmitted(f"visit {visit_id} is {visit.status}, not started")
     pages = (visit.plan or {}).get("pages") or []
     if not 0 <= visit.position < len(pages) or pages[visit.position].get("step") != INTERVIEW_STEP:

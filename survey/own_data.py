@@ -31,6 +31,7 @@ from storage.models import (
     Turn,
     Visit,
 )
+from storage.states import RecordingStatus
 from survey.sharing import governing_consent, shares
 
 SPEAKERS = {"interviewer": "Interviewer", "participant": "You"}
@@ -104,7 +105,7 @@ def holdings(session: Session, participant: Participant) -> Holdings:
                                       .order_by(Interview.id))) if visit_ids else []
     for interview in interviews:
         recordings = list(session.scalars(select(Recording).where(Recording.interview_id == interview.id,
-                                                                  Recording.status != "deleted")))
+                                                                  Recording.status != RecordingStatus.DELETED)))
         held.interviews.append(InterviewHeld(
             wave=wave_of.get(interview.visit_id or 0, 1), status=interview.status,
             minutes=_minutes(interview.started_at, interview.ended_at),

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from interviewer.transcription.audio import split_into_chunks
 from storage.blobs import BlobStore
 from storage.models import Interview, Recording, RecordingChunk, Turn
+from storage.states import RecordingStatus
 
 INSTALL_HINT = "pip install -e '.[local-voice]'"
 
@@ -201,7 +202,7 @@ def store_interview(session: Session, blobs: BlobStore, synthetic: SyntheticInte
     for channel in channels if channels is not None else synthetic.channels:
         samples = synthetic.channels[channel]
         recording = Recording(interview_id=interview.id, channel=channel, sample_rate=synthetic.sample_rate,
-                              status="complete", duration_s=len(samples) / synthetic.sample_rate)
+                              status=RecordingStatus.COMPLETE, duration_s=len(samples) / synthetic.sample_rate)
         session.add(recording)
         session.flush()
         for index, (start_s, data) in enumerate(split_into_chunks(samples, synthetic.sample_rate, chunk_s)):

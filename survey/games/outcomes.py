@@ -29,7 +29,7 @@ from protocols.schema import (
 )
 from storage import audit
 from storage.models import Bonus, GameDecision, GameOutcome, Participant, Study, Visit
-from storage.states import BonusStatus
+from storage.states import BonusStatus, ParticipantStatus, VisitStatus
 from survey.games import payoffs
 from survey.runtime import StudyRuntime
 
@@ -97,8 +97,8 @@ def _pending(session: Session, study_id: int) -> list[_Decision]:
         .join(Visit, GameDecision.visit_id == Visit.id)
         .join(Participant, Visit.participant_id == Participant.id)
         .outerjoin(GameOutcome, GameOutcome.decision_id == GameDecision.id)
-        .where(Participant.study_id == study_id, Participant.status != "withdrawn",
-               Visit.status == "completed", GameOutcome.id.is_(None))
+        .where(Participant.study_id == study_id, Participant.status != ParticipantStatus.WITHDRAWN,
+               Visit.status == VisitStatus.COMPLETED, GameOutcome.id.is_(None))
         .order_by(GameDecision.id)
     )
     return [_Decision(decision, participant_id, wave) for decision, participant_id, wave in rows]
@@ -174,7 +174,7 @@ def _bonuses(session: Session, runtime: StudyRuntime, study_id: int) -> int:
         .join(Visit, GameDecision.visit_id == Visit.id)
         .join(Participant, Visit.participant_id == Participant.id)
         .outerjoin(Bonus, (Bonus.participant_id == Visit.participant_id) & (Bonus.wave == Visit.wave))
-        .where(Participant.study_id == study_id, Participant.status != "withdrawn",
+        .where(Participant.study_id == study_id, Participant.status != ParticipantStatus.WITHDRAWN,
                GameDecision.game_id == rule.game, Bonus.id.is_(None))
         .order_by(GameOutcome.id)
     )

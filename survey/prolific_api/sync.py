@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Participant, ScheduledAction, Visit
+from storage.states import ActionStatus, ParticipantStatus, VisitStatus
 from survey.prolific_api.client import ProlificClient, normalise_status
 from survey.prolific_api.webhooks import StatusEvent, latest_statuses, record_status
 from survey.scheduling.timeline import INVITATION, WINDOW_CLOSE
@@ -99,9 +100,9 @@ def _sync_study(factory: sessionmaker[Session], study_id: int, client: ProlificC
                 event = StatusEvent(f"sync:{submission['id']}:{status}", str(submission["id"]), status, now)
                 if record_status(session, study_id, event, actor="system:prolific-sync") == "recorded":
                     out.recorded += 1
-            if visit.status == "completed" and status in NOT_PAID:
+            if visit.status == VisitStatus.COMPLETED and status in NOT_PAID:
                 out.completed_here_but.append((visit.id, status))
-            if visit.status != "completed" and status == "AWAITING_REVIEW":
+            if visit.status != VisitStatus.COMPLETED and status == "AWAITING_REVIEW":
                 out.submitted_not_completed.append(visit.id)
     return out
 
@@ -113,12 +114,13 @@ def _sync_group(factory: sessionmaker[Session], study_id: int, client: ProlificC
         invited = {row.participant_id: row.payload.get("wave") for row in session.scalars(
             select(ScheduledAction).join(Participant, ScheduledAction.participant_id == Participant.id)
             .where(Participant.study_id == study_id, ScheduledAction.kind == INVITATION,
-                   ScheduledAction.status == "sent"))}
+                   ScheduledAction.status == ActionStatus.SENT))}
         closed = {(row.participant_id, row.payload.get("wave")) for row in session.scalars(
-            select(ScheduledAction).where(ScheduledAction.kind == WINDOW_CLOSE, ScheduledAction.status == "sent",
+            select(ScheduledAction).where(ScheduledAction.kind == WINDOW_CLOSE,
+                                          ScheduledAction.status == ActionStatus.SENT,
                                           ScheduledAction.participant_id.in_(list(invited) or [0])))}
         pids = dict(session.execute(select(Participant.id, Participant.prolific_pid).where(
-            Participant.id.in_(list(invited) or [0]), Participant.status == "active")).all())
+            Participant.id.in_(list(invited) or [0]), Participant.status == ParticipantStatus.ACTIVE)).all())
     should = {pids[p] for p, wave in invited.items() if p in pids and (p, wave) not in closed}
     members = set(client.group_members(group_id))
     missing = sorted(should - members)

@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from storage import audit
 from storage.models import Bonus, Participant, Visit
-from storage.states import BonusStatus
+from storage.states import BonusStatus, VisitStatus
 from survey.prolific_api import ProlificOutcomeUnknown, ProlificRejected, ProlificUnavailable
 from survey.prolific_api.client import normalise_status
 from survey.scheduling.handling import Job, Result
@@ -47,7 +47,7 @@ def handle_approval(job: Job) -> Result:
     visit = job.session.get(Visit, int(job.action.payload.get("visit_id", 0)))
     if visit is None:
         return Result.cancelled("the visit no longer exists")
-    if visit.status != "completed" or visit.completed_at is None:
+    if visit.status != VisitStatus.COMPLETED or visit.completed_at is None:
         return Result.cancelled(f"the visit is {visit.status}")
     submission = visit.prolific_session_id
     if not submission:

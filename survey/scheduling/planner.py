@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Bonus, Participant, ScheduledAction, Visit
-from storage.states import ActionStatus, BonusStatus
+from storage.states import ActionStatus, BonusStatus, ParticipantStatus, VisitStatus
 from survey.scheduling.claims import LEASE
 from survey.scheduling.timeline import (
     APPROVAL,
@@ -97,7 +97,7 @@ def _plan_retests(session: Session, study_id: int, waves: Mapping[int, WaveTimel
     first = session.execute(
         select(Visit.participant_id, Visit.completed_at, Participant.status)
         .join(Participant, Visit.participant_id == Participant.id)
-        .where(Participant.study_id == study_id, Visit.wave == 1, Visit.status == "completed",
+        .where(Participant.study_id == study_id, Visit.wave == 1, Visit.status == VisitStatus.COMPLETED,
                Visit.completed_at.is_not(None))
     ).all()
     if not first:
@@ -117,7 +117,7 @@ def _plan_retests(session: Session, study_id: int, waves: Mapping[int, WaveTimel
     for participant_id, completed_at, participant_status in first:
         assert completed_at is not None
         actions = existing.get(participant_id, [])
-        if participant_status != "active":
+        if participant_status != ParticipantStatus.ACTIVE:
             _stop(session, actions, participant_status, now, report)
             continue
         by_wave: dict[int, list[ScheduledAction]] = defaultdict(list)
@@ -199,7 +199,7 @@ def _plan_approvals(session: Session, study_id: int, now: datetime, report: Plan
         .outerjoin(ScheduledAction, and_(ScheduledAction.participant_id == Visit.participant_id,
                                          ScheduledAction.kind == APPROVAL,
                                          ScheduledAction.idempotency_key == _approval_key_sql(Visit.id)))
-        .where(Participant.study_id == study_id, Visit.status == "completed", Visit.completed_at.is_not(None),
+        .where(Participant.study_id == study_id, Visit.status == VisitStatus.COMPLETED, Visit.completed_at.is_not(None),
                Visit.prolific_session_id.is_not(None), ScheduledAction.id.is_(None))
     ).all()
     rows = [{"participant_id": v.participant_id, "kind": APPROVAL, "due_at": v.completed_at,

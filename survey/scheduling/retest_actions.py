@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from storage.models import Participant, ScheduledAction, Visit
-from storage.states import ActionStatus
+from storage.states import ActionStatus, ParticipantStatus, VisitStatus
 from survey.prolific_api import PARTICIPANT_STUDY_URL
 from survey.scheduling import messages
 from survey.scheduling.handling import Job, Result
@@ -46,13 +46,13 @@ def handle(job: Job) -> Result:
     timeline = job.waves.get(wave)
     if timeline is None:
         return Result.cancelled(f"study.yaml has no wave {wave} now")
-    if first is None or first.status != "completed" or first.completed_at is None:
+    if first is None or first.status != VisitStatus.COMPLETED or first.completed_at is None:
         return Result.cancelled("wave 1 is not completed")
-    if later is not None and later.status == "completed":
+    if later is not None and later.status == VisitStatus.COMPLETED:
         return Result.cancelled(f"wave {wave} is already completed")
     window = timeline.window(first.completed_at)
     now = job.now()
-    active = participant.status == "active"
+    active = participant.status == ParticipantStatus.ACTIVE
     if action.kind == WINDOW_CLOSE:
         return _close(job, participant, window.closes_at, active)
     if not active:

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from storage.db import make_session_factory
 from storage.models import Interview
+from storage.states import TranscriptionStatus
 from voxbank.commands.errors import CommandFailed, UsageError
 from voxbank.wiring import database_engine
 
@@ -85,7 +86,8 @@ def _wait(factory: sessionmaker[Session], interview_ids: list[int], timeout: flo
                 ).all()
             statuses = {row.id: row.transcription_status for row in rows}
             value = sum(100.0 if row.transcription_status in FINISHED
-                        else 100.0 * (row.transcription_progress or 0.0) if row.transcription_status == "running"
+                        else 100.0 * (row.transcription_progress or 0.0)
+                        if row.transcription_status == TranscriptionStatus.RUNNING
                         else 0.0 for row in rows)
             bar.update(value - bar.n)
             counts = {status: list(statuses.values()).count(status) for status in ("running", "pending", "done")}
@@ -100,7 +102,7 @@ def _wait(factory: sessionmaker[Session], interview_ids: list[int], timeout: flo
                 bar.write(f"stopped waiting after {timeout:g} s; the jobs continue in the worker")
                 return 3
             time.sleep(POLL_S)
-    failed = [row for row in rows if row.transcription_status == "failed"]
+    failed = [row for row in rows if row.transcription_status == TranscriptionStatus.FAILED]
     for row in failed:
         typer.echo(f"interview {row.id} failed: {row.transcription_error}", err=True)
     done = len(rows) - len(failed)

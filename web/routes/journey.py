@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 
+from storage.states import ParticipantStatus, VisitStatus
 from survey import consent as consent_doc
 from survey.errors import TamperedForm
 from survey.journey import TOKEN_FIELD, Journey, Shown
@@ -50,14 +51,14 @@ INFO_PAGES: dict[str, dict[str, Any]] = {
 def _status_page(request: Request, journey: Journey, ctx: ParticipantContext, notice: str | None) -> Response | None:
     """The page for a participant who is not (or no longer) answering: finished, declined, withdrawn."""
     participant, visit = ctx.participant, ctx.visit
-    if participant.status == "withdrawn":
+    if participant.status == ParticipantStatus.WITHDRAWN:
         return render(request, journey, "withdrawn.html", {"title": "You have left the study"})
-    if participant.status == "declined":
+    if participant.status == ParticipantStatus.DECLINED:
         return render(request, journey, "declined.html", {"title": "Thank you"})
-    if participant.status == "screened_out" or visit is None:
+    if participant.status == ParticipantStatus.SCREENED_OUT or visit is None:
         return render(request, journey, "screened_out.html", {
             "title": "Thank you", "prolific_url": prolific_link(journey.runtime.screened_out_code)})
-    if visit.status == "completed":
+    if visit.status == VisitStatus.COMPLETED:
         return render(request, journey, "complete.html", {
             "title": "Thank you", "code": journey.runtime.completion_code,
             "prolific_url": prolific_link(journey.runtime.completion_code),
@@ -161,6 +162,6 @@ def progress(journey: JourneyDep, ctx: ParticipantVisit) -> ProgressOut:
         study=journey.runtime.slug, participant_status=ctx.participant.status,
         visit_status=visit.status if visit else None, step=visit.current_step if visit else None,
         page=visit.position if visit else 0, pages=journey.total_pages(visit) if visit else 0,
-        completed=bool(visit and visit.status == "completed"),
+        completed=bool(visit and visit.status == VisitStatus.COMPLETED),
     )
 
