@@ -38,6 +38,8 @@ class EventRow:
     event: SafetyEvent
     pseudonym: str
     turn_text: str | None
+    withdrawn: bool = False
+    """The participant has withdrawn: the words are erased and a review's note is not kept."""
 
     @property
     def reviewed(self) -> bool:
@@ -46,7 +48,7 @@ class EventRow:
 
 
 def _in_study(study_id: int):  # type: ignore[no-untyped-def]
-    return (select(SafetyEvent, Participant.pseudonym_id)
+    return (select(SafetyEvent, Participant.pseudonym_id, Participant.status)
             .join(Interview, SafetyEvent.interview_id == Interview.id)
             .join(Visit, Interview.visit_id == Visit.id)
             .join(Participant, Visit.participant_id == Participant.id)
@@ -65,17 +67,17 @@ def listed(session: Session, study_id: int, *, with_turns: bool, unreviewed_only
         query = query.where(SafetyEvent.reviewed_at.is_(None))
     query = query.order_by(SafetyEvent.reviewed_at.is_not(None), SafetyEvent.created_at.desc(),
                            SafetyEvent.id.desc()).limit(limit)
-    found = [(event, pseudonym) for event, pseudonym in session.execute(query)]
+    found = [(event, pseudonym, status == "withdrawn") for event, pseudonym, status in session.execute(query)]
     texts: dict[tuple[int, int], str] = {}
     if with_turns and found:
-        wanted = {(event.interview_id, event.turn_seq) for event, _ in found}
+        wanted = {(event.interview_id, event.turn_seq) for event, _, _ in found}
         for interview_id, seq, text in session.execute(
                 select(Turn.interview_id, Turn.seq, Turn.text)
                 .where(Turn.interview_id.in_({i for i, _ in wanted}), Turn.seq.in_({s for _, s in wanted}))):
             if (interview_id, seq) in wanted:
                 texts[(interview_id, seq)] = text
-    return [EventRow(event, pseudonym, texts.get((event.interview_id, event.turn_seq)) if with_turns else None)
-            for event, pseudonym in found]
+    return [EventRow(event, pseudonym, texts.get((event.interview_id, event.turn_seq)) if with_turns else None,
+                     withdrawn) for event, pseudonym, withdrawn in found]
 
 
 def find(session: Session, study_id: int, event_id: int) -> SafetyEvent | None:

@@ -27,6 +27,8 @@ def test_an_interview_in_progress_is_on_the_live_page_with_its_question_and_safe
     assert "0:03:0" in running  # elapsed h:mm:ss, against the guide's budget
     assert "distress × 2" in running and "severe × 1" in running and "2 to review" in running
     assert "stop" not in running
+    [listed] = staff[Role.VIEWER].client.get("/api/staff/live").json()
+    assert (listed["safety"], listed["safety_unreviewed"]) == ({"distress": 2, "severe": 1}, 2)
     with session_factory() as session, session.begin():
         session.execute(update(Interview).values(status="lost"))
     rows = staff[Role.VIEWER].client.get("/staff/live/rows").text

@@ -164,7 +164,8 @@ def test_a_withdrawal_keeps_that_an_event_happened_and_was_reviewed_but_not_the_
         assert event.reviewed_at is not None and event.reviewed_by == "staff:researcher@lab.example.org"
         assert event.review_note is None
     row = _row(staff[Role.RESEARCHER].client.get("/staff/quality").text, event_id)
-    assert "(turn 4 not stored" in row and "(note not kept: the participant withdrew)" in row
+    assert ">withdrawn<" in row and "(erased at withdrawal)" in row
+    assert "(note not kept: the participant withdrew)" in row
     assert "crying" not in row and "father" not in row
 
 
