@@ -42,6 +42,7 @@ from storage.models import (
     Recording,
     RecordingChunk,
     Response,
+    SafetyEvent,
     Transcript,
     Turn,
     Visit,
@@ -166,8 +167,24 @@ def erase_journey_traces(session: Session, participant: Participant, blobs: Blob
     return {"page_views": views, "experiment_assignments": assignments}
 
 
+def erase_safety_review_notes(session: Session, participant: Participant, blobs: BlobStore) -> dict[str, int]:
+    """Empty the staff review notes of the participant's safety events (a note may repeat what was said).
+
+    The events themselves stay: that a distress or self-harm signal was heard at which turn and
+    question, its score, and who reviewed it when. That record of the duty of care holds no words
+    (the turn that raised it is erased with the transcript); see ``deploy/SECURITY.md``.
+    """
+    interviews = _interview_ids(session, participant)
+    if not interviews:
+        return {"safety_review_notes": 0}
+    emptied = session.execute(update(SafetyEvent)
+                              .where(SafetyEvent.interview_id.in_(interviews), SafetyEvent.review_note.is_not(None))
+                              .values(review_note=None).execution_options(synchronize_session=False))
+    return {"safety_review_notes": int(emptied.rowcount or 0)}  # type: ignore[attr-defined]
+
+
 ERASERS: list[Eraser] = [erase_recordings, erase_transcripts, erase_answers, erase_pii_replacements,
-                         erase_journey_traces]
+                         erase_journey_traces, erase_safety_review_notes]
 
 
 def withdraw(session: Session, participant: Participant, reason: str | None, blob_store: BlobStore, *,

@@ -3,8 +3,8 @@
 Kept: the participant row (Prolific id, to honour later requests and never re-invite; status, time,
 reason), the signed consent copies (marked withdrawn), the visits (status, Prolific ids for the
 submission), bonuses owed or paid, the audit log (ids and counts only), and empty interview and
-recording rows as tombstones that every writer checks. Everything the participant said, answered or
-did on a page is gone.
+recording rows as tombstones that every writer checks, and safety events without their review notes.
+Everything the participant said, answered or did on a page is gone.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from storage.models import (
     Recording,
     RecordingChunk,
     Response,
+    SafetyEvent,
     Transcript,
     Turn,
     Visit,
@@ -64,6 +65,8 @@ def assert_withdrawal_kept_only_what_it_may(session: Session, participant_id: in
         "turns": count(Turn, Turn.interview_id.in_(interview_ids)),
         "transcripts": count(Transcript, Transcript.interview_id.in_(interview_ids)),
         "recording_chunks": count(RecordingChunk, RecordingChunk.recording_id.in_([r.id for r in recordings])),
+        "safety_review_notes": count(SafetyEvent, SafetyEvent.interview_id.in_(interview_ids),
+                                     SafetyEvent.review_note.is_not(None)),
     }
     assert remaining == dict.fromkeys(remaining, 0)
     assert [sha for sha in blob_hashes if blobs.exists(sha)] == []

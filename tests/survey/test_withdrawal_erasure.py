@@ -75,7 +75,7 @@ def test_withdrawal_erases_what_the_participant_gave(session_factory: sessionmak
         report = withdraw(session, session.get(Participant, leaving), "  I changed my mind  ", blobs)
     assert report.erased == {"recording_chunks": 2, "blobs": 1, "transcripts": 1, "turns": 1,
                              "responses": 1, "game_decisions": 1, "pii_replacements": 1, "page_views": 0,
-                             "experiment_assignments": 0}
+                             "experiment_assignments": 0, "safety_review_notes": 0}
     assert not blobs.exists(hashlib.sha256(b"voice of one").hexdigest())
     assert blobs.exists(hashlib.sha256(silence).hexdigest()), "a blob another recording uses is kept"
     assert blobs.exists(hashlib.sha256(b"voice of two").hexdigest())

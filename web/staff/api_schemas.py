@@ -58,6 +58,9 @@ class LiveInterviewOut(BaseModel):
     seconds_since_last_turn: float
     connection: str
     safety: dict[str, int]
+    """Safety events (``safety_events`` rows) per signal."""
+    safety_unreviewed: int
+    """How many of them await staff review."""
     abandoned: bool
 
 

@@ -3,7 +3,8 @@
 An interview is in progress while its status is ``in_progress``; it counts as abandoned when
 nothing has been said for ``ABANDONED_AFTER`` (the participant closed the tab, the connection
 dropped and never came back), or when it ended ``lost``/``failed``. The connection state is what
-the database can tell: when the last turn was stored.
+the database can tell: when the last turn was stored. The safety flags are the interview's
+``safety_events`` rows (what staff review on the quality page), counted per signal.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from protocols import Study
-from storage.models import Interview, Participant, Turn, Visit, utcnow
+from storage.models import Interview, Participant, SafetyEvent, Turn, Visit, utcnow
 
 ABANDONED_AFTER = timedelta(minutes=15)
-SAFETY_EVENTS = ("distress", "stop", "refusal", "injection")
 ENDED_BADLY = ("lost", "failed", "abandoned")
+
+
+def clock(seconds: float) -> str:
+    """``seconds`` as h:mm:ss (a budget of a few seconds and one of two hours read alike)."""
+    whole = max(int(seconds), 0)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,25 @@ class LiveInterview:
     last_latency_ms: float | None
     quiet_s: float
     safety: dict[str, int]
+    """Safety events per signal (``severe``, ``distress``)."""
+    unreviewed: int
+    """How many of those staff have not reviewed yet."""
     abandoned: bool
+
+    @property
+    def elapsed(self) -> str:
+        """The time since the interview started, as h:mm:ss."""
+        return clock(self.elapsed_s)
+
+    @property
+    def budget(self) -> str:
+        """The guide's time budget, as h:mm:ss."""
+        return clock(self.budget_s)
+
+    @property
+    def over_budget(self) -> bool:
+        """Whether the interview has run longer than its guide's budget."""
+        return self.elapsed_s > self.budget_s > 0
 
     @property
     def connection(self) -> str:
@@ -78,20 +102,25 @@ def interviews(session: Session, protocol: Study, study_id: int, now: datetime |
                                                                       Turn.response_latency_ms.is_not(None))
             .order_by(Turn.seq)) if ids else []:
         latency[interview_id] = value  # ordered by seq: the last one wins
+    safety: dict[int, dict[str, int]] = {}
+    unreviewed: dict[int, int] = {}
+    for interview_id, signal, reviewed_at in session.execute(
+            select(SafetyEvent.interview_id, SafetyEvent.signal, SafetyEvent.reviewed_at)
+            .where(SafetyEvent.interview_id.in_(ids)).order_by(SafetyEvent.id)) if ids else []:
+        counts = safety.setdefault(interview_id, {})
+        counts[signal] = counts.get(signal, 0) + 1
+        unreviewed[interview_id] = unreviewed.get(interview_id, 0) + (reviewed_at is None)
     out = []
     for interview, pseudonym in rows:
         started = interview.started_at or interview.created_at
         last = last_turn.get(interview.id) or started
         checkpoint = interview.checkpoint or {}
         module, question, budget = _where(protocol, interview.guide_id, int(checkpoint.get("position", 0)))
-        safety: dict[str, int] = {}
-        for event in checkpoint.get("events", []):
-            if event.get("type") in SAFETY_EVENTS:
-                safety[event["type"]] = safety.get(event["type"], 0) + 1
         quiet = (now - last).total_seconds()
         out.append(LiveInterview(
             interview_id=interview.id, pseudonym=pseudonym, status=interview.status,
             elapsed_s=((interview.ended_at or now) - started).total_seconds(), budget_s=budget, module=module,
-            question=question, last_latency_ms=latency.get(interview.id), quiet_s=quiet, safety=safety,
+            question=question, last_latency_ms=latency.get(interview.id), quiet_s=quiet,
+            safety=safety.get(interview.id, {}), unreviewed=unreviewed.get(interview.id, 0),
             abandoned=interview.status != "in_progress" or quiet > ABANDONED_AFTER.total_seconds()))
     return out

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from staff_data import Person
 
-from storage.models import AuditEvent, Interview, ScheduledAction, utcnow
+from storage.models import AuditEvent, Interview, SafetyEvent, ScheduledAction, utcnow
 from web.staff.roles import Role
 
 
@@ -16,11 +16,19 @@ def test_an_interview_in_progress_is_on_the_live_page_with_its_question_and_safe
     with session_factory() as session, session.begin():
         session.execute(update(Interview).values(
             status="in_progress", ended_at=None, started_at=utcnow() - timedelta(minutes=3),
-            checkpoint={"position": 1, "events": [{"type": "distress", "question_id": "q", "source": "detector"}]}))
+            # the conductor's own log of signals is not what the live page counts: safety_events rows are
+            checkpoint={"position": 1, "events": [{"type": "stop_check", "question_id": "q", "source": "detector"}]}))
+        for signal, reviewed in (("distress", None), ("distress", utcnow()), ("severe", None)):
+            session.add(SafetyEvent(interview_id=person.interview_id, turn_seq=1, question_id="q", signal=signal,
+                                    score=0.9, source="classifier", reviewed_at=reviewed))
     rows = staff[Role.VIEWER].client.get("/staff/live/rows").text
     running = rows.split('id="running"')[1].split("</table>")[0]
     assert f'data-interview="{person.interview_id}"' in running
-    assert "3 min / " in running and "distress × 1" in running
+    assert "0:03:0" in running  # elapsed h:mm:ss, against the guide's budget
+    assert "distress × 2" in running and "severe × 1" in running and "2 to review" in running
+    assert "stop" not in running
+    [listed] = staff[Role.VIEWER].client.get("/api/staff/live").json()
+    assert (listed["safety"], listed["safety_unreviewed"]) == ({"distress": 2, "severe": 1}, 2)
     with session_factory() as session, session.begin():
         session.execute(update(Interview).values(status="lost"))
     rows = staff[Role.VIEWER].client.get("/staff/live/rows").text

@@ -117,3 +117,31 @@ def test_each_route_answers_each_kind_of_user_as_its_rule_says(app: FastAPI, mak
                     wrong.append(f"{method} {route.path} as {principal}: {response.status_code}, want a page (200)")
     assert wrong == [], "\n".join(wrong)
     assert checked >= len(routes) * len(browsers)
+
+
+def test_nothing_a_viewer_may_open_shows_a_prolific_id(app: FastAPI, person: Person, staff,
+                                                       path_values: dict[str, str]) -> None:
+    """Every GET a viewer is allowed (pages and API), with the person's interview live and a safety event and
+    a failed action of theirs stored, answers without the person's Prolific id."""
+    from sqlalchemy import select, update
+
+    from storage.models import Interview, Participant
+
+    with app.state.session_factory() as session, session.begin():
+        prolific_pid = session.scalars(select(Participant.prolific_pid)
+                                       .where(Participant.id == person.participant_id)).one()
+        session.execute(update(Interview).where(Interview.id == person.interview_id)
+                        .values(status="in_progress", ended_at=None))
+    viewer = staff[Role.VIEWER].client
+    read = []
+    for route in app_routes(app):
+        rule = rule_of(route)
+        if (route.kind != "http" or "GET" not in route.methods or rule is None or rule.audience != "staff"
+                or not allows(Role.VIEWER.value, rule.permission) or route.path == "/staff/sign-out"):
+            continue
+        response = viewer.get(_url(route, path_values))
+        assert response.status_code == 200, route.path
+        assert prolific_pid not in response.text, f"{route.path} shows a Prolific id to a viewer"
+        read.append(route.path)
+    assert {"/staff", "/staff/live", "/staff/live/rows", "/staff/jobs", "/staff/study", "/api/staff/live"} <= set(read)
+    assert person.pseudonym[:8] in viewer.get("/staff/live/rows").text  # the live row is there, by pseudonym

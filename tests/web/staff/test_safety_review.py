@@ -89,7 +89,7 @@ def test_a_researcher_marks_an_event_reviewed_with_a_note_and_it_is_audited(staf
         audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "safety_event.reviewed")).one()
     assert (audited.actor, audited.target) == ("staff:researcher@lab.example.org", f"interview:{person.interview_id}")
     assert audited.details == {"safety_event_id": event_id, "signal": "distress", "turn_seq": 4,
-                               "note_chars": len(note)}
+                               "note_chars": len(note), "note_kept": True}
 
 
 def test_an_empty_note_is_refused_and_nothing_changes(staff, person: Person, session_factory):
@@ -142,3 +142,43 @@ def test_the_api_lists_unreviewed_events_without_the_words(staff, person: Person
         (waiting, person.pseudonym, "severe", 6)]
     assert SAID not in str(listed) and pid(1) not in str(listed)
     assert staff[Role.VIEWER].client.get("/api/staff/safety-events").status_code == 403
+
+
+def _withdraw(admin, person: Person):  # noqa: ANN001, ANN202
+    done = admin.client.post(f"/staff/participants/{person.pseudonym}/withdraw",
+                             data={"csrf": admin.csrf, "confirm": person.pseudonym, "reason": ""})
+    assert done.status_code == 200 and "The participant was withdrawn" in done.text
+
+
+def test_a_withdrawal_keeps_that_an_event_happened_and_was_reviewed_but_not_the_words_or_the_note(
+        staff, person: Person, session_factory):
+    event_id = flag_a_turn(session_factory, person)
+    note = "Phoned them: their father died last winter; they are safe and have support."
+    _review(staff[Role.RESEARCHER], event_id, note)
+    _withdraw(staff[Role.ADMIN], person)
+    with session_factory() as session:
+        event = session.get(SafetyEvent, event_id)
+        assert event is not None
+        assert (event.signal, event.turn_seq, event.question_id, event.score, event.source) == (
+            "distress", 4, "childhood", 0.91, "classifier")
+        assert event.reviewed_at is not None and event.reviewed_by == "staff:researcher@lab.example.org"
+        assert event.review_note is None
+    row = _row(staff[Role.RESEARCHER].client.get("/staff/quality").text, event_id)
+    assert ">withdrawn<" in row and "(erased at withdrawal)" in row
+    assert "(note not kept: the participant withdrew)" in row
+    assert "crying" not in row and "father" not in row
+
+
+def test_an_event_of_a_withdrawn_participant_is_still_reviewed_but_its_note_is_not_kept(staff, person: Person,
+                                                                                       session_factory):
+    event_id = flag_a_turn(session_factory, person)
+    _withdraw(staff[Role.ADMIN], person)
+    done = _review(staff[Role.RESEARCHER], event_id, "They withdrew after the pause; sent the helpline by message.")
+    assert done.status_code == 200
+    assert "was marked reviewed. The participant has withdrawn, so the note was not kept." in done.text
+    with session_factory() as session:
+        event = session.get(SafetyEvent, event_id)
+        assert event is not None and event.reviewed_by == "staff:researcher@lab.example.org"
+        assert event.review_note is None
+        audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "safety_event.reviewed")).one()
+    assert audited.details["note_kept"] is False

@@ -55,7 +55,8 @@ def api_live(request: Request, session: SessionDep, staff: Viewer) -> list[LiveI
     return [LiveInterviewOut(
         interview_id=r.interview_id, pseudonym=r.pseudonym, status=r.status, elapsed_s=r.elapsed_s,
         budget_s=r.budget_s, module=r.module, question=r.question, last_response_latency_ms=r.last_latency_ms,
-        seconds_since_last_turn=r.quiet_s, connection=r.connection, safety=r.safety, abandoned=r.abandoned,
+        seconds_since_last_turn=r.quiet_s, connection=r.connection, safety=r.safety,
+        safety_unreviewed=r.unreviewed, abandoned=r.abandoned,
     ) for r in live.interviews(session, journey.runtime.protocol, journey.study_id)]
 
 

@@ -16,6 +16,7 @@ from storage.blobs import BlobError
 from storage.models import Interview, Participant, Recording, Visit
 from survey.withdrawal import REASON_MAX_CHARS, withdraw
 from web.deps import BlobStoreDep, FormDep, SessionDep
+from web.routes.withdrawal import _end_live_call as end_live_call
 from web.staff import participant_record
 from web.staff.access import Researcher, Withdrawer
 from web.staff.audio import ChannelWav, RangeNotSatisfiable, parse_range
@@ -87,8 +88,11 @@ def withdraw_participant(request: Request, session: SessionDep, blobs: BlobStore
     reason = (form.get("reason") or [""])[0]
     if len(reason) > REASON_MAX_CHARS:
         raise StaffInputError(f"The reason is longer than {REASON_MAX_CHARS} characters. Nothing was changed.")
+    visits = list(session.scalars(select(Visit.id).where(Visit.participant_id == participant.id)))
     withdraw(session, participant, reason, blobs, actor=staff.actor)
     session.commit()
+    for visit_id in visits:  # a live interview is hung up now, as when the participant withdraws themselves
+        end_live_call(request, visit_id)
     return RedirectResponse(f"/staff/participants/{participant.pseudonym_id}?done=withdrawn", status_code=303)
 
 

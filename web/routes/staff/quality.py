@@ -24,7 +24,8 @@ router = APIRouter(prefix="/staff/quality")
 
 
 @router.get("")
-def quality_page(request: Request, session: SessionDep, staff: Researcher, reviewed: int | None = None) -> Response:
+def quality_page(request: Request, session: SessionDep, staff: Researcher, reviewed: int | None = None,
+                 note: str | None = None) -> Response:
     """Safety events (unreviewed first) and quality measures per interview and visit (researchers and admins)."""
     study_id = request.app.state.journey.study_id
     events = safety_events.listed(session, study_id, with_turns=True)
@@ -37,7 +38,8 @@ def quality_page(request: Request, session: SessionDep, staff: Researcher, revie
         "title": "Quality", "events": events, "note_max": safety_events.NOTE_MAX_CHARS,
         "unreviewed": sum(not row.reviewed for row in events),
         "interviews": quality.interviews(session, study_id), "signals": quality.visit_signals(session, study_id),
-        "notice": f"Safety event {reviewed} was marked reviewed." if reviewed is not None else None,
+        "notice": None if reviewed is None else f"Safety event {reviewed} was marked reviewed." + (
+            " The participant has withdrawn, so the note was not kept." if note == "not-kept" else ""),
     })
 
 
@@ -49,8 +51,9 @@ def review_safety_event(request: Request, session: SessionDep, staff: Researcher
     if event is None:
         raise StaffNotFound(f"There is no safety event {event_id} in this study.")
     try:
-        safety_events.mark_reviewed(session, event, (form.get("note") or [""])[0], staff.actor)
+        kept = safety_events.mark_reviewed(session, event, (form.get("note") or [""])[0], staff.actor)
     except safety_events.ReviewRefused as refused:
         raise StaffInputError(str(refused)) from None
     session.commit()
-    return RedirectResponse(f"/staff/quality?reviewed={event_id}#safety-event-{event_id}", status_code=303)
+    dropped = "" if kept else "&note=not-kept"
+    return RedirectResponse(f"/staff/quality?reviewed={event_id}{dropped}#safety-event-{event_id}", status_code=303)
