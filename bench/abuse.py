@@ -1,7 +1,7 @@
-"""A bounded abuse run against a real server on 127.0.0.1: oversized bodies and an entry flood, while a
-genuine participant enters from another address.
+"""A bounded abuse run against a real server on 127.0.0.1: oversized bodies, an entry flood and WebRTC
+offers that never connect, while a genuine participant enters from another address.
 
-    python -m bench.abuse [--flood 300] [--oversized 20]
+    python -m bench.abuse [--flood 300] [--oversized 20] [--offers 40]
 
 ``voxbank db upgrade`` and ``voxbank serve`` run in a subprocess on a fresh SQLite data folder. The
 attacker (127.0.0.1) sends ``--oversized`` requests declaring 200 MiB bodies and as many streaming
@@ -11,19 +11,28 @@ study-link entries with invented Prolific ids from 16 threads. A genuine partici
 the flood, side by side in one run. The server's resident memory and thread count are sampled
 throughout. Bounded: every request has a timeout and the flood is a fixed count.
 
-Not covered here: WebRTC offers that never connect (they need a participant admitted to the
-interview step and the voice models; ``tests/interviewer/voice/test_webrtc.py`` shows such peers
-closed and the call cap enforced). Timings on a shared machine are pessimistic.
+Then ``--offers`` WebRTC offers that never connect: attackers walk to the interview step as
+participants would (consent to recording included: the door admits nobody else), each from its own
+address (127.0.0.10 up), and post offers whose browsers never take the answer, as fast as the
+offer rate limit per address and per participant allows. The process's peers are capped
+(``VOXBANK_VOICE_MAX_CALLS``) and an unconnected one is closed after
+``VOXBANK_VOICE_CONNECT_TIMEOUT_S`` (5 s here). The voice models load on the first offer (a
+warm-up, before the offer baseline is taken), so the offer baseline is the server with its models.
+A genuine participant then asks for an interview line and the seconds until one is answered are
+reported. Timings on a shared machine are pessimistic.
 
 The last line printed is JSON: ``flood_latency_ratio`` is the genuine participant's median entry
-time during the flood over before it; ``final_memory_ratio`` is final over baseline memory.
+time during the flood over before it; ``final_memory_ratio`` is final over baseline memory;
+``offer_final_memory_ratio`` the same for the offer flood (baseline with the models loaded).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -146,14 +155,120 @@ def _flood(base: str, count: int) -> Counter[int]:
     return codes
 
 
+CONNECT_TIMEOUT_S = 5.0
+
+
+def _client(base: str, address: str) -> httpx.Client:
+    return httpx.Client(base_url=base, transport=httpx.HTTPTransport(local_address=address), follow_redirects=True,
+                        timeout=300)
+
+
+def _at_interview_step(base: str, address: str, n: int) -> httpx.Client:
+    """A participant (number ``n``, from ``address``) who entered, consented to everything and stands at the
+    interview step: the only visit the door lets make an offer."""
+    client = _client(base, address)
+    client.get(_link(n))
+    page = client.post(f"/study/{SLUG}/start", data={
+        "PROLIFIC_PID": f"{n:024x}", "STUDY_ID": STUDY, "SESSION_ID": f"5e{n:022x}", "start": "1",
+        **{f"known.{k}": v for k, v in STRATA.items()}})
+    for _ in range(4):
+        if client.get(f"/study/{SLUG}/progress", headers={"Accept": "application/json"}).json()["step"] == "interview":
+            return client
+        token = re.search(r'name="token" value="([^"]+)"', page.text)
+        if token is None:
+            break
+        data = {"token": token.group(1), **{name: "yes" for name in re.findall(r'name="(scope\.[^"]+)"', page.text)}}
+        if "scope." in page.text:
+            data["decision"] = "agree"
+        page = client.post(f"/study/{SLUG}/step", data=data)
+    raise RuntimeError(f"participant {n} did not reach the interview step")
+
+
+async def _offer_sdp() -> str:
+    """An SDP offer from a peer that is closed at once: its answer is never taken, so it never connects."""
+    from aiortc import RTCConfiguration, RTCPeerConnection
+    from aiortc.mediastreams import AudioStreamTrack
+
+    browser = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    browser.addTrack(AudioStreamTrack())
+    browser.createDataChannel("voxbank")
+    await browser.setLocalDescription(await browser.createOffer())
+    sdp = browser.localDescription.sdp
+    await browser.close()
+    return str(sdp)
+
+
+def _post_offer(client: httpx.Client) -> int:
+    sdp = asyncio.run(_offer_sdp())
+    try:
+        return client.post(f"/study/{SLUG}/interview/offer", json={"sdp": sdp, "type": "offer"},
+                           headers={"Accept": "application/json"}).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def _offer_flood(attackers: list[httpx.Client], count: int) -> Counter[int]:
+    codes: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def one(n: int) -> None:
+        code = _post_offer(attackers[n % len(attackers)])
+        with lock:
+            codes[code] += 1
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(count)))
+    return codes
+
+
+def _genuine_line(client: httpx.Client, limit_s: float) -> float:
+    """Seconds until the genuine participant's offer is answered (busy answers retried every second)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit_s:
+        code = _post_offer(client)
+        if code == 200:
+            return time.perf_counter() - start
+        if code not in (503, 429):
+            raise RuntimeError(f"the genuine participant's offer was answered {code}")
+        time.sleep(2.0)
+    raise RuntimeError("the genuine participant got no interview line")
+
+
+def _offers(base: str, sampler: Sampler, count: int) -> dict[str, object]:
+    """The unconnected-offer flood, with its own baseline (taken after the models loaded)."""
+    genuine = _at_interview_step(base, "127.0.0.3", 500)
+    warm = _post_offer(genuine)  # loads the voice models; this peer never connects either
+    if warm != 200:
+        raise RuntimeError(f"the warm-up offer was answered {warm}")
+    attackers = [_at_interview_step(base, f"127.0.0.{10 + n}", 600 + n) for n in range(max(1, count // 5))]
+    time.sleep(CONNECT_TIMEOUT_S + 8)  # the warm-up peer is closed; anyio's idle threads retire
+    baseline_mb, baseline_threads = sampler.now()
+    sampler.samples.clear()
+    codes = _offer_flood(attackers, count)
+    line_s = _genuine_line(genuine, 120)
+    time.sleep(CONNECT_TIMEOUT_S + 12)
+    final_mb, final_threads = sampler.now()
+    for client in (genuine, *attackers):
+        client.close()
+    return {
+        "offer_answers": dict(sorted(codes.items())), "offer_baseline_mb": round(baseline_mb, 1),
+        "offer_peak_mb": round(max(mb for mb, _ in sampler.samples), 1), "offer_final_mb": round(final_mb, 1),
+        "offer_baseline_threads": baseline_threads, "offer_peak_threads": max(t for _, t in sampler.samples),
+        "offer_final_threads": final_threads, "genuine_interview_line_s": round(line_s, 2),
+        "offer_final_memory_ratio": round(final_mb / baseline_mb, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flood", type=int, default=300)
     parser.add_argument("--oversized", type=int, default=20)
+    parser.add_argument("--offers", type=int, default=40, help="unconnected WebRTC offers (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VOXBANK_")}
-        env.update({"VOXBANK_DATA_DIR": str(Path(scratch) / "data"), "VOXBANK_ENVIRONMENT": "development"})
+        env.update({"VOXBANK_DATA_DIR": str(Path(scratch) / "data"), "VOXBANK_ENVIRONMENT": "development",
+                    "VOXBANK_VOICE_CONNECT_TIMEOUT_S": str(CONNECT_TIMEOUT_S)})
         subprocess.run([sys.executable, "-m", "voxbank", "db", "upgrade"], env=env, check=True,
                        capture_output=True, timeout=300)
         port = _free_port()
@@ -187,6 +302,10 @@ def main() -> None:
             final_mb, final_threads = sampler.now()
             peak_mb = max(mb for mb, _ in sampler.samples)
             peak_threads = max(threads for _, threads in sampler.samples)
+            offers: dict[str, object] = {}
+            if args.offers:
+                with Sampler(server.pid) as offer_sampler:
+                    offers = _offers(base, offer_sampler, args.offers)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -198,6 +317,7 @@ def main() -> None:
         "genuine_entry_s_before": round(before_s, 3), "genuine_entry_s_during_flood": round(during_s, 3),
         "genuine_entries_refused": 0,
         "flood_latency_ratio": round(during_s / before_s, 2), "final_memory_ratio": round(final_mb / baseline_mb, 3),
+        **offers,
     }
     print(json.dumps(result))
 
