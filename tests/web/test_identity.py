@@ -26,7 +26,7 @@ VICTIM = pid(0x51)
 ATTACKER_SESSION = "f" * 24
 NOT_PROVEN = "This link does not match the Prolific session you started this study in."
 NOT_THIS_STUDY = "This link does not match the Prolific study you started in."
-CODE_PATTERN = re.compile(r"your resume code: <strong>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})</strong>")
+CODE_PATTERN = re.compile(r"your resume code: <strong[^>]*>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})</strong>")
 
 
 def _stored_session(session_factory: sessionmaker[Session], prolific_pid: str) -> str | None:
