@@ -12,11 +12,12 @@ the flood, side by side in one run. The server's resident memory and thread coun
 throughout. Bounded: every request has a timeout and the flood is a fixed count.
 
 Then ``--offers`` WebRTC offers that never connect: attackers walk to the interview step as
-participants would (consent to recording included: the door admits nobody else), each from its own
-address (127.0.0.10 up), and post offers whose browsers never take the answer, as fast as the
-offer rate limit per address and per participant allows. The process's peers are capped
+participants would (consent to recording included: the door admits nobody else), one for every
+three offers, each from its own address (127.0.0.10 up), and post offers from peers that stay open
+but never take the answer, within the offer rate limit per address and per participant (a visit
+holds one call: its new offer replaces its old one). The process's peers are capped
 (``VOXBANK_VOICE_MAX_CALLS``) and an unconnected one is closed after
-``VOXBANK_VOICE_CONNECT_TIMEOUT_S`` (5 s here). The voice models load on the first offer (a
+``VOXBANK_VOICE_CONNECT_TIMEOUT_S`` (its default, 20 s). The voice models load on the first offer (a
 warm-up, before the offer baseline is taken), so the offer baseline is the server with its models.
 A genuine participant then asks for an interview line and the seconds until one is answered are
 reported. Timings on a shared machine are pessimistic.
@@ -155,7 +156,8 @@ def _flood(base: str, count: int) -> Counter[int]:
     return codes
 
 
-CONNECT_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 20.0
+"""The default `VOXBANK_VOICE_CONNECT_TIMEOUT_S`."""
 
 
 def _client(base: str, address: str) -> httpx.Client:
@@ -184,6 +186,38 @@ def _at_interview_step(base: str, address: str, n: int) -> httpx.Client:
     raise RuntimeError(f"participant {n} did not reach the interview step")
 
 
+class Browsers:
+    """Attackers' WebRTC peers on one event loop of their own: each makes an offer and never takes the answer,
+    and stays open (so the server's peer waits for a connection that never comes) until `close`."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.peers: list[object] = []
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    async def _offer(self) -> str:
+        from aiortc import RTCConfiguration, RTCPeerConnection
+        from aiortc.mediastreams import AudioStreamTrack
+
+        browser = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        browser.addTrack(AudioStreamTrack())
+        browser.createDataChannel("voxbank")
+        await browser.setLocalDescription(await browser.createOffer())
+        self.peers.append(browser)
+        return str(browser.localDescription.sdp)
+
+    def offer(self) -> str:
+        return asyncio.run_coroutine_threadsafe(self._offer(), self.loop).result(timeout=60)
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            for peer in self.peers:
+                await peer.close()  # type: ignore[attr-defined]
+
+        asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
 async def _offer_sdp() -> str:
     """An SDP offer from a peer that is closed at once: its answer is never taken, so it never connects."""
     from aiortc import RTCConfiguration, RTCPeerConnection
@@ -198,8 +232,8 @@ async def _offer_sdp() -> str:
     return str(sdp)
 
 
-def _post_offer(client: httpx.Client) -> int:
-    sdp = asyncio.run(_offer_sdp())
+def _post_offer(client: httpx.Client, sdp: str | None = None) -> int:
+    sdp = sdp or asyncio.run(_offer_sdp())
     try:
         return client.post(f"/study/{SLUG}/interview/offer", json={"sdp": sdp, "type": "offer"},
                            headers={"Accept": "application/json"}).status_code
@@ -207,22 +241,25 @@ def _post_offer(client: httpx.Client) -> int:
         return 0
 
 
-def _offer_flood(attackers: list[httpx.Client], count: int) -> Counter[int]:
+def _offer_flood(attackers: list[httpx.Client], browsers: Browsers, count: int) -> Counter[int]:
+    """``count`` offers from peers that stay open but never connect, made beforehand and posted from 16
+    threads: they arrive faster than the server's peers time out."""
+    sdps = [browsers.offer() for _ in range(count)]
     codes: Counter[int] = Counter()
     lock = threading.Lock()
 
     def one(n: int) -> None:
-        code = _post_offer(attackers[n % len(attackers)])
+        code = _post_offer(attackers[n % len(attackers)], sdps[n])
         with lock:
             codes[code] += 1
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(one, range(count)))
     return codes
 
 
 def _genuine_line(client: httpx.Client, limit_s: float) -> float:
-    """Seconds until the genuine participant's offer is answered (busy answers retried every second)."""
+    """Seconds until the genuine participant's offer is answered (a busy answer is tried again 6 s later)."""
     start = time.perf_counter()
     while time.perf_counter() - start < limit_s:
         code = _post_offer(client)
@@ -230,8 +267,16 @@ def _genuine_line(client: httpx.Client, limit_s: float) -> float:
             return time.perf_counter() - start
         if code not in (503, 429):
             raise RuntimeError(f"the genuine participant's offer was answered {code}")
-        time.sleep(2.0)
+        time.sleep(6.0)  # pressing Start again after the busy page, within the offer rate limit
     raise RuntimeError("the genuine participant got no interview line")
+
+
+def _nudge(client: httpx.Client) -> None:
+    """One ordinary request, then a second's rest: anyio stops worker threads idle over 10 s only when its
+    pool is next used, so a thread count read without one counts threads already retired."""
+    client.get("/healthz")
+    client.get(f"/study/{SLUG}/progress", headers={"Accept": "application/json"})
+    time.sleep(1.0)
 
 
 def _offers(base: str, sampler: Sampler, count: int) -> dict[str, object]:
@@ -240,13 +285,19 @@ def _offers(base: str, sampler: Sampler, count: int) -> dict[str, object]:
     warm = _post_offer(genuine)  # loads the voice models; this peer never connects either
     if warm != 200:
         raise RuntimeError(f"the warm-up offer was answered {warm}")
-    attackers = [_at_interview_step(base, f"127.0.0.{10 + n}", 600 + n) for n in range(max(1, count // 5))]
+    # more attackers than the process has lines (8 by default), each offering about three times
+    attackers = [_at_interview_step(base, f"127.0.0.{10 + n}", 600 + n) for n in range(max(1, count // 3))]
     time.sleep(CONNECT_TIMEOUT_S + 8)  # the warm-up peer is closed; anyio's idle threads retire
     baseline_mb, baseline_threads = sampler.now()
     sampler.samples.clear()
-    codes = _offer_flood(attackers, count)
+    browsers = Browsers()
+    flood_started = time.perf_counter()
+    codes = _offer_flood(attackers, browsers, count)
+    flood_s = time.perf_counter() - flood_started
     line_s = _genuine_line(genuine, 120)
     time.sleep(CONNECT_TIMEOUT_S + 12)
+    browsers.close()
+    _nudge(genuine)
     final_mb, final_threads = sampler.now()
     for client in (genuine, *attackers):
         client.close()
@@ -254,7 +305,8 @@ def _offers(base: str, sampler: Sampler, count: int) -> dict[str, object]:
         "offer_answers": dict(sorted(codes.items())), "offer_baseline_mb": round(baseline_mb, 1),
         "offer_peak_mb": round(max(mb for mb, _ in sampler.samples), 1), "offer_final_mb": round(final_mb, 1),
         "offer_baseline_threads": baseline_threads, "offer_peak_threads": max(t for _, t in sampler.samples),
-        "offer_final_threads": final_threads, "genuine_interview_line_s": round(line_s, 2),
+        "offer_final_threads": final_threads, "offer_flood_s": round(flood_s, 1),
+        "genuine_interview_line_s": round(line_s, 2),
         "offer_final_memory_ratio": round(final_mb / baseline_mb, 3),
     }
 
@@ -273,8 +325,9 @@ def main() -> None:
                        capture_output=True, timeout=300)
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
+        server_log = (Path(scratch) / "server.log").open("wb")
         server = subprocess.Popen([sys.executable, "-m", "voxbank", "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=server_log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -299,6 +352,8 @@ def main() -> None:
                 flood = _flood(base, args.flood)
                 flooding.join()
                 time.sleep(12.0)  # anyio retires idle worker threads after 10 s
+                with httpx.Client(base_url=base, timeout=60) as client:
+                    _nudge(client)
             final_mb, final_threads = sampler.now()
             peak_mb = max(mb for mb, _ in sampler.samples)
             peak_threads = max(threads for _, threads in sampler.samples)
@@ -309,6 +364,10 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            server_log.close()
+            lines = (Path(scratch) / "server.log").read_text(errors="replace").splitlines()
+            for start in [n for n, line in enumerate(lines) if "Traceback" in line][:3]:
+                print("\n".join(lines[max(0, start - 2):start + 40]), file=sys.stderr)  # what a 5xx was
     before_s, during_s = statistics.median(before), statistics.median(during)
     result = {
         "oversized_answers": dict(sorted(oversized.items())), "flood_answers": dict(sorted(flood.items())),
