@@ -55,6 +55,11 @@ class SessionNotProven(SurveyError):
     title = "We could not confirm it is you"
 
 
+class ResumeCodeNeeded(SessionNotProven):
+    """A known Prolific id arrived from the right study with a new session, in a browser that does not hold
+    the participant's place: the participant may prove it is them with their resume code."""
+
+
 class ServerBusy(SurveyError):
     """The server carries as many live interviews as it may; try again shortly."""
 

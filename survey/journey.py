@@ -27,7 +27,7 @@ from storage.states import INTERVIEW_ENDED, ParticipantStatus, VisitStatus
 from survey import quotas, retest
 from survey.answering import RESERVED, SKIP_FIELD, Answering, Shown
 from survey.consenting import TOKEN_FIELD, Submitted
-from survey.errors import SessionNotProven
+from survey.errors import ResumeCodeNeeded, SessionNotProven
 from survey.plan import draw_plan
 from survey.prolific_links import ProlificIds
 from survey.runtime import StudyRuntime
@@ -82,19 +82,20 @@ class Journey(Answering):
         ).first()
 
     def enter(self, session: Session, ids: ProlificIds, strata: dict[str, str], *,
-              rng: random.Random | None = None, holder: int | None = None) -> Entry:
+              rng: random.Random | None = None, holder: int | None = None, code_proven: bool = False) -> Entry:
         """Create or resume the participant for a study link.
 
         An existing participant (same study and Prolific id) is resumed only when the link proves it
         is them (`_prove`): a Prolific id is not a secret. ``holder`` is the participant id the
-        browser's capability names, if any. A new one needs every stratum answered (else
+        browser's capability names, if any; ``code_proven`` says the caller checked the participant's
+        resume code (``web.resume_code``). A new one needs every stratum answered (else
         ``screener``), then takes a quota place: when a cell is full they are recorded as
         ``screened_out`` (no answers kept) and never become active.
         Raises IntegrityError when the same person is created concurrently: roll back and call again.
         """
         participant = self.find(session, ids.participant_id)
         if participant is not None and participant.status == quotas.LAPSED:
-            return self._return_lapsed(session, participant, ids, holder)
+            return self._return_lapsed(session, participant, ids, holder, code_proven)
         if participant is not None:
             first = self.visit_of(session, participant)
             # A later wave's link (the retest) opens that wave's visit; see survey.retest.
@@ -103,7 +104,7 @@ class Journey(Answering):
             visit = later or first
             # A visit just created from this link holds its ids (proven); someone who has left holds nothing to take.
             if visit is not None and participant.status == ParticipantStatus.ACTIVE:
-                self._prove(session, participant, visit, ids, holder)
+                self._prove(session, participant, visit, ids, holder, code_proven)
             audit.record(session, self._actor(participant), "participant.resume", f"participant:{participant.id}",
                          {"status": participant.status})
             kind: Literal["resumed", "screened_out"] = (
@@ -138,11 +139,11 @@ class Journey(Answering):
         return Entry("started", participant, visit)
 
     def _return_lapsed(self, session: Session, participant: Participant, ids: ProlificIds,
-                       holder: int | None) -> Entry:
+                       holder: int | None, code_proven: bool) -> Entry:
         """A participant whose place lapsed comes back: they take a place again if one is free."""
         visit = self.visit_of(session, participant)
         assert visit is not None
-        self._prove(session, participant, visit, ids, holder)
+        self._prove(session, participant, visit, ids, holder, code_proven)
         if participant.strata and not quotas.reserve(session, self.study_id, participant.strata):
             participant.status = ParticipantStatus.SCREENED_OUT
             participant.strata = {}
@@ -159,31 +160,36 @@ class Journey(Answering):
         return Entry("resumed", participant, visit)
 
     def _prove(self, session: Session, participant: Participant, visit: Visit, ids: ProlificIds,
-               holder: int | None) -> None:
+               holder: int | None, code_proven: bool = False) -> None:
         """Check that a link resuming ``visit`` is its participant's; SessionNotProven when it is not.
 
         The link's STUDY_ID must be the visit's, and its SESSION_ID the one stored for the visit.
         A different SESSION_ID (Prolific gives a new one when a participant returns a submission
-        and starts again) is accepted by one of two rules, recorded in the audit log with the
-        rule: the browser already holds this participant's capability (``capability``), or
-        Prolific's API says the submission is this participant's in this study
-        (``prolific_api``). Only a visit still in progress takes the new id; a finished visit
-        keeps the one its submission was approved under.
+        and starts again) is accepted by one of three rules, recorded in the audit log with the
+        rule: the browser already holds this participant's capability (``capability``), the
+        participant typed their resume code (``resume_code``), or Prolific's API says the
+        submission is this participant's in this study (``prolific_api``). Without any, the
+        refusal is ``ResumeCodeNeeded``: the web layer asks for the code. Only a visit still in
+        progress takes the new id; a finished visit keeps the one its submission was approved under.
         """
-        refused = SessionNotProven(
-            "This link does not match the Prolific session you started this study in. Please open the study "
-            "from Prolific in the browser you started it in, or write to the research team at "
-            f"{self.contact_email}. Nothing has been changed.")
         if visit.prolific_study_id is not None and ids.study_id != visit.prolific_study_id:
-            raise refused
+            raise SessionNotProven(
+                "This link does not match the Prolific study you started in. Please open the study from "
+                f"Prolific, or write to the research team at {self.contact_email}. Nothing has been changed.")
         if visit.prolific_session_id is None or visit.prolific_session_id == ids.session_id:
             return
         if holder == participant.id:
             rule = "capability"
+        elif code_proven:
+            rule = "resume_code"
         elif self.confirm_session is not None and self.confirm_session(ids):
             rule = "prolific_api"
         else:
-            raise refused  # not audited: anyone can send a link, and a refusal changes nothing
+            # not audited: anyone can send a link, and a refusal changes nothing
+            raise ResumeCodeNeeded(
+                "This link does not match the Prolific session you started this study in. If you started on "
+                "another device, enter the resume code shown at the bottom of every study page there. "
+                f"Without it, please write to the research team at {self.contact_email}. Nothing has been changed.")
         if visit.status == VisitStatus.STARTED:
             audit.record(session, self._actor(participant), "visit.prolific_session_changed", f"visit:{visit.id}",
                          {"rule": rule})

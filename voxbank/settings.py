@@ -189,6 +189,9 @@ class Settings(BaseSettings):
         "6/minute", description="interview connection offers allowed per client address and per participant"
     )
     rate_limit_webhook: str = Field("120/minute", description="webhook deliveries allowed per client address")
+    rate_limit_resume: str = Field(
+        "5/15 minutes", description="resume-code tries allowed per client address and per Prolific id (limits syntax)"
+    )
     rate_limit_storage_url: str = Field(
         "memory://", description="where rate-limit counters live (memory:// per process, or redis://host:6379)"
     )

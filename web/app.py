@@ -28,6 +28,7 @@ from web import access_log, errors
 from web.capability import Signer
 from web.limits import BodySizeLimit, RateLimit
 from web.options import VoiceOpener, WebSettings
+from web.resume_code import ResumeCodes
 from web.routes import entry, health, interview, journey, my_data, prolific_webhook, withdrawal
 from web.routes import metrics as metrics_route
 from web.templating import STATIC_DIR, make_templates
@@ -80,6 +81,7 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.signer = Signer(settings.secret_key.get_secret_value())
+    app.state.resume_codes = ResumeCodes(settings.secret_key.get_secret_value())
     app.state.blob_store = blobs
     app.state.open_voice = open_voice
     app.state.templates = make_templates()
@@ -100,7 +102,8 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        smaller={"/prolific/webhook": WEBHOOK_MAX_BODY_BYTES, "/interview/offer": OFFER_MAX_BODY_BYTES})
     app.state.rate_limit = RateLimit({"entry": settings.rate_limit_entry, "offer": settings.rate_limit_offer,
-                                      "webhook": settings.rate_limit_webhook}, settings.rate_limit_storage_url)
+                                      "webhook": settings.rate_limit_webhook, "resume": settings.rate_limit_resume},
+                                     settings.rate_limit_storage_url)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, entry, journey, withdrawal, my_data, prolific_webhook, interview):
         app.include_router(module.router)

@@ -26,6 +26,7 @@ from survey.journey import Journey
 from web.capability import Signer, cookie_name
 from web.limits import RateLimit, body_too_large
 from web.options import WebSettings
+from web.resume_code import ResumeCodes
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -47,6 +48,11 @@ def get_signer(request: Request) -> Signer:
 def get_blob_store(request: Request) -> BlobStore:
     """The blob store holding recordings."""
     return request.app.state.blob_store  # type: ignore[no-any-return]
+
+
+def get_resume_codes(request: Request) -> ResumeCodes:
+    """The app's resume codes (``web.resume_code``)."""
+    return request.app.state.resume_codes  # type: ignore[no-any-return]
 
 
 def get_rate_limit(request: Request) -> RateLimit:
@@ -73,6 +79,7 @@ SignerDep = Annotated[Signer, Depends(get_signer)]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 JourneyDep = Annotated[Journey, Depends(get_journey)]
 RateLimitDep = Annotated[RateLimit, Depends(get_rate_limit)]
+ResumeCodesDep = Annotated[ResumeCodes, Depends(get_resume_codes)]
 
 
 @dataclass

@@ -48,6 +48,7 @@ class WebSettings:
     rate_limit_entry: str = "20/minute"
     rate_limit_offer: str = "6/minute"
     rate_limit_webhook: str = "120/minute"
+    rate_limit_resume: str = "5/15 minutes"
     rate_limit_storage_url: str = "memory://"
     voice_max_calls: int = 8
     voice_connect_timeout_s: float = 20.0

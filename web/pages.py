@@ -11,6 +11,7 @@ from survey.fields import SKIP_MESSAGE, Field
 from survey.journey import Journey, Shown
 from survey.prolific_links import completion_url
 from survey.steps import DEFAULT_HEADING, step_kind
+from web.capability import cookie_name
 
 __all__ = ["DEFAULT_HEADING", "NOTICES", "base_path", "blank_errors", "page_context", "prolific_link", "render",
            "section"]
@@ -32,6 +33,7 @@ def render(request: Request, journey: Journey, template: str, context: dict[str,
     """Render a participant page with the study's common context (title, links, withdrawal link)."""
     base = base_path(request, journey.runtime.slug)
     full = {
+        "resume_code": _resume_code(request, journey) if signed_in else None,
         "study_title": "Research study",
         "base": base,
         "withdraw_url": f"{base}/withdraw" if signed_in else None,
@@ -40,6 +42,15 @@ def render(request: Request, journey: Journey, template: str, context: dict[str,
         **context,
     }
     return request.app.state.templates.TemplateResponse(request, template, full, status_code=status)  # type: ignore[no-any-return]
+
+
+def _resume_code(request: Request, journey: Journey) -> str | None:
+    """The signed-in participant's resume code (``web.resume_code``), shown in the footer of their pages."""
+    slug = journey.runtime.slug
+    capability = request.app.state.signer.read_capability(slug, request.cookies.get(cookie_name(slug)))
+    if capability is None:
+        return None
+    return request.app.state.resume_codes.code_for(slug, capability.pseudonym_id)  # type: ignore[no-any-return]
 
 
 def section(journey: Journey, shown: Shown) -> tuple[str, str | None]:

@@ -16,11 +16,20 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 
 from survey import quotas
-from survey.errors import TamperedForm
+from survey.errors import InvalidEntry, ResumeCodeNeeded, TamperedForm
 from survey.journey import Entry, Journey
 from survey.prolific_links import PARAMETERS, ProlificIds
 from web.capability import COOKIE_MAX_AGE_S, cookie_name
-from web.deps import FormDep, JourneyDep, RateLimitDep, SessionDep, SettingsDep, SignerDep, client_address
+from web.deps import (
+    FormDep,
+    JourneyDep,
+    RateLimitDep,
+    ResumeCodesDep,
+    SessionDep,
+    SettingsDep,
+    SignerDep,
+    client_address,
+)
 from web.pages import base_path, prolific_link, render
 from web.schemas import StudyLink
 
@@ -58,11 +67,11 @@ def _holder(request: Request, journey: Journey, signer: SignerDep) -> int | None
 
 
 def _enter(session: SessionDep, journey: Journey, ids: ProlificIds, strata: dict[str, str],
-           holder: int | None) -> Entry:
+           holder: int | None, *, code_proven: bool = False) -> Entry:
     """Create or resume; the same person entering twice at once is resumed, never duplicated."""
     for attempt in range(ENTRY_ATTEMPTS):
         try:
-            entry = journey.enter(session, ids, strata, holder=holder)
+            entry = journey.enter(session, ids, strata, holder=holder, code_proven=code_proven)
             session.commit()
             return entry
         except IntegrityError:
@@ -92,6 +101,24 @@ def _after_entry(request: Request, journey: Journey, entry: Entry, signer: Signe
     return response
 
 
+def _ask_for_code(request: Request, journey: Journey, ids: ProlificIds, refusal: ResumeCodeNeeded, *,
+                  error: str | None = None) -> Response:
+    """The page asking a participant who arrived with a new session on another device for their resume code."""
+    return render(request, journey, "resume.html", {
+        "title": refusal.title, "message": refusal.message, "ids": ids, "error": error,
+    }, status=refusal.status)
+
+
+def _resume(request: Request, journey: Journey, session: SessionDep, signer: SignerDep, settings: SettingsDep,
+            ids: ProlificIds, strata: dict[str, str]) -> Response:
+    """Resume (or create) from a link; a known participant with a new session is asked for their code."""
+    try:
+        entry = _enter(session, journey, ids, strata, _holder(request, journey, signer))
+    except ResumeCodeNeeded as refusal:
+        return _ask_for_code(request, journey, ids, refusal)
+    return _after_entry(request, journey, entry, signer, settings)
+
+
 @router.get("/start")
 def start(request: Request, journey: JourneyDep, session: SessionDep, signer: SignerDep, settings: SettingsDep,
           limit: RateLimitDep, link: Annotated[StudyLink, Query()]) -> Response:
@@ -100,8 +127,7 @@ def start(request: Request, journey: JourneyDep, session: SessionDep, signer: Si
     limit.hit("entry", client_address(request), ids.participant_id)
     participant = journey.find(session, ids.participant_id)
     if participant is not None:
-        return _after_entry(request, journey, _enter(session, journey, ids, {}, _holder(request, journey, signer)),
-                            signer, settings)
+        return _resume(request, journey, session, signer, settings, ids, {})
     known = quotas.check_strata(journey.runtime, _known_strata(journey, dict(request.query_params)))
     return _welcome(request, journey, ids, known, quotas.missing_strata(journey.runtime, known))
 
@@ -137,5 +163,33 @@ def begin(request: Request, journey: JourneyDep, session: SessionDep, signer: Si
             errors = {s: "Please choose an answer." for s in missing}
             return _welcome(request, journey, ids, known, quotas.missing_strata(journey.runtime, known),
                             errors=errors, chosen=chosen, status=422)
-    return _after_entry(request, journey, _enter(session, journey, ids, strata, _holder(request, journey, signer)),
-                        signer, settings)
+    return _resume(request, journey, session, signer, settings, ids, strata)
+
+
+WRONG_CODE = "That is not your resume code. Please check it on the device you started on and type it again."
+
+
+@router.post("/resume")
+def resume_with_code(request: Request, journey: JourneyDep, session: SessionDep, signer: SignerDep,
+                     settings: SettingsDep, limit: RateLimitDep, codes: ResumeCodesDep, form: FormDep) -> Response:
+    """Resume a participant on another device, under a new Prolific session, with their resume code.
+
+    Each try counts against the ``resume`` limit per address and per Prolific id before the code
+    is compared, so a code cannot be guessed by trying many. A wrong code changes nothing.
+    """
+    single = {key: values[0] for key, values in form.items() if len(values) == 1}
+    if set(form) - {*PARAMETERS, "code"} or len(single) != len(form):
+        raise TamperedForm("The form holds fields the resume page does not have. Nothing was saved.")
+    ids = StudyLink(**{name: single.get(name) for name in PARAMETERS}).to_ids()
+    limit.hit("resume", client_address(request), ids.participant_id)
+    participant = journey.find(session, ids.participant_id)
+    if participant is None:
+        raise InvalidEntry("There is no place in this study for this Prolific id. Please open the study from "
+                           "its link on Prolific.")
+    typed = single.get("code", "")
+    if not codes.matches(journey.runtime.slug, participant.pseudonym_id, typed):
+        return _ask_for_code(request, journey, ids, ResumeCodeNeeded(
+            "Enter the resume code shown at the bottom of every page of this study on the device you started on. "
+            f"Without it, please write to the research team at {journey.contact_email}."), error=WRONG_CODE)
+    entry = _enter(session, journey, ids, {}, _holder(request, journey, signer), code_proven=True)
+    return _after_entry(request, journey, entry, signer, settings)

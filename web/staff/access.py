@@ -40,6 +40,7 @@ PUBLIC_ROUTES: dict[str, str] = {
     "/metrics": "the operator's Prometheus scrape, refused without the bearer token (VOXBANK_METRICS_TOKEN)",
     "/static": "stylesheets and scripts",
     "/study/{slug}/start": "the Prolific link: entering the study hands out the participant capability",
+    "/study/{slug}/resume": "a participant's resume code on a new device: rate limited, hands out the capability",
     "/prolific/webhook": "Prolific's deliveries, checked by their signature",
     "/staff/sign-in": "the staff sign-in form",
 }

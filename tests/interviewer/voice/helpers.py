@@ -61,23 +61,32 @@ def livekit_server() -> Iterator[DispatchServer]:
     server.server_close()
 
 
+WAVE_PAGES = {
+    1: ("consent", "mic_check", "interview", "complete"),
+    2: ("consent", "gss", "complete"),  # the retest wave has no interview
+}
+
+
 def admitted_visit(session: Any, participant: Any, *, scopes: tuple[str, ...] = ("participate", "audio_recording"),
-                   step: str = "interview", signed: bool = True) -> Any:
-    """A wave-1 visit of ``participant`` standing at ``step``, with a signed consent to ``scopes`` (when ``signed``).
+                   step: str = "interview", signed: bool = True, wave: int = 1,
+                   consent_withdrawn: bool = False) -> Any:
+    """A visit of ``participant`` in ``wave`` standing at ``step``, with a signed consent to ``scopes`` (when
+    ``signed``; marked withdrawn when ``consent_withdrawn``).
 
-    The door check (``interviewer.admission``) admits exactly this: the interview step and the recording scope.
+    The door check (``interviewer.admission``) admits exactly this with the defaults: wave 1, the interview
+    step, a consent in force with the recording scope.
     """
-    from storage.models import Consent, Visit
+    from storage.models import Consent, Visit, utcnow
 
-    pages = [{"step": "consent", "key": "consent"}, {"step": "mic_check", "key": "mic_check"},
-             {"step": "interview", "key": "interview"}, {"step": "complete", "key": "complete"}]
+    pages = [{"step": name, "key": name} for name in WAVE_PAGES[wave]]
     position = next(n for n, page in enumerate(pages) if page["step"] == step)
-    visit = Visit(participant_id=participant.id, wave=1, status="started", position=position, current_step=step,
+    visit = Visit(participant_id=participant.id, wave=wave, status="started", position=position, current_step=step,
                   plan={"pages": pages})
     session.add(visit)
     if signed:
         session.add(Consent(participant_id=participant.id, document_version="1", text="consent text",
-                            text_hash="0" * 64, scopes=list(scopes)))
+                            text_hash="0" * 64, scopes=list(scopes),
+                            withdrawn_at=utcnow() if consent_withdrawn else None))
     session.flush()
     return visit
 

@@ -31,8 +31,11 @@ def make_visit(factory: sessionmaker[Session], **visit: object) -> int:
         return int(admitted_visit(session, participant, **visit).id)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("visit", [{"signed": False}, {"scopes": ("participate",)}, {"step": "consent"}],
-                         ids=["no consent", "no recording scope", "before the interview step"])
+@pytest.mark.parametrize("visit", [
+    {"signed": False}, {"scopes": ("participate",)}, {"step": "consent"}, {"step": "complete"},
+    {"wave": 2, "step": "gss"}, {"consent_withdrawn": True},
+], ids=["no consent", "no recording scope", "before the interview step", "after the interview step", "wave 2",
+        "consent withdrawn"])
 def test_the_conductor_does_not_open_for_a_visit_the_door_would_refuse(
         tiny_study: Study, llm: LLMClient, session_factory: sessionmaker[Session], visit: dict[str, object]) -> None:
     visit_id = make_visit(session_factory, **visit)

@@ -116,7 +116,10 @@ NOT_ADMITTED = ("The interview is not available to you now: it opens once you ha
     {"scopes": ("participate",)},                   # signed, but not to audio recording
     {"step": "consent"},                            # signed, but not yet at the interview step
     {"step": "complete"},                           # finished: past the interview step
-], ids=["no consent", "no recording scope", "before the interview step", "after the interview step"])
+    {"wave": 2, "step": "gss"},                     # the retest wave, which has no interview
+    {"consent_withdrawn": True},                    # the consent to recording was withdrawn
+], ids=["no consent", "no recording scope", "before the interview step", "after the interview step", "wave 2",
+        "consent withdrawn"])
 def test_only_a_visit_with_consent_to_recording_at_its_interview_step_may_start_the_interview(
         settings: Settings, tiny_study: Study, session_factory: sessionmaker[Session], livekit_server: DispatchServer,
         visit: dict[str, object]) -> None:
