@@ -120,6 +120,7 @@ class SessionControls:
     def started(self, recap: str | None) -> None:
         """The session has started: send the progress, and ``recap``, the last question, when it was heard
         whole before a reload (`presence.last_reply_heard`) and so is not said again."""
+        self._emit({"type": "state", "state": self._state})
         self.progress()
         owner = self._owner
         if recap is not None and owner.driver is not None and not owner.driver.done:

@@ -107,9 +107,10 @@
     } else if (message.type === "ended") {
       state.ended = message.status;
       const stopped = message.status === "stopped";
-      setStatus("ended", message.status === "completed" || stopped ? "The interview is over." : "The interview has ended.");
+      setStatus("ended", "");
       doneText.textContent = stopped ? "The interview was ended as you asked. Thank you for your time!"
-        : "The interview is over. Thank you!";
+        : message.status === "completed" ? "The interview is over. Thank you!"
+        : "The interview has ended. Please continue.";
       live.hidden = true;
       intro.hidden = true;
       done.hidden = false;
@@ -129,7 +130,7 @@
     elsewhere.hidden = false;
     live.hidden = true;
     intro.hidden = true;
-    setStatus("elsewhere", text);
+    setStatus("elsewhere", "");
   }
 
   function send(message) {
