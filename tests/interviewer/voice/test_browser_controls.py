@@ -122,9 +122,8 @@ def test_the_participant_sees_the_state_pauses_is_asked_if_still_there_reloads_m
         _wait(lambda: _interview(session_factory, interview_id).paused_at is not None, 10, "the pause to be stored")
         clock_at_pause = _interview(session_factory, interview_id).checkpoint["clock_s"]
         sent_at_pause = call.track.sent_audio_s
-        packets = "() => window.voxbankInterview.pc.getStats().then((stats) => { let n = 0; " \
-                  "stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.packetsReceived; });" \
-                  " return n; })"
+        packets = ("() => window.voxbankInterview.pc.getStats().then((stats) => { let n = 0; stats.forEach((s) => {"
+                   " if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.packetsReceived; }); return n; })")
         received = page.evaluate(packets)
         # a second of the track's packets arrives while paused (silence), and no interviewer audio is sent
         _wait(lambda: page.evaluate(packets) > received + 50, 20, "a second of paused audio packets")
