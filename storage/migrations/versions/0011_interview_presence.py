@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('interviews', schema=None) as batch_op:
         batch_op.add_column(sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('paused_s', sa.Float(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('paused_s', sa.Double(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('heard_seq', sa.Integer(), nullable=True))
 
 
