@@ -66,7 +66,8 @@ def abandon_if_away(factory: sessionmaker[Session], interview_id: int, after_s: 
             return False
         interview.status = ABANDONED
         interview.ended_at = now
-        interview.end_reason = f"abandoned: no participant connected for {round(after_s / 60)} minutes"
+        span = f"{round(after_s / 60)} minutes" if after_s >= 120 else f"{after_s:g} seconds"
+        interview.end_reason = f"abandoned: no participant connected for {span}"
         audit.record(session, ACTOR, "interview.abandoned", f"interview:{interview_id}",
                      {"after_s": after_s, "paused_since": interview.paused_at.isoformat()})
         return True
