@@ -57,7 +57,8 @@ def test_a_session_that_dies_while_connected_is_replaced_and_resumes(
         await browser.setRemoteDescription(answer)
         asked = lambda: sum(m.get("text") == QUESTION for m in messages)  # noqa: E731
         await _until(lambda: asked() >= 1, 60, "the first question's caption")
-        await _until(lambda: call.track.sent_audio_s > 3.0, 60, "the intro and the question to be sent")
+        # the session dies during the intro: what was not heard to its end is said again
+        await _until(lambda: call.track.sent_audio_s > 1.0, 60, "the intro to be under way")
         first_interview = call.interview_id
 
         assert call.session is not None and call.session.session is not None
@@ -74,7 +75,7 @@ def test_a_session_that_dies_while_connected_is_replaced_and_resumes(
     assert sessions == 2
     assert [m["text"] for m in messages if m["type"] == "caption"][:2] == [
         "Hello, I'm Isabella. Thank you for joining me.", QUESTION]
-    assert frames > 100 and sent > 5.0
+    assert frames > 100 and sent > 3.0  # a second of the first intro, two of the repeated one
     with session_factory() as session:
         stored = session.scalar(select(func.count()).select_from(Turn).where(Turn.interview_id == interview_id))
     assert stored == 2  # the resumed session repeated the open question without storing it again
