@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     voice_chunk_s: float = Field(
         5.0, ge=1, le=60, description="seconds of audio per recording chunk: a crash loses at most this much"
     )
+    voice_still_there_s: float = Field(
+        20.0, gt=0, le=600,
+        description="silence from the participant (a muted microphone too) before the interviewer asks the guide's "
+                    "'are you still there?' line",
+    )
+    voice_abandon_after_s: float = Field(
+        1800.0, gt=0, le=7 * 86400,
+        description="an interview with no connected participant is paused at once and marked abandoned after this",
+    )
     livekit_url: str | None = Field(
         None, description="LiveKit server URL; without it, the browser connects by embedded WebRTC"
     )

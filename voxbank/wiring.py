@@ -155,7 +155,8 @@ def voice_options(settings: Settings) -> VoiceOptions:
     return VoiceOptions(end_of_turn_s=settings.voice_end_of_turn_s, end_of_turn_max_s=settings.voice_end_of_turn_max_s,
                         pause_s=settings.voice_pause_s, max_speech_s=settings.voice_max_speech_s,
                         barge_in_s=settings.voice_barge_in_s, resume_after_s=settings.voice_resume_after_s,
-                        chunk_s=settings.voice_chunk_s)
+                        chunk_s=settings.voice_chunk_s, still_there_s=settings.voice_still_there_s,
+                        abandon_after_s=settings.voice_abandon_after_s)
 
 
 def livekit_options(settings: Settings) -> LiveKitOptions:

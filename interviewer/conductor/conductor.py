@@ -247,6 +247,14 @@ class Conductor:
         self._commit()
         return self._reply(started)
 
+    def stop(self, source: str) -> Reply:
+        """End the interview now, kindly (the guide's stop and closing lines), at the participant's request
+        made outside speech: ``source`` names how (``end_button``: the page's End interview button)."""
+        if self.state.phase == ENDED:
+            raise ConductorError("the interview has ended")
+        started = time.perf_counter()
+        return self._finish(self._stop(source), started)
+
     # ------------------------------------------------------------------ deciding
 
     def _reply(self, started: float) -> Reply:
@@ -476,7 +484,7 @@ class Conductor:
         closing = self._say(f"{self.guide.safety.stop} {self.guide.closing.text}", CLOSING, None)
         self.state.phase = ENDED
         where = f" during question {question_id}" if question_id else ""
-        how = "confirmed when asked" if source == "confirmed" else "asked"
+        how = {"confirmed": "confirmed when asked", "end_button": "pressed End interview"}.get(source, "asked")
         self._ended_status = ("stopped", f"stopped: the participant {how} to stop the interview{where}")
         return [closing]
 

@@ -112,10 +112,13 @@ class Spoken:
 class ConductorDriver:
     """The conductor, called from the event loop, run in its own worker thread."""
 
-    def __init__(self, conductor: Conductor, *, reload: Callable[[], Conductor]) -> None:
+    def __init__(self, conductor: Conductor, *, reload: Callable[[], Conductor],
+                 heard: Callable[[], bool] | None = None) -> None:
         self.conductor = conductor
         self.interview_id = conductor.interview_id
         self._reload = reload
+        self._heard = heard
+        """Whether the participant already heard the last reply to its end (then a resumed `open` says nothing)."""
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"conductor-{self.interview_id}")
 
     @property
@@ -131,6 +134,10 @@ class ConductorDriver:
         """Record the participant's answer and return the reply."""
         return await self._call(lambda: self._respond(text, seconds))
 
+    async def stop(self, source: str) -> Spoken:
+        """End the interview at the participant's request (the End button); the reply is the closing."""
+        return await self._call(lambda: self._spoken(self.conductor.stop(source), answer_seq=None))
+
     def close(self) -> None:
         """Stop the worker thread (after the call in progress)."""
         self._thread.shutdown(wait=False, cancel_futures=True)
@@ -139,7 +146,11 @@ class ConductorDriver:
         return await asyncio.get_running_loop().run_in_executor(self._thread, step)
 
     def _open(self) -> Spoken:
-        return self._spoken(self.conductor.open(), answer_seq=None)
+        reply = self.conductor.open()
+        if reply.resumed and not reply.done and self._heard is not None and self._heard():
+            # a reload after the last question was heard whole: listen for the answer, do not repeat it
+            reply = Reply(utterances=(), done=False, resumed=True)
+        return self._spoken(reply, answer_seq=None)
 
     def _respond(self, text: str, seconds: float) -> Spoken:
         before = self.conductor.state.next_seq

@@ -26,6 +26,10 @@ class VoiceOptions:
     """Silence after a barge-in with no words before the interviewer goes on."""
     chunk_s: float = 5.0
     """Seconds of audio per recording chunk: a crash loses at most this much."""
+    still_there_s: float = 20.0
+    """Silence from the participant while the interviewer listens before it asks whether they are still there."""
+    abandon_after_s: float = 1800.0
+    """How long an interview may have no connected participant before it is marked abandoned."""
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from interviewer import metrics
 from interviewer.conductor import Conductor
 from interviewer.llm.client import LLMClient
+from interviewer.voice import presence
 from interviewer.voice.agent import Heard, InterviewerAgent, Said
 from interviewer.voice.audio_io import INPUT_RATE, OUTPUT_RATE
-from interviewer.voice.conducting import ConductorDriver, TurnClock, open_conductor
+from interviewer.voice.conducting import ConductorDriver, Spoken, TurnClock, open_conductor
+from interviewer.voice.controls import SessionControls
+from interviewer.voice.input_gate import GatedAudioInput
 from interviewer.voice.models import VoiceModels, turn_handling
 from interviewer.voice.options import VoiceOptions
 from interviewer.voice.recording import (
@@ -116,7 +119,8 @@ class InterviewSession:
     def __init__(self, runtime: VoiceRuntime, attach: Attach, *, interview_id: int | None = None,
                  visit_id: int | None = None, guide_id: str | None = None,
                  on_said: Callable[[Said], None] | None = None,
-                 on_played: Callable[[Played], None] | None = None) -> None:
+                 on_played: Callable[[Played], None] | None = None,
+                 on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.runtime = runtime
         self._attach = attach
         self._interview_id = interview_id
@@ -124,6 +128,10 @@ class InterviewSession:
         self._guide_id = guide_id
         self._on_said = on_said
         self._on_played = on_played
+        self._on_message = on_message
+        self.controls: SessionControls | None = None
+        """Pause, resume, end and the page's state messages (`interviewer.voice.controls`), once started."""
+        self._agent: InterviewerAgent | None = None
         self.log = SessionLog()
         self.session: AgentSession | None = None
         self.output: RecordedAudioOutput | None = None
@@ -157,7 +165,8 @@ class InterviewSession:
         started is stopped again.
         """
         conductor = await asyncio.to_thread(self._open_conductor, self._interview_id)
-        self.driver = ConductorDriver(conductor, reload=partial(self._open_conductor, conductor.interview_id))
+        self.driver = ConductorDriver(conductor, reload=partial(self._open_conductor, conductor.interview_id),
+                                      heard=partial(self._heard_already, conductor.interview_id))
         try:
             await self._start(conductor.interview_id)
         except BaseException:
@@ -184,20 +193,31 @@ class InterviewSession:
             stt=runtime.models.stt,                      # faster-whisper, off the event loop
             tts=runtime.models.tts,                      # Piper (or an OpenAI-compatible endpoint)
             turn_handling=turn_handling(runtime.options),
-            user_away_timeout=None,
+            user_away_timeout=runtime.options.still_there_s,  # then the guide's "are you still there?"
         )
         await self._attach(session)
         if session.input.audio is None or session.output.audio is None:
             raise RuntimeError("the transport attached no audio input or output")
+        gate = GatedAudioInput(session.input.audio)
         participant = await self._recorder(PARTICIPANT, INPUT_RATE)
         interviewer = await self._recorder(INTERVIEWER, session.output.audio.sample_rate or OUTPUT_RATE)
-        session.input.audio = RecordedAudioInput(session.input.audio, participant, self._timeline)
+        session.input.audio = RecordedAudioInput(gate, participant, self._timeline)
         self.output = RecordedAudioOutput(session.output.audio, interviewer, self._timeline)
         session.output.audio = self.output
         session.on("close", self._on_close)
         self._ticker = asyncio.create_task(self._tick(), name="voxbank.voice.tick")
-        agent = InterviewerAgent(self.driver, on_said=self._follow, on_heard=self._heard)
+        self.controls = SessionControls(self, session, gate, self._on_message or (lambda message: None))
+        # connected again: a pause for want of a participant ends here
+        await asyncio.to_thread(presence.resume, runtime.session_factory, interview_id, "connected")
+        agent = self._agent = InterviewerAgent(self.driver, on_said=self._follow, on_heard=self._heard)
         await session.start(agent, record=False)
+        recap = await asyncio.to_thread(presence.last_reply_heard, runtime.session_factory, interview_id)
+        self.controls.started(recap)
+
+    def say_spoken(self, spoken: Spoken) -> None:
+        """Say a reply the conductor gave outside a participant's turn (the End button's closing)."""
+        assert self._agent is not None, "start() first"
+        self._agent._say(spoken, None)
 
     async def wait(self) -> str | None:
         """Until the session has closed and everything is stored; returns why it closed."""
@@ -223,6 +243,9 @@ class InterviewSession:
         runtime = self.runtime
         return open_conductor(runtime.session_factory, runtime.study, runtime.llm, interview_id=interview_id,
                               visit_id=self._visit_id, guide_id=self._guide_id)
+
+    def _heard_already(self, interview_id: int) -> bool:
+        return presence.last_reply_heard(self.runtime.session_factory, interview_id) is not None
 
     def _started_at(self, interview_id: int) -> datetime:
         """The timeline's origin: when the interview started (stamped now if it never was)."""
@@ -262,6 +285,8 @@ class InterviewSession:
     def _follow(self, said: Said, handle: SpeechHandle) -> None:
         if self._on_said is not None:
             self._on_said(said)
+        if self.controls is not None:
+            self.controls.said(said.utterance)
         handle.add_done_callback(partial(self._played, said))
 
     def _played(self, said: Said, handle: SpeechHandle) -> None:
@@ -284,6 +309,8 @@ class InterviewSession:
             start = self._timeline.at(started) if started is not None else self._timeline.now()
             end = self._timeline.at(stopped) if stopped is not None else start
             self._in_thread(self._place, said.seq, start, end, latency, clear=said.answers is None)
+            if started is not None and not handle.interrupted:
+                self._in_thread(presence.mark_heard, self.runtime.session_factory, self.interview_id, said.seq)
         if said.last:
             self.close_reason = "completed"
             asyncio.create_task(self.aclose("completed"), name="voxbank.voice.completed")

@@ -39,9 +39,11 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError
 from livekit.agents import AgentSession
 
+from interviewer.voice import presence
 from interviewer.voice.agent import Said
 from interviewer.voice.audio_io import FRAME_S, INPUT_RATE, OUTPUT_RATE, PacedAudioOutput, PushAudioInput, pcm_frame
 from interviewer.voice.conducting import InterviewUnavailable
+from interviewer.voice.controls import COMMANDS
 from interviewer.voice.session import InterviewSession, VoiceRuntime
 
 log = logging.getLogger(__name__)
@@ -54,10 +56,16 @@ MAX_CALLS = 8
 """Calls one process carries at once, unless told otherwise."""
 RESTARTS = 3
 """How many times a call replaces a session that died on an error before it gives up."""
+MAX_MESSAGE_CHARS = 200
+"""A control message from the page is a small JSON object; anything longer is ignored."""
 
 
 class VoiceBusy(RuntimeError):
     """The process already carries as many calls as it may."""
+
+
+class OpenElsewhere(RuntimeError):
+    """The visit's interview is connected in another tab or on another device (move it with ``take_over``)."""
 
 
 class InterviewerTrack(MediaStreamTrack):
@@ -116,6 +124,8 @@ class EmbeddedCall:
     connect_timeout_s: float = CONNECT_TIMEOUT_S
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     on_done: Callable[[EmbeddedCall], object] | None = None
+    tab: str | None = None
+    """The browser tab's own id (kept across its reloads): a reload of the same tab takes over its call."""
 
     def __post_init__(self) -> None:
         self.track = InterviewerTrack(lambda: self.speaker)
@@ -134,6 +144,17 @@ class EmbeddedCall:
         description = self.pc.localDescription
         self._tasks.append(asyncio.create_task(self._run(), name="voxbank.embedded.call"))
         return description
+
+    @property
+    def live(self) -> bool:
+        """Whether a browser is (or is about to be) connected to this call."""
+        return self.status in ("connecting", "running") and not self.lost.is_set()
+
+    async def move_away(self) -> None:
+        """Hang up because the interview moved to another tab or device: the page is told, and does not reconnect."""
+        self._send({"type": "moved"})
+        await asyncio.sleep(0.2)  # let the message leave before the channel closes
+        await self.close()
 
     async def close(self) -> None:
         """Hang up: end the session (the interview stays resumable) and the peer connection."""
@@ -181,7 +202,7 @@ class EmbeddedCall:
             self.speaker = PacedAudioOutput(label="browser speaker (WebRTC)")
             session = self.session = InterviewSession(self.runtime, self._attach, interview_id=self.interview_id,
                                                       visit_id=self.visit_id, guide_id=self.guide_id,
-                                                      on_said=self._said)
+                                                      on_said=self._said, on_message=self._send)
             try:
                 self.interview_id = await session.start()
             except InterviewUnavailable:
@@ -206,7 +227,8 @@ class EmbeddedCall:
                 return
             if session.done:
                 self.status = "completed"
-                self._send({"type": "ended", "status": "completed"})
+                stopped = session.controls is not None and session.controls.ending
+                self._send({"type": "ended", "status": "stopped" if stopped else "completed"})
                 return
             failures += 1
             log.warning("the voice session closed while the browser is connected; resuming the interview",
@@ -222,7 +244,8 @@ class EmbeddedCall:
         session.output.audio = self.speaker
 
     def _said(self, said: Said) -> None:
-        self._send({"type": "caption", "text": said.utterance.text, "kind": said.utterance.kind})
+        self._send({"type": "caption", "speaker": "interviewer", "text": said.utterance.text,
+                    "kind": said.utterance.kind})
 
     # ------------------------------------------------------------------ the connection
 
@@ -246,9 +269,25 @@ class EmbeddedCall:
 
     def _on_datachannel(self, channel: Any) -> None:
         self._channel = channel
+        channel.on("message", self._on_message)
         for message in self._pending_messages:
             channel.send(message)
         self._pending_messages = []
+
+    def _on_message(self, raw: Any) -> None:
+        """A control message from the page (pause, resume, end): handed to the session's controls."""
+        if not isinstance(raw, str) or len(raw) > MAX_MESSAGE_CHARS:
+            return
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            return
+        controls = self.session.controls if self.session is not None else None
+        if not isinstance(message, dict) or message.get("type") not in COMMANDS or controls is None:
+            return
+        task = asyncio.create_task(controls.handle(message), name="voxbank.embedded.control")
+        self._tasks.append(task)
+        task.add_done_callback(_log_control_failure)
 
     def _send(self, message: dict[str, Any]) -> None:
         text = json.dumps(message)
@@ -274,21 +313,32 @@ class EmbeddedVoice:
         self.connect_timeout_s = connect_timeout_s
         self.calls: dict[int | None, EmbeddedCall] = {}
         self._lock = asyncio.Lock()
+        self._watchers: set[asyncio.Task[None]] = set()
 
     async def answer(self, sdp: str, *, visit_id: int | None, interview_id: int | None = None,
-                     guide_id: str | None = None) -> tuple[EmbeddedCall, RTCSessionDescription]:
+                     guide_id: str | None = None, tab: str | None = None,
+                     take_over: bool = False) -> tuple[EmbeddedCall, RTCSessionDescription]:
         """Answer a browser's offer for a visit; a previous connection of the same visit is closed first.
 
-        `VoiceBusy` when the process already carries ``max_calls`` other calls.
+        `OpenElsewhere` when another tab or device (another ``tab``) is connected to the visit and
+        ``take_over`` is not set; with it, that one is told the interview moved and hung up. The same
+        tab (a reload) takes over its own call. `VoiceBusy` when the process already carries
+        ``max_calls`` other calls.
         """
         async with self._lock:
-            previous = self.calls.pop(visit_id, None)
+            previous = self.calls.get(visit_id)
+            if previous is not None and previous.live and not take_over and (tab is None or previous.tab != tab):
+                raise OpenElsewhere("this interview is open in another tab or on another device")
+            self.calls.pop(visit_id, None)
             if previous is not None:
-                await previous.close()
+                if previous.tab != tab:
+                    await previous.move_away()
+                else:
+                    await previous.close()
             if len(self.calls) >= self.max_calls:
                 raise VoiceBusy(f"{len(self.calls)} calls in progress, the most this process carries")
             call = EmbeddedCall(self.runtime, visit_id, interview_id=interview_id, guide_id=guide_id,
-                                connect_timeout_s=self.connect_timeout_s, on_done=self._forget)
+                                connect_timeout_s=self.connect_timeout_s, on_done=self._forget, tab=tab)
             self.calls[visit_id] = call
         description = await call.answer(sdp)
         return call, description
@@ -297,6 +347,22 @@ class EmbeddedVoice:
         """Drop a finished call (timed out, ended, lost) so that it no longer counts against the cap."""
         if self.calls.get(call.visit_id) is call:
             del self.calls[call.visit_id]
+        if call.status == "lost" and call.interview_id is not None:
+            watcher = asyncio.create_task(self._watch_away(call.visit_id, call.interview_id),
+                                          name="voxbank.embedded.away")
+            self._watchers.add(watcher)
+            watcher.add_done_callback(self._watchers.discard)
+
+    async def _watch_away(self, visit_id: int | None, interview_id: int) -> None:
+        """No participant is connected: pause the interview now, and mark it abandoned if nobody comes back."""
+        factory = self.runtime.session_factory
+        if visit_id in self.calls:
+            return  # already back (a reload)
+        await asyncio.to_thread(presence.pause, factory, interview_id, "disconnected")
+        await asyncio.sleep(self.runtime.options.abandon_after_s)
+        if visit_id not in self.calls:
+            await asyncio.to_thread(presence.abandon_if_away, factory, interview_id,
+                                    self.runtime.options.abandon_after_s)
 
     async def end(self, visit_id: int) -> bool:
         """Hang up the visit's call, if it has one (the participant withdrew); returns whether there was one."""
@@ -313,3 +379,10 @@ class EmbeddedVoice:
             calls, self.calls = list(self.calls.values()), {}
         for call in calls:
             await call.close()
+        for watcher in list(self._watchers):
+            watcher.cancel()
+
+
+def _log_control_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a control message from the page failed", exc_info=task.exception())

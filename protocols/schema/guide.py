@@ -53,6 +53,8 @@ class SafetyWording(Model):
     refusal: Text
     injection: Text
     resume: Text
+    still_there: Text | None = None
+    """Said when the participant has been silent for a while (a muted microphone too); None: nothing is said."""
 
 
 class Question(Model):

@@ -45,6 +45,12 @@ class Interview(Base):
     llm_endpoint: Mapped[str | None] = mapped_column(String(24))
     prompt_version: Mapped[str | None] = mapped_column(String(40))
     safety_classifier_version: Mapped[str | None] = mapped_column(String(40))
+    # The voice page's controls and presence: paused since when (the Pause button, or no participant
+    # connected), seconds paused in all, and the last interviewer turn heard to its end (a reload
+    # does not say it again).
+    paused_at: Mapped[datetime | None]
+    paused_s: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    heard_seq: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     visit: Mapped[Visit | None] = relationship(back_populates="interviews")

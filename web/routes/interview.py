@@ -25,7 +25,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
 from interviewer.voice.livekit_room import ensure_interviewer, participant_token
-from interviewer.voice.webrtc import EmbeddedVoice, VoiceBusy
+from interviewer.voice.webrtc import EmbeddedVoice, OpenElsewhere, VoiceBusy
 from survey.errors import NotAvailable, ServerBusy
 from web.deps import (
     InterviewVisit,
@@ -34,6 +34,7 @@ from web.deps import (
     ParticipantVisit,
     RateLimitDep,
     SettingsDep,
+    SignerDep,
     client_address,
 )
 from web.interview_facts import interview_facts
@@ -46,6 +47,10 @@ class OfferIn(BaseModel):
 
     sdp: str = Field(max_length=20000)
     type: Literal["offer"]
+    tab: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    """The page's own id, kept across reloads of the same tab."""
+    take_over: bool = False
+    """Move the interview here from the tab or device it is open in."""
 
 
 class AnswerOut(BaseModel):
@@ -103,9 +108,12 @@ def _visit_id(ctx: ParticipantContext) -> int:
 
 
 @router.get("")
-def interview_page(request: Request, journey: JourneyDep, ctx: ParticipantVisit, settings: SettingsDep) -> Response:
-    """The interview page: a start button, the interviewer's voice and captions, the way on afterwards."""
-    _visit_id(ctx)
+def interview_page(request: Request, journey: JourneyDep, ctx: ParticipantVisit, settings: SettingsDep,
+                   signer: SignerDep) -> Response:
+    """The interview page: start, pause, resume and end; the interviewer's state, the progress and the
+    subtitles; afterwards, Continue submits the interview step (the journey goes on once it has ended)."""
+    visit_id = _visit_id(ctx)
+    assert ctx.visit is not None
     base = base_path(request, journey.runtime.slug)
     return render(request, journey, "interview.html", {
         **interview_facts(journey),
@@ -114,6 +122,7 @@ def interview_page(request: Request, journey: JourneyDep, ctx: ParticipantVisit,
         "offer_url": f"{base}/interview/offer",
         "token_url": f"{base}/interview/token",
         "next_url": f"{base}/step",
+        "token": signer.form_token(visit_id, ctx.visit.position),
     }, signed_in=True)
 
 
@@ -134,7 +143,9 @@ async def offer(request: Request, ctx: InterviewVisit, settings: SettingsDep, li
         raise RequestValidationError(error.errors()) from None
     voice = await get_embedded_voice(request)
     try:
-        _call, description = await voice.answer(body.sdp, visit_id=visit_id)
+        _call, description = await voice.answer(body.sdp, visit_id=visit_id, tab=body.tab, take_over=body.take_over)
+    except OpenElsewhere:
+        raise HTTPException(409, "This interview is open in another tab or on another device.") from None
     except VoiceBusy:
         raise ServerBusy("All the interview lines of this server are in use. Please wait a minute and press "
                          "Start again; your place in the study is kept.") from None

@@ -34,7 +34,9 @@ INFO_PAGES: dict[str, dict[str, Any]] = {
         "paragraphs": [
             "The next step is a voice interview. When you start it, your browser will ask to use your "
             "microphone: please allow it, and use a quiet place and headphones if you have them.",
+            "Check your microphone here first: press the button, say a sentence, and listen to the recording.",
         ],
+        "mic_check": True,
     },
     "interview": {
         "title": "The interview",
