@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from interviewer.voice.presence import abandon_stale
 from protocols import default_study_dir
 from storage.db import make_session_factory
 from storage.models import utcnow
@@ -62,10 +63,14 @@ def open_scheduler(settings: Settings, *, at: datetime | None = None) -> Iterato
 
 @app.task(name=SCHEDULER_TICK_TASK, ignore_result=True)
 def scheduler_tick(at: str | None = None) -> dict[str, Any]:
-    """Plan and send what is due now (or at ``at``); returns counts for the worker's log."""
-    with open_scheduler(get_settings(), at=parse_at(at) if at else None) as scheduler:
+    """Plan and send what is due now (or at ``at``), and mark abandoned the interviews nobody is at;
+    returns counts for the worker's log."""
+    settings = get_settings()
+    with open_scheduler(settings, at=parse_at(at) if at else None) as scheduler:
         report = scheduler.run_due(budget_s=TICK_BUDGET_S)
+        abandoned = abandon_stale(scheduler.factory, settings.voice_abandon_after_s, now=scheduler.clock())
     summary = {result: report.count(result) for result in ("sent", "cancelled", "later", "retry", "failed", "lost")}
-    summary.update(planned=report.planned.created, waiting_for_prolific=report.waiting_for_prolific)
+    summary.update(planned=report.planned.created, waiting_for_prolific=report.waiting_for_prolific,
+                   abandoned=len(abandoned))
     logger.info("scheduler tick", extra=summary)
     return summary

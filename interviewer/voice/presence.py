@@ -73,6 +73,36 @@ def abandon_if_away(factory: sessionmaker[Session], interview_id: int, after_s: 
         return True
 
 
+def abandon_stale(factory: sessionmaker[Session], after_s: float, now: datetime | None = None) -> list[int]:
+    """Mark abandoned every interview in progress that nobody has been at for ``after_s``; their ids.
+
+    The web process marks an interview abandoned when its own timer runs out, but that timer dies
+    with the process. This sweep (run by the scheduler's tick) catches the rest: interviews paused
+    for ``after_s``, and interviews never paused whose last turn (or start) is that old, as a
+    process that stopped leaves them. Each is first paused from its last sign of life, so the
+    audit trail reads the same as the web process's own.
+    """
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=after_s)
+    last_turn = (select(Turn.interview_id, func.max(Turn.created_at).label("at"))
+                 .group_by(Turn.interview_id).subquery())
+    with factory() as session:
+        rows = session.execute(
+            select(Interview.id, Interview.paused_at, Interview.started_at, last_turn.c.at)
+            .outerjoin(last_turn, last_turn.c.interview_id == Interview.id)
+            .where(Interview.status == IN_PROGRESS)).all()
+    abandoned = []
+    for interview_id, paused_at, started_at, last_at in rows:
+        if paused_at is None:
+            seen = max((moment for moment in (last_at, started_at) if moment is not None), default=None)
+            if seen is None or seen > cutoff:
+                continue
+            pause(factory, interview_id, "silent", at=seen)
+        if abandon_if_away(factory, interview_id, after_s, now=now):
+            abandoned.append(interview_id)
+    return abandoned
+
+
 def mark_heard(factory: sessionmaker[Session], interview_id: int, seq: int) -> None:
     """Interviewer turn ``seq`` was played to its end."""
     with transaction(factory) as session:

@@ -46,10 +46,12 @@ class LiveInterview:
     unreviewed: int
     """How many of those staff have not reviewed yet."""
     abandoned: bool
+    paused: bool = False
+    """Paused by the participant's button or because nobody is connected (``interviews.paused_at``)."""
 
     @property
     def elapsed(self) -> str:
-        """The time since the interview started, as h:mm:ss."""
+        """The time since the interview started, pauses left out, as h:mm:ss."""
         return clock(self.elapsed_s)
 
     @property
@@ -67,6 +69,8 @@ class LiveInterview:
         """What the last stored turn says about the connection."""
         if self.abandoned:
             return "gone"
+        if self.paused:
+            return "paused"
         return "speaking" if self.quiet_s < 60 else "quiet"
 
 
@@ -117,10 +121,14 @@ def interviews(session: Session, protocol: Study, study_id: int, now: datetime |
         checkpoint = interview.checkpoint or {}
         module, question, budget = _where(protocol, interview.guide_id, int(checkpoint.get("position", 0)))
         quiet = (now - last).total_seconds()
+        until = interview.ended_at or now
+        paused_s = (interview.paused_s or 0.0) + (
+            (until - interview.paused_at).total_seconds() if interview.paused_at is not None else 0.0)
         out.append(LiveInterview(
             interview_id=interview.id, pseudonym=pseudonym, status=interview.status,
-            elapsed_s=((interview.ended_at or now) - started).total_seconds(), budget_s=budget, module=module,
+            elapsed_s=max(0.0, (until - started).total_seconds() - paused_s), budget_s=budget, module=module,
             question=question, last_latency_ms=latency.get(interview.id), quiet_s=quiet,
             safety=safety.get(interview.id, {}), unreviewed=unreviewed.get(interview.id, 0),
-            abandoned=interview.status != "in_progress" or quiet > ABANDONED_AFTER.total_seconds()))
+            abandoned=interview.status != "in_progress" or quiet > ABANDONED_AFTER.total_seconds(),
+            paused=interview.paused_at is not None))
     return out

@@ -76,3 +76,21 @@ def test_a_reload_knows_the_last_question_was_heard_only_once_it_played_to_its_e
     presence.mark_heard(session_factory, interview_id, 3)
     presence.mark_heard(session_factory, interview_id, 2)  # a late report never goes back
     assert presence.last_reply_heard(session_factory, interview_id) == "What do you do?"
+
+
+def test_the_sweep_abandons_interviews_whose_process_is_gone_and_leaves_live_ones(
+        session_factory: sessionmaker[Session]) -> None:
+    paused_long_ago, silent_since_start, live = (_interview(session_factory) for _ in range(3))
+    presence.pause(session_factory, paused_long_ago, "disconnected", at=utcnow() - timedelta(minutes=40))
+    with transaction(session_factory) as session:
+        session.add(Turn(interview_id=live, seq=0, speaker="participant", kind="answer", text="I grew up in Ohio.",
+                         start_s=0.0, end_s=2.0, protocol_hash="0" * 64, created_at=utcnow() - timedelta(minutes=1)))
+    assert sorted(presence.abandon_stale(session_factory, after_s=1800)) == sorted([paused_long_ago,
+                                                                                    silent_since_start])
+    with session_factory() as session:
+        statuses = {i: session.get(Interview, i).status for i in (paused_long_ago, silent_since_start, live)}  # type: ignore[union-attr]
+        reasons = [event.details["reason"] for event in session.scalars(
+            select(AuditEvent).where(AuditEvent.target == f"interview:{silent_since_start}",
+                                     AuditEvent.action == "interview.paused"))]
+    assert statuses == {paused_long_ago: "abandoned", silent_since_start: "abandoned", live: "in_progress"}
+    assert reasons == ["silent"]

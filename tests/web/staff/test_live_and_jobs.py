@@ -35,6 +35,17 @@ def test_an_interview_in_progress_is_on_the_live_page_with_its_question_and_safe
     assert "No interview is in progress." in rows and 'id="abandoned"' in rows
 
 
+def test_a_paused_interview_shows_as_paused_and_its_pauses_are_not_counted_as_elapsed(staff, person: Person,
+                                                                                     session_factory):
+    with session_factory() as session, session.begin():
+        session.execute(update(Interview).values(
+            status="in_progress", ended_at=None, started_at=utcnow() - timedelta(minutes=10), paused_s=120.0,
+            paused_at=utcnow() - timedelta(minutes=3), checkpoint={"position": 1}))
+    running = staff[Role.VIEWER].client.get("/staff/live/rows").text.split('id="running"')[1].split("</table>")[0]
+    assert "0:05:0" in running  # ten minutes since the start, less two paused before and three now
+    assert ">paused<" in running
+
+
 def test_an_operator_queues_a_failed_transcription_again_and_it_reaches_the_broker(staff, person: Person,
                                                                                   session_factory):
     with session_factory() as session, session.begin():
