@@ -63,10 +63,12 @@ class Topology:
     folder: Path
     env: dict[str, str]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: list[Any] = field(default_factory=list)
 
     def start(self, name: str, *args: str, **variables: str) -> None:
         env = {**self.env, **{f"VOXBANK_{key.upper()}": value for key, value in variables.items()}}
-        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115  (closed with the process)
+        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115  (closed in stop)
+        self.logs.append(log)
         self.processes[name] = subprocess.Popen([sys.executable, "-m", "voxbank", *args], env=env, cwd=self.folder,
                                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -99,6 +101,8 @@ class Topology:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 codes[name] = None
+        for log in self.logs:
+            log.close()
         return codes
 
 
@@ -148,7 +152,7 @@ def _scrape(url: str) -> list[str]:
 
 def _cpu_seconds(process: subprocess.Popen[bytes]) -> float:
     """User and system CPU seconds of a process and its children (the uvicorn workers)."""
-    import psutil
+    import psutil  # installed with livekit-agents, a dependency of voxbank
 
     root = psutil.Process(process.pid)
     total = 0.0
