@@ -4,7 +4,8 @@
 
 A known-text two-channel interview is synthesised with Piper (cached), each channel put at the rate
 voxbank records it (participant 16 kHz, interviewer 24 kHz) and stored two ways: 16-bit PCM WAV (what
-the voice agent writes) and Opus in Ogg (``interviewer.transcription.archive``). Both are transcribed
+the voice agent writes) and Opus in Ogg at 16 kHz, as the transcription job stores its archival copy
+(``recordings.archive_sha256``: each channel as Whisper hears it). Both are transcribed
 with the same Whisper model. Printed: bytes per audio second of each, the extrapolation to one
 participant (a two-hour interview, both channels), the WER of the Opus transcript against the WAV
 transcript, and each against the script. The last line is JSON; ``size_ratio`` is Opus / WAV.
@@ -61,7 +62,8 @@ def main() -> None:
         recorded = resample(source, synthetic.sample_rate, rate)
         seconds = len(recorded) / rate
         wav = wav_bytes((np.clip(recorded, -1, 1) * 32767).astype(np.int16), rate)
-        opus = opus_bytes(recorded, rate, compression_level=args.compression_level)
+        as_heard = resample(recorded, rate, WHISPER_RATE)
+        opus = opus_bytes(as_heard, WHISPER_RATE, compression_level=args.compression_level)
         wav_samples, _ = decode(wav)
         opus_samples, opus_rate = decode(opus)
         wav_text = transcript(runner, wav_samples, rate)

@@ -86,14 +86,16 @@ def erase_recordings(session: Session, participant: Participant, blobs: BlobStor
     recording_ids = [r.id for r in recordings]
     hashes = set(session.scalars(
         select(RecordingChunk.blob_sha256).where(RecordingChunk.recording_id.in_(recording_ids))))
-    hashes |= {r.sha256 for r in recordings if r.sha256}
+    hashes |= {r.sha256 for r in recordings if r.sha256} | {r.archive_sha256 for r in recordings if r.archive_sha256}
     chunks = _deleted(session, delete(RecordingChunk).where(RecordingChunk.recording_id.in_(recording_ids)))
     for recording in recordings:
         recording.status = "deleted"
         recording.sha256 = None
+        recording.archive_sha256 = None
     session.flush()
     still_used = set(session.scalars(select(RecordingChunk.blob_sha256).where(RecordingChunk.blob_sha256.in_(hashes))))
     still_used |= set(session.scalars(select(Recording.sha256).where(Recording.sha256.in_(hashes))))
+    still_used |= set(session.scalars(select(Recording.archive_sha256).where(Recording.archive_sha256.in_(hashes))))
     deleted = sum(1 for sha in sorted(hashes - still_used) if blobs.delete(sha))
     return {"recording_chunks": chunks, "blobs": deleted}
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import migrate
 from storage.db import make_engine, make_session_factory
+from tests.database_roles import as_app_role, ensure_test_app_role, grant_to_test_app_role
 from voxbank.settings import Settings, load_settings
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -62,15 +63,18 @@ def template_database(request: pytest.FixtureRequest, backend: str,
         migrate.upgrade(url)
         yield url
         return
-    for url in _scratch_database(str(request.config.getoption("--postgres-url")), "voxbank_tpl_"):
+    server = str(request.config.getoption("--postgres-url"))
+    ensure_test_app_role(server)
+    for url in _scratch_database(server, "voxbank_tpl_"):
         migrate.upgrade(url)
+        grant_to_test_app_role(url)
         yield url
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest, backend: str, template_database: str,
-                 tmp_path: Path) -> Iterator[str]:
-    """A fresh database with the newest schema, for this test alone."""
+def database_owner_url(request: pytest.FixtureRequest, backend: str, template_database: str,
+                       tmp_path: Path) -> Iterator[str]:
+    """A fresh database with the newest schema, for this test alone, as the role that owns the schema."""
     if backend == "sqlite":
         source = Path(make_url(template_database).database or "")
         target = tmp_path / "voxbank.db"
@@ -79,6 +83,12 @@ def database_url(request: pytest.FixtureRequest, backend: str, template_database
         return
     template = make_url(template_database).database
     yield from _scratch_database(str(request.config.getoption("--postgres-url")), "voxbank_t_", template)
+
+
+@pytest.fixture
+def database_url(backend: str, database_owner_url: str) -> str:
+    """That database as the app connects to it: on PostgreSQL a role that owns nothing (storage/roles.py)."""
+    return as_app_role(database_owner_url) if backend == "postgresql" else database_owner_url
 
 
 @pytest.fixture
@@ -103,6 +113,15 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    """Settings for a test: its own data directory and database."""
-    return load_settings(environment="test", data_dir=tmp_path / "data", database_url=database_url)
+def owner_session_factory(database_owner_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions as the schema's owner, for what the database must refuse even to its owner."""
+    engine = make_engine(database_owner_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, database_owner_url: str) -> Settings:
+    """Settings for a test: its own data directory and database (the app's role, and the owner's)."""
+    return load_settings(environment="test", data_dir=tmp_path / "data", database_url=database_url,
+                         database_owner_url=database_owner_url)

@@ -51,7 +51,7 @@ def assert_withdrawal_kept_only_what_it_may(session: Session, participant_id: in
             "withdrawn", {}, [], "withdrawn"), f"interview {interview.id}"
     interview_ids = [i.id for i in interviews]
     recordings = session.scalars(select(Recording).where(Recording.interview_id.in_(interview_ids))).all()
-    assert all((r.status, r.sha256) == ("deleted", None) for r in recordings)
+    assert all((r.status, r.sha256, r.archive_sha256) == ("deleted", None, None) for r in recordings)
 
     def count(model: type, *where: object) -> int:
         return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)

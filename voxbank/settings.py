@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: a SQLite file voxbank.db in the data directory"
     )
+    database_owner_url: str | None = Field(
+        None,
+        description="URL of the role that owns the schema: `voxbank db upgrade|roles` and restore use it; "
+                    "database_url is then the app's role, which owns nothing; default: database_url",
+    )
     broker_url: str | None = Field(
         None,
         description="Celery broker; default: an embedded SQLite broker (broker.db) in the data directory",
@@ -214,7 +219,8 @@ class Settings(BaseSettings):
         120, ge=1, description="a quota place held by an entry that never signed the consent is released after this"
     )
 
-    @field_validator("database_url", "broker_url", "llm_base_url", "livekit_url", "embedding_base_url", "tts_base_url")
+    @field_validator("database_url", "database_owner_url", "broker_url", "llm_base_url", "livekit_url",
+                     "embedding_base_url", "tts_base_url")
     @classmethod
     def _url_has_scheme(cls, value: str | None) -> str | None:
         if value is not None and "://" not in value:
@@ -249,6 +255,11 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.resolved_data_dir / 'voxbank.db'}"
+
+    @property
+    def resolved_database_owner_url(self) -> str:
+        """The schema owner's URL (migrations, roles, restore), defaulting to the app's database URL."""
+        return self.database_owner_url or self.resolved_database_url
 
     @property
     def resolved_broker_url(self) -> str:
@@ -298,7 +309,7 @@ def visible_settings(settings: Settings) -> list[tuple[str, str]]:
         value = getattr(settings, name)
         if name in SECRET_FIELDS or isinstance(value, SecretStr):
             shown = "set" if value else "not set"
-        elif name == "database_url" and value:
+        elif name in ("database_url", "database_owner_url") and value:
             from sqlalchemy.engine import make_url
 
             shown = make_url(value).render_as_string(hide_password=True)

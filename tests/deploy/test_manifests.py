@@ -92,7 +92,8 @@ def test_every_long_running_service_restarts_and_reports_its_health() -> None:
 
 def test_migrations_run_as_the_owner_role_and_the_services_as_the_app_role() -> None:
     services = compose_document()["services"]
-    assert "//voxbank_owner:" in services["migrate"]["environment"]["VOXBANK_DATABASE_URL"]
+    assert "//voxbank_owner:" in services["migrate"]["environment"]["VOXBANK_DATABASE_OWNER_URL"]
+    assert "//voxbank_app:" in services["migrate"]["environment"]["VOXBANK_DATABASE_URL"]  # the role it sets up
     for name in ("web", "agent", "worker-cpu", "worker-gpu", "beat"):
         assert "//voxbank_app:" in services[name]["environment"]["VOXBANK_DATABASE_URL"], name
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}

@@ -1,4 +1,5 @@
-"""A signed consent's copy cannot be changed or deleted in the database; it can only be marked withdrawn, once."""
+"""A signed consent's copy cannot be changed or deleted in the database, even by the schema's owner; it can
+only be marked withdrawn, once."""
 
 from __future__ import annotations
 
@@ -33,16 +34,16 @@ def consent_id(session_factory: sessionmaker[Session]) -> int:
     {"document_version": "2"},
     {"signed_at": datetime(2020, 1, 1, tzinfo=UTC)},
 ])
-def test_the_signed_copy_cannot_be_changed(session_factory: sessionmaker[Session], consent_id: int,
+def test_the_signed_copy_cannot_be_changed(owner_session_factory: sessionmaker[Session], consent_id: int,
                                            change: dict[str, object]) -> None:
-    with session_factory() as session:
+    with owner_session_factory() as session:
         with pytest.raises(DBAPIError, match=REFUSAL):
             session.execute(update(m.Consent).where(m.Consent.id == consent_id).values(**change))
             session.commit()
 
 
-def test_a_consent_cannot_be_deleted(session_factory: sessionmaker[Session], consent_id: int) -> None:
-    with session_factory() as session:
+def test_a_consent_cannot_be_deleted(owner_session_factory: sessionmaker[Session], consent_id: int) -> None:
+    with owner_session_factory() as session:
         with pytest.raises(DBAPIError, match=REFUSAL):
             session.execute(delete(m.Consent).where(m.Consent.id == consent_id))
             session.commit()

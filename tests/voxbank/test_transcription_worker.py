@@ -30,6 +30,7 @@ from storage.audit import events_for
 from storage.blobs import BlobStore
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Interview, Recording, RecordingChunk, Transcript, utcnow
+from tests.database_roles import as_app_role
 from voxbank.settings import Settings, load_settings
 from voxbank.tasks import enqueue_transcription, send_transcription
 
@@ -161,7 +162,7 @@ def _module_database(request: pytest.FixtureRequest, backend: str, template: str
     name = f"voxbank_w_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template).database}"')
-    yield server.set(database=name).render_as_string(hide_password=False)
+    yield as_app_role(server.set(database=name).render_as_string(hide_password=False))
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
