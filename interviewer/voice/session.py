@@ -8,6 +8,12 @@ transport attach its audio input and output (``attach``), wraps both with the re
 every utterance to its playout to put the turns on the recording's timeline and measure each reply's
 latency.
 
+What makes replies quick is switched by `VoiceOptions`: the LLM's deadline and the decision ahead
+(`ConductorDriver`, `Speculator`), scripted audio made ahead (`Presynthesis`), and the guide's
+acknowledgements said while a reply is decided (`InterviewerAgent`). A reply's latency is to the
+first audio the participant hears, an acknowledgement included (``Played.reply_latency_ms`` is
+to the reply itself).
+
 The transport decides what the audio is: a LiveKit room (``RoomIO``), the embedded WebRTC peer
 connection, or in-process frames. The session is the same in every case.
 """
@@ -29,11 +35,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from interviewer import metrics
 from interviewer.conductor import Conductor
 from interviewer.llm.client import LLMClient
-from interviewer.voice.agent import Heard, InterviewerAgent, Said
+from interviewer.voice.agent import ACKNOWLEDGEMENT, Heard, InterviewerAgent, Quickness, Said
 from interviewer.voice.audio_io import INPUT_RATE, OUTPUT_RATE
 from interviewer.voice.conducting import ConductorDriver, TurnClock, open_conductor
 from interviewer.voice.models import VoiceModels, turn_handling
 from interviewer.voice.options import VoiceOptions
+from interviewer.voice.presynthesis import Presynthesis
 from interviewer.voice.recording import (
     INTERVIEWER,
     PARTICIPANT,
@@ -44,6 +51,7 @@ from interviewer.voice.recording import (
     RecordingStore,
     Timeline,
 )
+from interviewer.voice.speculation import Speculator
 from protocols import Study
 from storage.blobs import BlobStore
 from storage.db import transaction
@@ -84,7 +92,10 @@ class Played:
     stopped_at: float | None
     interrupted: bool
     latency_ms: float | None
-    """End of the participant's speech to this utterance's first audio, for a reply's first utterance."""
+    """End of the participant's speech to the first audio they heard after it (an acknowledgement
+    included), for a reply's first utterance (and for an acknowledgement)."""
+    reply_latency_ms: float | None = None
+    """End of the participant's speech to this utterance's own first audio, for a reply's first utterance."""
 
 
 @dataclass
@@ -139,6 +150,10 @@ class InterviewSession:
         self._pending: set[asyncio.Future[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._finishing: asyncio.Task[None] | None = None
+        self.presynthesis: Presynthesis | None = None
+        self.agent: InterviewerAgent | None = None
+        self._acknowledged_at: dict[float, float] = {}
+        """When an acknowledgement began, by the end of the speech it answered (unix times)."""
 
     @property
     def interview_id(self) -> int:
@@ -157,7 +172,8 @@ class InterviewSession:
         started is stopped again.
         """
         conductor = await asyncio.to_thread(self._open_conductor, self._interview_id)
-        self.driver = ConductorDriver(conductor, reload=partial(self._open_conductor, conductor.interview_id))
+        self.driver = ConductorDriver(conductor, reload=partial(self._open_conductor, conductor.interview_id),
+                                      decision_deadline_s=self.runtime.options.decision_deadline_s)
         try:
             await self._start(conductor.interview_id)
         except BaseException:
@@ -196,8 +212,24 @@ class InterviewSession:
         session.output.audio = self.output
         session.on("close", self._on_close)
         self._ticker = asyncio.create_task(self._tick(), name="voxbank.voice.tick")
-        agent = InterviewerAgent(self.driver, on_said=self._follow, on_heard=self._heard)
+        agent = self.agent = InterviewerAgent(self.driver, on_said=self._follow, on_heard=self._heard,
+                                              quickness=self._quickness(session))
         await session.start(agent, record=False)
+
+    def _quickness(self, session: AgentSession) -> Quickness:
+        options = self.runtime.options
+        assert self.driver is not None
+        driver = self.driver
+        words = tuple(driver.conductor.guide.acknowledgements) if options.acknowledge_after_s is not None else ()
+        if options.presynthesis:
+            self.presynthesis = Presynthesis(self.runtime.models.tts)
+            self.presynthesis.prepare(words)
+        speculator = None
+        if options.speculative_decision:
+            speculator = Speculator(session, speculate=driver.speculate, drop=driver.drop_speculation)
+        return Quickness(presynthesis=self.presynthesis, acknowledgements=words,
+                         acknowledge_after_s=options.acknowledge_after_s,
+                         on_turn_ended=speculator.turn_ended if speculator is not None else None)
 
     async def wait(self) -> str | None:
         """Until the session has closed and everything is stored; returns why it closed."""
@@ -268,12 +300,18 @@ class InterviewSession:
         message = next((item for item in handle.chat_items if isinstance(item, llm.ChatMessage)), None)
         metrics = message.metrics if message is not None else {}
         started, stopped = metrics.get("started_speaking_at"), metrics.get("stopped_speaking_at")
-        latency = None
+        latency = reply_latency = None
         answer = said.answers
         if started is not None and answer is not None and answer.stopped_at is not None:
-            latency = (started - answer.stopped_at) * 1000
+            reply_latency = (started - answer.stopped_at) * 1000
+            first = started
+            if said.utterance.kind == ACKNOWLEDGEMENT:
+                self._acknowledged_at[answer.stopped_at] = started
+            else:
+                first = min(started, self._acknowledged_at.pop(answer.stopped_at, started))
+            latency = (first - answer.stopped_at) * 1000
         played = Played(said.seq, said.utterance.kind, said.utterance.question_id, said.utterance.text, started,
-                        stopped, handle.interrupted, latency)
+                        stopped, handle.interrupted, latency, reply_latency)
         self.log.played.append(played)
         self.log.note()
         if self._on_played is not None:
@@ -310,6 +348,8 @@ class InterviewSession:
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
+        if self.presynthesis is not None:
+            await self.presynthesis.aclose()
         if self.output is not None:
             self.output.tick()
         for recorder in self._recorders:
