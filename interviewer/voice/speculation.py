@@ -73,8 +73,8 @@ class Speculator:
     """Follows the session's VAD and transcripts and starts a decision ahead when the participant stops.
 
     ``speculate(text, seconds)`` is called with the turn's words so far (finals joined as the
-    framework joins them) once the participant is silent and the last stretch is transcribed;
-    ``drop()`` when they start speaking again.
+    framework joins them) when a stretch's transcript arrives while the participant is silent (a
+    stretch is transcribed once the VAD has heard it end); ``drop()`` when they start speaking again.
     """
 
     def __init__(self, session: AgentSession, *, speculate: Callable[[str, float], object],
@@ -99,8 +99,8 @@ class Speculator:
                 self._started_at = event.created_at
             self._drop()  # the participant goes on: what was decided on fewer words is void
         elif event.old_state == "speaking":
+            # the last stretch is transcribed only now that it has ended: its final starts the decision
             self._stopped_at = event.created_at
-            self._maybe_start()
 
     def _on_transcript(self, event: UserInputTranscribedEvent) -> None:
         if not event.is_final or not event.transcript:
