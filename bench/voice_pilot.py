@@ -95,8 +95,7 @@ ANSWERS: dict[str, list[str]] = {
     ],
 }
 FALLBACK_ANSWER = "I am not sure what else to say about that, but I am happy to go on."
-SCRIPTED_DECISION = {"assessment": "The objective is met.", "signal": "none", "action": "move_on",
-                     "follow_up": "Could you tell me a little more about that?"}
+SCRIPTED_DECISION = {"signal": "none", "action": "move_on", "follow_up": "Could you tell me a little more about that?"}
 
 
 @contextmanager
@@ -116,12 +115,21 @@ def scripted_llm() -> Iterator[str]:
                                       "facts": []})
             else:
                 content = json.dumps(SCRIPTED_DECISION)
-            data = json.dumps({"id": "scripted", "object": "chat.completion", "created": int(time.time()),
-                               "model": body.get("model", "scripted"),
-                               "choices": [{"index": 0, "finish_reason": "stop",
-                                            "message": {"role": "assistant", "content": content}}]}).encode()
+            chat = self.path.rstrip("/").endswith("/chat/completions")
+            head = {"id": "scripted", "created": int(time.time()), "model": body.get("model", "scripted")}
+            if body.get("stream"):  # the client streams every reply: server-sent events, as from OpenAI
+                choice = ({"index": 0, "finish_reason": "stop", "delta": {"role": "assistant", "content": content}}
+                          if chat else {"index": 0, "finish_reason": "stop", "text": content})
+                event = {**head, "object": "chat.completion.chunk" if chat else "text_completion", "choices": [choice]}
+                data = f"data: {json.dumps(event)}\n\ndata: [DONE]\n\n".encode()
+                kind = "text/event-stream"
+            else:
+                data = json.dumps({**head, "object": "chat.completion",
+                                   "choices": [{"index": 0, "finish_reason": "stop",
+                                                "message": {"role": "assistant", "content": content}}]}).encode()
+                kind = "application/json"
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
