@@ -9,10 +9,10 @@
   repeated.
 * Speed on the live path (`VoiceOptions`): every reply's LLM calls share one deadline
   (``decision_deadline_s``, `interviewer.llm.reply_deadline`), after which the conductor decides
-  without the model; a reply may be decided ahead (`speculate`, see
-  `interviewer.voice.speculation`) and is kept only when the turn ends with the same words; each
-  reply names the scripted texts that may come next (``Spoken.upcoming``) so that their audio can
-  be synthesised ahead.
+  without the model (a model that missed it sits out the next decisions, `RETRY_LLM_EVERY`); a
+  reply may be decided ahead (`speculate`, see `interviewer.voice.speculation`) and is kept only
+  when the turn ends with the same words; each reply names the scripted texts that may come next
+  (``Spoken.upcoming``) so that their audio can be synthesised ahead.
 * `TurnClock` puts the turns the conductor wrote on the recording's timeline: ``start_s`` and
   ``end_s`` become when the words were really spoken, and the reply's first turn gets
   ``response_latency_ms``: from the end of the participant's speech to the interviewer's first
@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 VOICE = "voice"
 T = TypeVar("T")
+RETRY_LLM_EVERY = 3
+"""After the LLM missed a reply's deadline, it is asked again only every this many replies: a model
+too slow for the live path would otherwise burn the CPU the VAD, Whisper and Piper need, for nothing."""
 
 
 class InterviewUnavailable(RuntimeError):
@@ -148,6 +151,8 @@ class ConductorDriver:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"conductor-{self.interview_id}")
         self._done = conductor.done
         self._speculation: Speculation | None = None
+        self._skip_llm = 0
+        """Decisions still to make without asking the LLM, since it last missed its deadline."""
 
     @property
     def done(self) -> bool:
@@ -201,7 +206,25 @@ class ConductorDriver:
         future.add_done_callback(_log_failure)
 
     def _deadline_at(self) -> float | None:
-        return None if self.decision_deadline_s is None else time.monotonic() + self.decision_deadline_s
+        if self.decision_deadline_s is None:
+            return None
+        if self._skip_llm > 0:
+            return time.monotonic()  # already passed: the conductor decides at once, without asking the LLM
+        return time.monotonic() + self.decision_deadline_s
+
+    def _judge_llm(self, deadline_at: float | None, missed_before: int) -> None:
+        """In the worker thread, after a decision: after a missed deadline the LLM sits out the next
+        ``RETRY_LLM_EVERY - 1`` decisions."""
+        if deadline_at is None:
+            return
+        if self._skip_llm > 0:
+            self._skip_llm -= 1
+        elif self._missed() > missed_before:
+            self._skip_llm = RETRY_LLM_EVERY - 1
+
+    def _missed(self) -> int:
+        return sum(count for reason, count in self.conductor.state.fallback_reasons.items()
+                   if reason.endswith("deadline"))
 
     def _noted(self, spoken: Spoken) -> Spoken:
         self._done = spoken.reply.done
@@ -219,6 +242,7 @@ class ConductorDriver:
 
     def _respond(self, text: str, seconds: float, deadline_at: float | None = None) -> Spoken:
         before = self.conductor.state.next_seq
+        missed = self._missed()
         try:
             with reply_deadline(deadline_at):
                 reply = self.conductor.respond(text, seconds)
@@ -226,6 +250,7 @@ class ConductorDriver:
             raise InterviewUnavailable(f"interview {self.interview_id} was withdrawn") from None
         except Exception:
             return self._recover(before)
+        self._judge_llm(deadline_at, missed)
         return self._spoken(reply, answer_seq=before)
 
     def _recover(self, before: int) -> Spoken:
@@ -246,9 +271,11 @@ class ConductorDriver:
         held = HeldStore(real)
         self.conductor.store = held
         before = self.conductor.state.next_seq
+        missed = self._missed()
         try:
             with reply_deadline(speculation.deadline_at):
                 reply = self.conductor.respond(speculation.text, speculation.seconds)
+            self._judge_llm(speculation.deadline_at, missed)
             speculation.spoken = self._spoken(reply, answer_seq=before, ahead=True)
             speculation.held = held
         except Exception:

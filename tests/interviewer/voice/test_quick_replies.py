@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.conductor.state import State
+from interviewer.language.safety_classifier import SafetyClassifier
 from interviewer.llm.client import LLMClient
 from interviewer.voice.agent import ACKNOWLEDGEMENT
 from interviewer.voice.conducting import ConductorDriver, Spoken, open_conductor
@@ -100,24 +101,29 @@ def test_a_reply_decided_ahead_is_dropped_when_the_participant_goes_on(
     assert driver.speculations == {"started": 1, "kept": 0, "dropped": 1, "failed": 0}
 
 
-def test_the_llm_that_misses_the_decision_deadline_is_not_waited_for(
+def test_the_llm_that_misses_the_decision_deadline_is_not_waited_for_and_sits_out_the_next_decision(
         tiny_study: Study, llm: LLMClient, session_factory: sessionmaker[Session], stand_in: StandInLLM) -> None:
     stand_in.on_decision = lambda call: Hang()  # the client's own timeout is 2 s; the deadline comes first
-    driver = _driver(tiny_study, llm, session_factory, deadline_s=0.3)
+    llm.served_models()  # the stand-in answers and the safety classifier is loaded before the clock matters:
+    SafetyClassifier.shipped().warm()  # the deadline covers the whole decision, the LLM call is its last part
+    driver = _driver(tiny_study, llm, session_factory, deadline_s=1.0)
 
-    async def run() -> Spoken:
+    async def run() -> tuple[Spoken, Spoken]:
         await driver.open()
-        reply = await driver.respond("I grew up in Ohio.", 2.0)
+        first = await driver.respond("I grew up in Ohio.", 2.0)
+        second = await driver.respond("I am a nurse.", 2.0)
         driver.close()
-        return reply
+        return first, second
 
-    reply = asyncio.run(run())
+    first, second = asyncio.run(run())
+    asked = len(stand_in.of_kind("decision"))
     stand_in.reset()
-    assert reply.reply.text == "What do you do for work?"
+    assert first.reply.text == "What do you do for work?" and second.reply.done
+    assert asked == 1  # having missed its deadline once, the LLM sits out the next decision
     with session_factory() as session:
         interview = session.get(Interview, driver.interview_id)
         assert interview is not None
-        assert interview.checkpoint["fallback_reasons"] == {"deadline": 1}
+        assert interview.checkpoint["fallback_reasons"] == {"deadline": 2}
 
 
 def _replied(log: SessionLog) -> bool:
