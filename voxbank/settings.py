@@ -130,6 +130,25 @@ class Settings(BaseSettings):
         1800.0, gt=0, le=7 * 86400,
         description="an interview with no connected participant is paused at once and marked abandoned after this",
     )
+    voice_decision_deadline_s: float = Field(
+        1.5, ge=0, le=60,
+        description="seconds the LLM has to decide a spoken reply (from the end of the participant's speech); "
+                    "then the conductor decides without it (0: only the LLM timeout)"
+    )
+    voice_speculative_decision: bool = Field(
+        True, description="start deciding the reply when the participant's speech ends, before the end-of-turn "
+                          "silence is over; dropped if they go on"
+    )
+    voice_presynthesis: bool = Field(
+        True, description="synthesise the next scripted question and the guide's acknowledgements ahead"
+    )
+    voice_acknowledge: bool = Field(
+        True, description="say one of the guide's short acknowledgements when a reply is not ready at the end of "
+                          "the turn"
+    )
+    voice_acknowledge_after_s: float = Field(
+        0.3, ge=0, le=10, description="how long after the end of the turn a reply may take before the acknowledgement"
+    )
     livekit_url: str | None = Field(
         None, description="LiveKit server URL; without it, the browser connects by embedded WebRTC"
     )

@@ -156,7 +156,11 @@ def voice_options(settings: Settings) -> VoiceOptions:
                         pause_s=settings.voice_pause_s, max_speech_s=settings.voice_max_speech_s,
                         barge_in_s=settings.voice_barge_in_s, resume_after_s=settings.voice_resume_after_s,
                         chunk_s=settings.voice_chunk_s, still_there_s=settings.voice_still_there_s,
-                        abandon_after_s=settings.voice_abandon_after_s)
+                        abandon_after_s=settings.voice_abandon_after_s,
+                        decision_deadline_s=settings.voice_decision_deadline_s or None,
+                        speculative_decision=settings.voice_speculative_decision,
+                        presynthesis=settings.voice_presynthesis,
+                        acknowledge_after_s=settings.voice_acknowledge_after_s if settings.voice_acknowledge else None)
 
 
 def livekit_options(settings: Settings) -> LiveKitOptions:

@@ -9,10 +9,12 @@ from interviewer.llm.client import (
     Completion,
     LLMBadReply,
     LLMClient,
+    LLMDeadline,
     LLMError,
     LLMTimeout,
     LLMUnavailable,
     client_for,
+    reply_deadline,
 )
 from interviewer.llm.embedded import EmbeddedServer, embedded_model_path, port_answers
 from interviewer.llm.options import LLMOptions
@@ -22,6 +24,7 @@ __all__ = [
     "EmbeddedServer",
     "LLMBadReply",
     "LLMClient",
+    "LLMDeadline",
     "LLMError",
     "LLMTimeout",
     "LLMUnavailable",
@@ -29,4 +32,5 @@ __all__ = [
     "client_for",
     "embedded_model_path",
     "port_answers",
+    "reply_deadline",
 ]

@@ -14,11 +14,16 @@ call given up on is closed and the server stops generating it (llama.cpp's serve
 request at a time: an abandoned reply would otherwise delay the next). Errors from the `openai`
 package are translated here into `LLMError`s that say whether trying again could help
 (``retryable``).
+
+A caller that must answer by a fixed moment (the live voice path) wraps its calls in
+`reply_deadline`: every call that thread makes inside it ends by then, and one that would start
+after it fails at once with `LLMDeadline`, the caller's cue to decide without the model.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +61,38 @@ class LLMTimeout(LLMError):
 
     retryable = True
     reason = "timeout"
+
+
+class LLMDeadline(LLMTimeout):
+    """The caller's deadline (`reply_deadline`) passed before the reply was complete."""
+
+    reason = "deadline"
+
+
+_deadlines = threading.local()
+
+
+@contextmanager
+def reply_deadline(at: float | None) -> Iterator[None]:
+    """Every LLM call this thread makes in the block ends by ``at`` (``time.monotonic()``), or raises
+    `LLMDeadline`; None sets no deadline beyond the client's timeout."""
+    before = getattr(_deadlines, "at", None)
+    _deadlines.at = at
+    try:
+        yield
+    finally:
+        _deadlines.at = before
+
+
+def _seconds_left(timeout_s: float) -> tuple[float, type[LLMTimeout]]:
+    """The time a call may take now, and the error to raise when it runs out."""
+    at = getattr(_deadlines, "at", None)
+    if at is None or at - time.monotonic() >= timeout_s:
+        return timeout_s, LLMTimeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise LLMDeadline("the reply's deadline passed before the call")
+    return left, LLMDeadline
 
 
 class LLMUnavailable(LLMError):
@@ -159,31 +196,33 @@ class LLMClient:
 
     def _complete(self, prompt: str, *, max_tokens: int, temperature: float, stop: list[str] | None = None,
                   seed: int | None = None, extra: dict[str, Any] | None = None) -> str:
-        deadline = time.monotonic() + self.timeout_s
-        with _translated_errors():
+        seconds, late = _seconds_left(self.timeout_s)
+        deadline = time.monotonic() + seconds
+        with _translated_errors(late):
             stream = self._client.completions.create(
                 model=self.model, prompt=prompt, max_tokens=max_tokens, temperature=temperature,
                 stop=stop if stop else openai.omit, seed=seed if seed is not None else openai.omit,
-                extra_body=extra or None, stream=True)
-            return _collect(stream, deadline, lambda chunk: chunk.choices[0].text if chunk.choices else "")
+                extra_body=extra or None, stream=True, timeout=seconds)
+            return _collect(stream, deadline, lambda chunk: chunk.choices[0].text if chunk.choices else "", late)
 
     def _chat(self, prompt: str, *, max_tokens: int, temperature: float, stop: list[str] | None = None,
               seed: int | None = None, response_format: dict[str, Any] | None = None,
               system: str = _CHAT_SYSTEM) -> str:
-        deadline = time.monotonic() + self.timeout_s
-        with _translated_errors():
+        seconds, late = _seconds_left(self.timeout_s)
+        deadline = time.monotonic() + seconds
+        with _translated_errors(late):
             stream = self._client.chat.completions.create(
                 model=self.model, max_tokens=max_tokens, temperature=temperature,
                 seed=seed if seed is not None else openai.omit,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": prompt}],
                 stop=stop if stop else openai.omit,
                 response_format=response_format if response_format else openai.omit,  # type: ignore[arg-type]
-                stream=True)
+                stream=True, timeout=seconds)
             return _collect(stream, deadline,
-                            lambda chunk: (chunk.choices[0].delta.content or "") if chunk.choices else "")
+                            lambda chunk: (chunk.choices[0].delta.content or "") if chunk.choices else "", late)
 
 
-def _collect(stream: Any, deadline: float, text_of: Any) -> str:
+def _collect(stream: Any, deadline: float, text_of: Any, late: type[LLMTimeout] = LLMTimeout) -> str:
     """Join a streamed reply, giving up at ``deadline`` (the client's timeout bounds each wait, this
     the whole reply). Closing the stream early tells a llama.cpp server to stop generating, so an
     abandoned reply does not hold up the next request."""
@@ -192,17 +231,18 @@ def _collect(stream: Any, deadline: float, text_of: Any) -> str:
         for chunk in stream:
             parts.append(text_of(chunk))
             if time.monotonic() > deadline:
-                raise LLMTimeout("no complete reply within the timeout")
+                raise late("no complete reply within the timeout")
     return "".join(parts)
 
 
 @contextmanager
-def _translated_errors() -> Iterator[None]:
-    """Turn the `openai` package's exceptions into `LLMError`s (the boundary of STYLE rule 7)."""
+def _translated_errors(late: type[LLMTimeout] = LLMTimeout) -> Iterator[None]:
+    """Turn the `openai` package's exceptions into `LLMError`s (the boundary of STYLE rule 7); a
+    timeout becomes ``late`` (`LLMDeadline` when the caller's deadline was the shorter)."""
     try:
         yield
     except openai.APITimeoutError as error:
-        raise LLMTimeout("no reply within the timeout") from error
+        raise late("no reply within the timeout") from error
     except openai.APIConnectionError as error:
         raise LLMUnavailable("the LLM endpoint cannot be reached") from error
     except openai.APIStatusError as error:

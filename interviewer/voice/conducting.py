@@ -7,6 +7,12 @@
   a call fails unexpectedly, the conductor is reloaded from its checkpoint and asked again: the
   checkpoint says whether a reply is still owed (then it is decided now) or the last one is
   repeated.
+* Speed on the live path (`VoiceOptions`): every reply's LLM calls share one deadline
+  (``decision_deadline_s``, `interviewer.llm.reply_deadline`), after which the conductor decides
+  without the model (a model that missed it sits out the next decisions, `RETRY_LLM_EVERY`); a
+  reply may be decided ahead (`speculate`, see `interviewer.voice.speculation`) and is kept only
+  when the turn ends with the same words; each reply names the scripted texts that may come next
+  (``Spoken.upcoming``) so that their audio can be synthesised ahead.
 * `TurnClock` puts the turns the conductor wrote on the recording's timeline: ``start_s`` and
   ``end_s`` become when the words were really spoken, and the reply's first turn gets
   ``response_latency_ms``: from the end of the participant's speech to the interviewer's first
@@ -17,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -29,7 +37,8 @@ from interviewer import metrics
 from interviewer.admission import NotAdmitted, check_admission
 from interviewer.conductor import Conductor, Reply
 from interviewer.conductor.persistence import InterviewWithdrawn
-from interviewer.llm.client import LLMClient
+from interviewer.llm.client import LLMClient, reply_deadline
+from interviewer.voice.speculation import HeldStore, Speculation, same_words
 from protocols import Study
 from storage.db import transaction
 from storage.models import Interview, Turn
@@ -39,6 +48,9 @@ log = logging.getLogger(__name__)
 
 VOICE = "voice"
 T = TypeVar("T")
+RETRY_LLM_EVERY = 3
+"""After the LLM missed a reply's deadline, it is asked again only every this many replies: a model
+too slow for the live path would otherwise burn the CPU the VAD, Whisper and Piper need, for nothing."""
 
 
 class InterviewUnavailable(RuntimeError):
@@ -107,32 +119,119 @@ class Spoken:
     first_seq: int | None
     answer_seq: int | None = None
     """The participant's turn this reply answers, when there is one."""
+    upcoming: tuple[str, ...] = ()
+    """Scripted texts that may be said after this reply (the next question, one more while the next
+    depends on the notes, or the closing): worth synthesising ahead."""
+    ahead: bool = False
+    """Whether the reply was decided ahead of the end of the turn (a kept speculation)."""
+
+
+def upcoming_texts(conductor: Conductor) -> tuple[str, ...]:
+    """The scripted texts that may follow the conductor's current question, in order."""
+    if conductor.done:
+        return ()
+    texts: list[str] = []
+    for question in conductor.questions[conductor.state.position + 1:]:
+        texts.append(question.text)
+        if question.condition is None:
+            return tuple(texts)
+    return (*texts, conductor.guide.closing.text)
 
 
 class ConductorDriver:
     """The conductor, called from the event loop, run in its own worker thread."""
 
     def __init__(self, conductor: Conductor, *, reload: Callable[[], Conductor],
-                 heard: Callable[[], bool] | None = None) -> None:
+                 heard: Callable[[], bool] | None = None, decision_deadline_s: float | None = None) -> None:
         self.conductor = conductor
         self.interview_id = conductor.interview_id
+        self.decision_deadline_s = decision_deadline_s
+        self.speculations = {"started": 0, "kept": 0, "dropped": 0, "failed": 0}
+        """How decisions ahead went in this session (for pilots and logs)."""
         self._reload = reload
         self._heard = heard
         """Whether the participant already heard the last reply to its end (then a resumed `open` says nothing)."""
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"conductor-{self.interview_id}")
+        self._done = conductor.done
+        self._speculation: Speculation | None = None
+        self._skip_llm = 0
+        """Decisions still to make without asking the LLM, since it last missed its deadline."""
 
     @property
     def done(self) -> bool:
-        """Whether the interview has ended."""
-        return self.conductor.done
+        """Whether the interview has ended (as said: a closing decided ahead and not kept does not count)."""
+        return self._done
 
     async def open(self) -> Spoken:
         """What to say now: the opening, the owed reply, or the last reply again (resumed)."""
-        return await self._call(self._open)
+        return self._noted(await self._call(self._open))
 
     async def respond(self, text: str, seconds: float) -> Spoken:
-        """Record the participant's answer and return the reply."""
-        return await self._call(lambda: self._respond(text, seconds))
+        """Record the participant's answer and return the reply (the one decided ahead, when it was
+        decided on the same words)."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None and same_words(speculation.text, text):
+            kept = await self._call(partial(self._keep, speculation))
+            if kept is not None:
+                return self._noted(kept)
+        elif speculation is not None:
+            self._discard(speculation)
+        deadline_at = self._deadline_at()
+        return self._noted(await self._call(lambda: self._respond(text, seconds, deadline_at)))
+
+    def speculate(self, text: str, seconds: float) -> asyncio.Future[None] | None:
+        """Start deciding the reply to ``text`` now, its writes held back; `respond` with the same words
+        keeps it, anything else drops it (call on the event loop). Returns what resolves when the
+        decision is made (None when none was started: the same words again, or the interview is over)."""
+        current = self._speculation
+        if current is not None and same_words(current.text, text):
+            return None
+        self.drop_speculation()
+        if self._done:
+            return None
+        speculation = Speculation(text, seconds, self._deadline_at())
+        self._speculation = speculation
+        self.speculations["started"] += 1
+        future = asyncio.get_running_loop().run_in_executor(self._thread, self._decide_ahead, speculation)
+        future.add_done_callback(_log_failure)
+        return future
+
+    def drop_speculation(self) -> None:
+        """Forget the reply being decided ahead (the participant went on)."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None:
+            self._discard(speculation)
+
+    def _discard(self, speculation: Speculation) -> None:
+        speculation.dropped = True
+        self.speculations["dropped"] += 1
+        future = asyncio.get_running_loop().run_in_executor(self._thread, self._roll_back, speculation)
+        future.add_done_callback(_log_failure)
+
+    def _deadline_at(self) -> float | None:
+        if self.decision_deadline_s is None:
+            return None
+        if self._skip_llm > 0:
+            return time.monotonic()  # already passed: the conductor decides at once, without asking the LLM
+        return time.monotonic() + self.decision_deadline_s
+
+    def _judge_llm(self, deadline_at: float | None, missed_before: int) -> None:
+        """In the worker thread, after a decision: after a missed deadline the LLM sits out the next
+        ``RETRY_LLM_EVERY - 1`` decisions."""
+        if deadline_at is None:
+            return
+        if self._skip_llm > 0:
+            self._skip_llm -= 1
+        elif self._missed() > missed_before:
+            self._skip_llm = RETRY_LLM_EVERY - 1
+
+    def _missed(self) -> int:
+        return sum(count for reason, count in self.conductor.state.fallback_reasons.items()
+                   if reason.endswith("deadline"))
+
+    def _noted(self, spoken: Spoken) -> Spoken:
+        self._done = spoken.reply.done
+        return spoken
 
     async def stop(self, source: str) -> Spoken:
         """End the interview at the participant's request (the End button); the reply is the closing."""
@@ -152,26 +251,78 @@ class ConductorDriver:
             reply = Reply(utterances=(), done=False, resumed=True)
         return self._spoken(reply, answer_seq=None)
 
-    def _respond(self, text: str, seconds: float) -> Spoken:
+    def _respond(self, text: str, seconds: float, deadline_at: float | None = None) -> Spoken:
         before = self.conductor.state.next_seq
+        missed = self._missed()
         try:
-            reply = self.conductor.respond(text, seconds)
+            with reply_deadline(deadline_at):
+                reply = self.conductor.respond(text, seconds)
         except InterviewWithdrawn:
             raise InterviewUnavailable(f"interview {self.interview_id} was withdrawn") from None
         except Exception:
-            # the database or the conductor failed mid-turn: go on from the checkpoint, which
-            # knows whether the answer was recorded and a reply is owed
-            log.exception("the conductor failed; reloading it from its checkpoint",
-                          extra={"interview_id": self.interview_id})
-            self.conductor = self._reload()
-            recorded = self.conductor.state.next_seq > before
-            return self._spoken(self.conductor.open(), answer_seq=before if recorded else None)
+            return self._recover(before)
+        self._judge_llm(deadline_at, missed)
         return self._spoken(reply, answer_seq=before)
 
-    def _spoken(self, reply: Reply, *, answer_seq: int | None) -> Spoken:
+    def _recover(self, before: int) -> Spoken:
+        # the database or the conductor failed mid-turn: go on from the checkpoint, which
+        # knows whether the answer was recorded and a reply is owed
+        log.exception("the conductor failed; reloading it from its checkpoint",
+                      extra={"interview_id": self.interview_id})
+        self.conductor = self._reload()
+        recorded = self.conductor.state.next_seq > before
+        return self._spoken(self.conductor.open(), answer_seq=before if recorded else None)
+
+    def _decide_ahead(self, speculation: Speculation) -> None:
+        """In the worker thread: decide the reply with every write held back."""
+        if speculation.dropped:
+            return  # dropped before its turn came: nothing ran, nothing to undo
+        speculation.ran = True
+        real = self.conductor.store
+        held = HeldStore(real)
+        self.conductor.store = held
+        before = self.conductor.state.next_seq
+        missed = self._missed()
+        try:
+            with reply_deadline(speculation.deadline_at):
+                reply = self.conductor.respond(speculation.text, speculation.seconds)
+            self._judge_llm(speculation.deadline_at, missed)
+            speculation.spoken = self._spoken(reply, answer_seq=before, ahead=True)
+            speculation.held = held
+        except Exception:
+            log.info("a reply decided ahead failed; it is decided again at the end of the turn",
+                     extra={"interview_id": self.interview_id}, exc_info=True)
+            speculation.failed = True
+        finally:
+            self.conductor.store = real
+
+    def _keep(self, speculation: Speculation) -> Spoken | None:
+        """In the worker thread: write what the speculation held back and return its reply (None: it
+        failed, and the conductor is back at its checkpoint)."""
+        if speculation.spoken is None or speculation.held is None:
+            self.speculations["failed"] += 1
+            self._roll_back(speculation)
+            return None
+        before = speculation.spoken.answer_seq if speculation.spoken.answer_seq is not None else 0
+        try:
+            speculation.held.release()
+        except InterviewWithdrawn:
+            raise InterviewUnavailable(f"interview {self.interview_id} was withdrawn") from None
+        except Exception:
+            return self._recover(before)
+        self.speculations["kept"] += 1
+        return speculation.spoken
+
+    def _roll_back(self, speculation: Speculation) -> None:
+        """In the worker thread: undo a speculation in memory (nothing of it was written)."""
+        if speculation.ran:
+            self.conductor = self._reload()
+
+    def _spoken(self, reply: Reply, *, answer_seq: int | None, ahead: bool = False) -> Spoken:
+        upcoming = upcoming_texts(self.conductor)
         if reply.resumed:  # said again, not recorded again
-            return Spoken(reply, None, None)
-        return Spoken(reply, self.conductor.state.next_seq - len(reply.utterances), answer_seq)
+            return Spoken(reply, None, None, upcoming)
+        return Spoken(reply, self.conductor.state.next_seq - len(reply.utterances), answer_seq, upcoming, ahead)
 
 
 class TurnClock:
@@ -196,3 +347,8 @@ class TurnClock:
                 metrics.RESPONSE_LATENCY.observe(latency_ms / 1000)
             elif clear_latency:
                 turn.response_latency_ms = None
+
+
+def _log_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("a decision ahead could not be started or undone", exc_info=future.exception())

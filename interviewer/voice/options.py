@@ -30,6 +30,17 @@ class VoiceOptions:
     """Silence from the participant while the interviewer listens before it asks whether they are still there."""
     abandon_after_s: float = 1800.0
     """How long an interview may have no connected participant before it is marked abandoned."""
+    decision_deadline_s: float | None = 1.5
+    """Seconds the LLM has to decide a reply, from the end of the participant's speech; then the
+    conductor decides without it. None: only the LLM client's own timeout."""
+    speculative_decision: bool = True
+    """Start deciding when the participant's speech ends (before the end-of-turn silence is over);
+    the decision is dropped if they go on."""
+    presynthesis: bool = True
+    """Synthesise the next scripted question and the acknowledgements before they are needed."""
+    acknowledge_after_s: float | None = 0.3
+    """When the reply is not ready this long after the end of the turn, say a short acknowledgement
+    from the guide first. None: never."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,12 @@ transport attach its audio input and output (``attach``), wraps both with the re
 every utterance to its playout to put the turns on the recording's timeline and measure each reply's
 latency.
 
+What makes replies quick is switched by `VoiceOptions`: the LLM's deadline and the decision ahead
+(`ConductorDriver`, `Speculator`), scripted audio made ahead (`Presynthesis`), and the guide's
+acknowledgements said while a reply is decided (`InterviewerAgent`). A reply's latency is to the
+first audio the participant hears, an acknowledgement included (``Played.reply_latency_ms`` is
+to the reply itself).
+
 The transport decides what the audio is: a LiveKit room (``RoomIO``), the embedded WebRTC peer
 connection, or in-process frames. The session is the same in every case.
 """
@@ -30,13 +36,14 @@ from interviewer import metrics
 from interviewer.conductor import Conductor
 from interviewer.llm.client import LLMClient
 from interviewer.voice import presence
-from interviewer.voice.agent import Heard, InterviewerAgent, Said
+from interviewer.voice.agent import ACKNOWLEDGEMENT, Heard, InterviewerAgent, Quickness, Said
 from interviewer.voice.audio_io import INPUT_RATE, OUTPUT_RATE
 from interviewer.voice.conducting import ConductorDriver, Spoken, TurnClock, open_conductor
 from interviewer.voice.controls import SessionControls
 from interviewer.voice.input_gate import GatedAudioInput
 from interviewer.voice.models import VoiceModels, turn_handling
 from interviewer.voice.options import VoiceOptions
+from interviewer.voice.presynthesis import Presynthesis
 from interviewer.voice.recording import (
     INTERVIEWER,
     PARTICIPANT,
@@ -47,6 +54,7 @@ from interviewer.voice.recording import (
     RecordingStore,
     Timeline,
 )
+from interviewer.voice.speculation import Speculator
 from protocols import Study
 from storage.blobs import BlobStore
 from storage.db import transaction
@@ -87,7 +95,10 @@ class Played:
     stopped_at: float | None
     interrupted: bool
     latency_ms: float | None
-    """End of the participant's speech to this utterance's first audio, for a reply's first utterance."""
+    """End of the participant's speech to the first audio they heard after it (an acknowledgement
+    included), for a reply's first utterance (and for an acknowledgement)."""
+    reply_latency_ms: float | None = None
+    """End of the participant's speech to this utterance's own first audio, for a reply's first utterance."""
 
 
 @dataclass
@@ -131,7 +142,7 @@ class InterviewSession:
         self._on_message = on_message
         self.controls: SessionControls | None = None
         """Pause, resume, end and the page's state messages (`interviewer.voice.controls`), once started."""
-        self._agent: InterviewerAgent | None = None
+        self.agent: InterviewerAgent | None = None
         self.log = SessionLog()
         self.session: AgentSession | None = None
         self.output: RecordedAudioOutput | None = None
@@ -147,6 +158,9 @@ class InterviewSession:
         self._pending: set[asyncio.Future[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._finishing: asyncio.Task[None] | None = None
+        self.presynthesis: Presynthesis | None = None
+        self._acknowledged_at: dict[float, float] = {}
+        """When an acknowledgement began, by the end of the speech it answered (unix times)."""
 
     @property
     def interview_id(self) -> int:
@@ -166,7 +180,8 @@ class InterviewSession:
         """
         conductor = await asyncio.to_thread(self._open_conductor, self._interview_id)
         self.driver = ConductorDriver(conductor, reload=partial(self._open_conductor, conductor.interview_id),
-                                      heard=partial(self._heard_already, conductor.interview_id))
+                                      heard=partial(self._heard_already, conductor.interview_id),
+                                      decision_deadline_s=self.runtime.options.decision_deadline_s)
         try:
             await self._start(conductor.interview_id)
         except BaseException:
@@ -209,15 +224,31 @@ class InterviewSession:
         self.controls = SessionControls(self, session, gate, self._on_message or (lambda message: None))
         # connected again: a pause for want of a participant ends here
         await asyncio.to_thread(presence.resume, runtime.session_factory, interview_id, "connected")
-        agent = self._agent = InterviewerAgent(self.driver, on_said=self._follow, on_heard=self._heard)
+        agent = self.agent = InterviewerAgent(self.driver, on_said=self._follow, on_heard=self._heard,
+                                              quickness=self._quickness(session))
         await session.start(agent, record=False)
         recap = await asyncio.to_thread(presence.last_reply_heard, runtime.session_factory, interview_id)
         self.controls.started(recap)
 
     def say_spoken(self, spoken: Spoken) -> None:
         """Say a reply the conductor gave outside a participant's turn (the End button's closing)."""
-        assert self._agent is not None, "start() first"
-        self._agent._say(spoken, None)
+        assert self.agent is not None, "start() first"
+        self.agent._say(spoken, None)
+
+    def _quickness(self, session: AgentSession) -> Quickness:
+        options = self.runtime.options
+        assert self.driver is not None
+        driver = self.driver
+        words = tuple(driver.conductor.guide.acknowledgements) if options.acknowledge_after_s is not None else ()
+        if options.presynthesis:
+            self.presynthesis = Presynthesis(self.runtime.models.tts)
+            self.presynthesis.prepare(words)
+        speculator = None
+        if options.speculative_decision:
+            speculator = Speculator(session, speculate=driver.speculate, drop=driver.drop_speculation)
+        return Quickness(presynthesis=self.presynthesis, acknowledgements=words,
+                         acknowledge_after_s=options.acknowledge_after_s,
+                         on_turn_ended=speculator.turn_ended if speculator is not None else None)
 
     async def wait(self) -> str | None:
         """Until the session has closed and everything is stored; returns why it closed."""
@@ -293,12 +324,18 @@ class InterviewSession:
         message = next((item for item in handle.chat_items if isinstance(item, llm.ChatMessage)), None)
         metrics = message.metrics if message is not None else {}
         started, stopped = metrics.get("started_speaking_at"), metrics.get("stopped_speaking_at")
-        latency = None
+        latency = reply_latency = None
         answer = said.answers
         if started is not None and answer is not None and answer.stopped_at is not None:
-            latency = (started - answer.stopped_at) * 1000
+            reply_latency = (started - answer.stopped_at) * 1000
+            first = started
+            if said.utterance.kind == ACKNOWLEDGEMENT:
+                self._acknowledged_at[answer.stopped_at] = started
+            else:
+                first = min(started, self._acknowledged_at.pop(answer.stopped_at, started))
+            latency = (first - answer.stopped_at) * 1000
         played = Played(said.seq, said.utterance.kind, said.utterance.question_id, said.utterance.text, started,
-                        stopped, handle.interrupted, latency)
+                        stopped, handle.interrupted, latency, reply_latency)
         self.log.played.append(played)
         self.log.note()
         if self._on_played is not None:
@@ -337,6 +374,8 @@ class InterviewSession:
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
+        if self.presynthesis is not None:
+            await self.presynthesis.aclose()
         if self.output is not None:
             self.output.tick()
         for recorder in self._recorders:

@@ -146,6 +146,8 @@ class InterviewGuide(FileHeader):
     safety: SafetyWording
     modules: list[Module] = Field(min_length=1)
     followups: FollowUpTemplates | None = None
+    acknowledgements: list[Text] = Field(default_factory=list)
+    """Short, neutral words ("I see.") the voice interviewer may say at once when its reply takes longer."""
 
     @model_validator(mode="after")
     def _check(self) -> InterviewGuide:

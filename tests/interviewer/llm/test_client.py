@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
-from interviewer.llm import LLMBadReply, LLMClient, LLMTimeout, LLMUnavailable
-from tests.llm_stand_in import Slow, Trickle
+from interviewer.llm import LLMBadReply, LLMClient, LLMDeadline, LLMTimeout, LLMUnavailable, reply_deadline
+from tests.llm_stand_in import Hang, Slow, Trickle
 from voxbank.settings import load_settings
 from voxbank.wiring import client_from_settings
 
@@ -92,3 +93,17 @@ def test_the_client_takes_model_key_and_timeout_from_settings(settings, stand_in
 def test_without_an_endpoint_the_client_asks_for_one(settings) -> None:
     with pytest.raises(ValueError, match="set VOXBANK_LLM_BASE_URL or start the embedded server"):
         client_from_settings(settings)
+
+
+def test_a_reply_deadline_cuts_a_call_short_and_refuses_the_next_one_unasked(llm, stand_in) -> None:
+    stand_in.on_decision = lambda call: Hang()
+    with reply_deadline(time.monotonic() + 0.3):
+        with pytest.raises(LLMDeadline, match="no reply within the timeout") as cut:
+            llm.complete_json(DOCUMENT, SCHEMA, name="decision")
+        assert cut.value.reason == "deadline" and cut.value.retryable
+        with pytest.raises(LLMDeadline, match="the reply's deadline passed before the call"):
+            llm.complete_json(DOCUMENT, SCHEMA, name="decision")
+    assert len(stand_in.calls) == 1  # the second call never reached the endpoint
+    stand_in.reset()
+    stand_in.on_decision = lambda call: {"action": "move_on", "follow_up": ""}
+    assert llm.complete_json(DOCUMENT, SCHEMA, name="decision").data == {"action": "move_on", "follow_up": ""}
