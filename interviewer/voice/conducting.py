@@ -234,8 +234,10 @@ class ConductorDriver:
         return spoken
 
     async def stop(self, source: str) -> Spoken:
-        """End the interview at the participant's request (the End button); the reply is the closing."""
-        return await self._call(lambda: self._spoken(self.conductor.stop(source), answer_seq=None))
+        """End the interview at the participant's request (the End button); the reply is the closing.
+        A reply being decided ahead is dropped first: the participant asked to stop, not to hear it."""
+        self.drop_speculation()
+        return self._noted(await self._call(lambda: self._spoken(self.conductor.stop(source), answer_seq=None)))
 
     def close(self) -> None:
         """Stop the worker thread (after the call in progress)."""

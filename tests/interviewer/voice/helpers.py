@@ -77,11 +77,14 @@ def admitted_visit(session: Any, participant: Any, *, scopes: tuple[str, ...] = 
     step, a consent in force with the recording scope.
     """
     from storage.models import Consent, Visit, utcnow
+    from survey.plan import Page, Plan
 
     pages = [{"step": name, "key": name} for name in WAVE_PAGES[wave]]
     position = next(n for n, page in enumerate(pages) if page["step"] == step)
+    plan = Plan(wave=wave, seed=1, protocol_version="1", protocol_hash="0" * 64, item_orders={}, games_order=(),
+                experiments_order=(), pages=tuple(Page.of(page) for page in pages))
     visit = Visit(participant_id=participant.id, wave=wave, status="started", position=position, current_step=step,
-                  plan={"pages": pages})
+                  plan=plan.as_json())
     session.add(visit)
     if signed:
         session.add(Consent(participant_id=participant.id, document_version="1", text="consent text",
