@@ -27,7 +27,7 @@ from livekit.agents.voice import SpeechHandle
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer import metrics
-from interviewer.conductor import Conductor
+from interviewer.conductor import Conductor, ConductorOptions
 from interviewer.llm.client import LLMClient
 from interviewer.voice.agent import Heard, InterviewerAgent, Said
 from interviewer.voice.audio_io import INPUT_RATE, OUTPUT_RATE
@@ -70,6 +70,8 @@ class VoiceRuntime:
     on_finished: Callable[[int], object] | None = None
     """Called with the interview's id once an interview has ended and its recordings are stored
     (the wiring passes ``voxbank.tasks.transcription_on_finish`` here)."""
+    conductor: ConductorOptions = field(default_factory=ConductorOptions)
+    """How each interview's conductor chooses follow-ups (from the settings, by the wiring)."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,7 @@ class InterviewSession:
     def _open_conductor(self, interview_id: int | None) -> Conductor:
         runtime = self.runtime
         return open_conductor(runtime.session_factory, runtime.study, runtime.llm, interview_id=interview_id,
-                              visit_id=self._visit_id, guide_id=self._guide_id)
+                              visit_id=self._visit_id, guide_id=self._guide_id, options=runtime.conductor)
 
     def _started_at(self, interview_id: int) -> datetime:
         """The timeline's origin: when the interview started (stamped now if it never was)."""
