@@ -95,8 +95,10 @@ def main() -> None:
                              MAX_P95_MS if key == "p95_ms" else None)
         print(f"{key:28}{_show(ours[key]):>10}{_show(reference[key]):>10}{_show(target):>10}")
 
-    ratios = {f"{key}_ratio": (round(ours[key] / reference[key], 3)
-                               if ours[key] is not None and reference[key] else None) for key in ours}
+    ratios: dict[str, float | None] = {}
+    for key, value in ours.items():
+        base = reference[key]
+        ratios[f"{key}_ratio"] = round(value / base, 3) if value is not None and base else None
     met = (all((ours[key] or 0.0) >= target for key, target in TARGETS.items())
            and (ours["neutral_false_signal_rate"] or 0.0) <= MAX_NEUTRAL_FALSE_SIGNAL_RATE
            and (ours["p95_ms"] or 0.0) <= MAX_P95_MS)

@@ -13,9 +13,11 @@ interviewer), and ``none``. The meaning is read by the shared sentence encoder (
 class probabilities. The head ships with the package (``data/safety_head.json``: weights, version,
 calibrated thresholds). Nothing here asks the LLM.
 
-An answer can run for minutes and hold its signal in one sentence, so a long answer (over
-``LONG_ANSWER_WORDS`` words) is scored whole and sentence by sentence (long sentences in overlapping
-word windows), all pieces in one batched encoder call; a short answer is scored whole only. Each
+An answer can run for minutes and hold its signal in one sentence, so an answer is scored whole and
+sentence by sentence (a long answer's long sentences also in overlapping word windows), all pieces
+in one batched encoder call; a one-sentence answer is scored whole only. Even a short answer can
+hide its signal behind a sentence of context ("I keep my politics to myself. Can we go to the next
+one?"), so its sentences are scored too. Each
 class takes its highest probability over the pieces. A class is heard when that probability reaches
 its calibrated threshold; ``severe`` comes first, then the heard class furthest above its threshold.
 Distress is scored as distress *or* severe (a self-harm statement is also distress), and severe is heard only where that
@@ -56,10 +58,10 @@ THRESHOLDS = (*SIGNALS, "severe_risk")
 SHIPPED_HEAD = Path(__file__).parent / "data" / "safety_head.json"
 
 LONG_ANSWER_WORDS = 30
-"""An answer of at most this many words is scored whole only (one short encoder pass); a longer one is
-also scored sentence by sentence, since its signal may sit in one sentence the whole dilutes."""
+"""In an answer of more than this many words, a sentence longer than `WINDOW_WORDS` is also scored in
+windows (a short answer's sentences are short enough whole)."""
 WINDOW_WORDS = 24
-"""A sentence longer than this is also scored in windows of this many words (half overlapping)."""
+"""A long answer's sentence longer than this is also scored in windows of this many words (half overlapping)."""
 MAX_PIECES = 24
 """At most this many pieces per utterance (the latest kept): bounds the latency of a long answer."""
 
@@ -201,20 +203,19 @@ class Verdict:
 
 
 def pieces(text: str) -> list[str]:
-    """The parts of an utterance that are scored: the whole; and, for an answer over
-    ``LONG_ANSWER_WORDS`` words, its sentences and windows of long ones."""
+    """The parts of an utterance that are scored: the whole, its sentences (when it has more than
+    one), and, for an answer over ``LONG_ANSWER_WORDS`` words, windows of its long sentences."""
     whole = " ".join(text.split())
     if not whole:
         return []
-    if len(whole.split()) <= LONG_ANSWER_WORDS:
-        return [whole]
+    long_answer = len(whole.split()) > LONG_ANSWER_WORDS
     found: list[str] = []
     for sentence in _SENTENCE_END.split(text):
         words = sentence.split()
         if not words:
             continue
         found.append(" ".join(words))
-        if len(words) > WINDOW_WORDS:
+        if long_answer and len(words) > WINDOW_WORDS:
             step = WINDOW_WORDS // 2
             found += [" ".join(words[start:start + WINDOW_WORDS])
                       for start in range(0, len(words) - step, step)]

@@ -30,6 +30,9 @@ budgets below, severe / distress / stop / refusal / injection, neutral false sig
 * + nearest-exemplar similarities per class:   0.815 / 0.782 / 0.850 / 0.873 / 0.635, 0.046;
 * embedding only, C=100:                       0.690 / 0.628 / 0.550 / 0.817 / 0.919, 0.046.
 
+(Those four scored a short answer whole only. Scoring a multi-sentence short answer's sentences
+too, as now: 0.837 / 0.763 / 0.875 / 0.817 / 0.919, 0.046.)
+
 Moving the neutral budgets only trades one class for another (severe 0.93 costs stop 0.68 and a
 0.061 false-signal rate): a linear head on these features does not reach every target at once.
 """
@@ -49,11 +52,11 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 
 from interviewer.language.safety_classifier import (
+    CHAR_BUCKETS,
     LABELS,
+    NGRAM_BUCKETS,
     SHIPPED_HEAD,
     SIGNALS,
-    CHAR_BUCKETS,
-    NGRAM_BUCKETS,
     SafetyHead,
     char_ngram_features,
     ngram_features,
@@ -76,7 +79,7 @@ Self-harm and distress get the largest shares: a missed one is the worst outcome
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 3
+HEAD_VERSION = 4
 
 
 @dataclass(frozen=True)
