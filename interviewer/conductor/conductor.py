@@ -338,10 +338,13 @@ class Conductor:
         choice = self.followups.choose(context, llm_follow_up=decision.follow_up, pick=pick,
                                        probe_index=self.state.probe_index, orders=orders)
         self._count_choice(choice)
-        if choice is None or (choice.kind == GENERIC and may_move_on):
-            # nothing to ground a follow-up on and the time allows moving on; or nothing at all that
-            # was not asked already (a repeated probe is worse than an early move)
-            return self._move_on()
+        if (choice is None or choice.kind == GENERIC) and may_move_on:
+            return self._move_on()  # nothing to ground a follow-up on, and the time allows moving on
+        if choice is None:
+            # Every probe was asked lately, and the question still has time: pacing keeps the
+            # interview to its length, so the guide's probes come round again.
+            probe = self._generic_probe()
+            return self._move_on() if probe is None else [self._follow_up(probe, question.id)]
         if choice.kind == GENERIC:
             self.state.probe_index += 1
         return [self._follow_up(choice.text, question.id)]
