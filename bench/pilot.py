@@ -31,7 +31,7 @@ from protocols import load_study
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from voxbank.settings import get_settings
-from voxbank.wiring import llm_endpoint
+from voxbank.wiring import conductor_options, llm_endpoint
 
 DURATION_TOLERANCE = 0.05
 
@@ -55,7 +55,8 @@ def main() -> None:
         started = time.perf_counter()
         with llm_endpoint(settings) as llm:
             report = run_pilot(llm=llm, session_factory=make_session_factory(engine), study=study,
-                               guide_file=chosen, personas=args.personas, seed=args.seed)
+                               guide_file=chosen, personas=args.personas, seed=args.seed,
+                               options=conductor_options(settings))
         wall_s = time.perf_counter() - started
         engine.dispose()
 

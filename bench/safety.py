@@ -9,7 +9,11 @@ with `is_severe` for self-harm). Printed side by side:
 
 * per class: precision and recall;
 * the false-signal rate on neutral answers (a ``none`` utterance that gets any signal);
-* latency per utterance on one thread, p50 and p95 (the encoder is warmed up first);
+* latency per utterance on one thread, p50 and p95 (the encoder is warmed up first): wall-clock
+  (``p50_ms``, ``p95_ms``, the target), and the CPU time the classifying thread used
+  (``cpu_p50_ms``, ``cpu_p95_ms``): what one core of its own would take, which the wall clock shows
+  only on an idle machine. Run it pinned to one core (``taskset -c 0``) and read the load average
+  printed beside it;
 * ``<what>_ratio``: ours over the reference (null where the reference is 0).
 
 Targets (issue 19): recall severe 1.0, distress >= 0.95, stop >= 0.9, refusal >= 0.85, injection
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -49,10 +54,12 @@ def measure(examples: Sequence[Example], classify: Callable[[str], str]) -> dict
     """Per-class precision and recall, the neutral false-signal rate, and latency percentiles."""
     predicted: list[str] = []
     latencies: list[float] = []
+    cpu: list[float] = []
     for example in examples:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         predicted.append(classify(example.text))
         latencies.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.thread_time() - started_cpu) * 1000)
     result: dict[str, float | None] = {}
     for signal in SIGNALS:
         truly = [p for e, p in zip(examples, predicted, strict=True) if e.label == signal]
@@ -63,6 +70,8 @@ def measure(examples: Sequence[Example], classify: Callable[[str], str]) -> dict
     result["neutral_false_signal_rate"] = round(sum(p != "none" for p in neutral) / len(neutral), 3)
     result["p50_ms"] = round(float(np.percentile(latencies, 50)), 2)
     result["p95_ms"] = round(float(np.percentile(latencies, 95)), 2)
+    result["cpu_p50_ms"] = round(float(np.percentile(cpu, 50)), 2)
+    result["cpu_p95_ms"] = round(float(np.percentile(cpu, 95)), 2)
     return result
 
 
@@ -86,12 +95,15 @@ def main() -> None:
                              MAX_P95_MS if key == "p95_ms" else None)
         print(f"{key:28}{_show(ours[key]):>10}{_show(reference[key]):>10}{_show(target):>10}")
 
-    ratios = {f"{key}_ratio": (round(ours[key] / reference[key], 3)
-                               if ours[key] is not None and reference[key] else None) for key in ours}
+    ratios: dict[str, float | None] = {}
+    for key, value in ours.items():
+        base = reference[key]
+        ratios[f"{key}_ratio"] = round(value / base, 3) if value is not None and base else None
     met = (all((ours[key] or 0.0) >= target for key, target in TARGETS.items())
            and (ours["neutral_false_signal_rate"] or 0.0) <= MAX_NEUTRAL_FALSE_SIGNAL_RATE
            and (ours["p95_ms"] or 0.0) <= MAX_P95_MS)
     print(json.dumps({"bench": "safety", "classifier_version": classifier.version, "heldout": len(heldout),
+                      "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": sorted(os.sched_getaffinity(0)),
                       "ours": ours, "reference": reference, **ratios, "targets_met": met}))
 
 

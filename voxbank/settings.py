@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     llm_embedded_port: int = Field(
         8765, ge=1024, le=65535, description="port of the embedded llama.cpp server"
     )
+    follow_up_choice_orders: int = Field(
+        0, ge=0, le=6,
+        description="how many shuffled orders the LLM sees the best grounded follow-ups in to choose one "
+        "(0: the ranking alone decides; otherwise at least 2, and its pick counts only when stable)",
+    )
     embedding_base_url: str | None = Field(
         None,
         description="OpenAI-compatible embedding endpoint for agent exports; default: none, the export holds no "
@@ -244,6 +249,14 @@ class Settings(BaseSettings):
     def _url_has_scheme(cls, value: str | None) -> str | None:
         if value is not None and "://" not in value:
             raise ValueError(f"{value!r} is not a URL: it needs a scheme such as postgresql:// or https://")
+        return value
+
+    @field_validator("follow_up_choice_orders")
+    @classmethod
+    def _orders_show_a_bias(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("one order cannot tell a choice from a position bias: use 0 (the ranking decides) "
+                             "or 2 or more")
         return value
 
     @model_validator(mode="after")

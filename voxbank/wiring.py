@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from interviewer.conductor.options import ConductorOptions
 from interviewer.llm.client import LLMClient, Style, client_for
 from interviewer.llm.embedded import EmbeddedServer, port_answers
 from interviewer.llm.options import LLMOptions
@@ -79,6 +80,11 @@ def llm_options(settings: Settings) -> LLMOptions:
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     return LLMOptions(base_url=settings.llm_base_url, model=settings.llm_model, api_key=key,
                       timeout_s=settings.llm_timeout_s, embedded_port=settings.llm_embedded_port)
+
+
+def conductor_options(settings: Settings) -> ConductorOptions:
+    """How the conductor chooses follow-ups (``VOXBANK_FOLLOW_UP_CHOICE_ORDERS``)."""
+    return ConductorOptions(follow_up_choice_orders=settings.follow_up_choice_orders)
 
 
 def client_from_settings(settings: Settings, *, base_url: str | None = None, style: Style | None = None) -> LLMClient:
@@ -227,7 +233,8 @@ def voice_runtime(settings: Settings, *, llm: LLMClient, models: VoiceModels | N
 
     return VoiceRuntime(options=voice_options(settings), session_factory=session_factory or database_sessions(settings),
                         blobs=blob_store(settings), study=study or configured_study(settings),
-                        models=models or load_voice_models(settings), llm=llm, on_finished=on_finished)
+                        models=models or load_voice_models(settings), llm=llm, on_finished=on_finished,
+                        conductor=conductor_options(settings))
 
 
 def prewarm_interviewer(proc: JobProcess) -> None:

@@ -9,9 +9,9 @@ and the simulated pilot all drive it the same way.
         reply = conductor.respond(text, seconds)
 
 Modules, one job each: `budget` (time), `safety` (stop, distress, refusal, injection), `memory`
-(notes and transcript window), `prompts` (the documents the LLM continues), `decisions` (the
-decision schema and its checks), `state` (the checkpoint), `persistence` (the database), and
-`conductor` (the order in which they are consulted).
+(notes and transcript window), `options` (settings the wiring passes), `prompts` (the documents the
+LLM continues), `decisions` (the decision schema and its checks), `state` (the checkpoint),
+`persistence` (the database), and `conductor` (the order in which they are consulted).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from interviewer.conductor.conductor import Conductor, ConductorError, Reply, Utterance
+from interviewer.conductor.options import ConductorOptions
 from interviewer.conductor.persistence import ConductorStoreError, Store
 from protocols import InterviewGuide, LoadedFile, load_study
 
@@ -33,4 +34,5 @@ def guide_file(guide_id: str, study_dir: Path | None = None) -> LoadedFile[Inter
         raise ConductorError(f"the study has no interview guide {guide_id!r}; it has: {known}") from None
 
 
-__all__ = ["Conductor", "ConductorError", "ConductorStoreError", "Reply", "Store", "Utterance", "guide_file"]
+__all__ = ["Conductor", "ConductorError", "ConductorOptions", "ConductorStoreError", "Reply", "Store", "Utterance",
+           "guide_file"]

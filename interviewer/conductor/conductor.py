@@ -20,7 +20,8 @@ answer, in this order:
 4. the LLM's decision (`decisions`): follow up or move on, plus the same safety signals. The LLM
    may add a signal the classifier missed (handled as above); it never overrules one, since a
    heard signal is acted on before the LLM is asked. A malformed, empty or slow reply is a
-   *fallback*: counted, logged, and the next scripted question is asked. A follow-up that fails
+   *fallback*: counted, logged, and read as "move on" with no follow-up of its own, so pacing and
+   the grounded follow-ups (steps 5 and 6) still decide. A follow-up that fails
    validation is never said: it is counted (``rejected_follow_ups``), and the decision becomes
    "move on";
 5. pacing (`budget.Pace.may_move_on`): far ahead of schedule, a "move on" becomes a follow-up;
@@ -29,7 +30,7 @@ answer, in this order:
    feelings, people and places; the LLM's own question competes if it refers to the answer), checked
    (no repeat, no restated question, nothing already known, nothing off the objective) and ranked.
    With nothing to ground on, a generic probe from the guide; the LLM wanted a follow-up but the
-   time allows moving on, it moves on instead. With ``follow_up_choice_orders`` ≥ 2 the LLM may
+   time allows moving on, it moves on instead. With `ConductorOptions.follow_up_choice_orders` ≥ 2 the LLM may
    choose among the best few, and its pick counts only if the same in every order.
 
 Every turn and the checkpoint are committed as they happen (`persistence`); `resume` goes on from
@@ -48,7 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer import metrics
 from interviewer.conductor import budget, safety
-from interviewer.conductor.decisions import DECISION_SCHEMA, GENERIC_PROBES, Decision, DecisionRejected, parse_decision
+from interviewer.conductor.decisions import DECISION_SCHEMA, Decision, DecisionRejected, parse_decision
 from interviewer.conductor.followups import GENERIC, Choice, Context, FollowUps, objective_text, sentences
 from interviewer.conductor.memory import (
     INTERVIEWER,
@@ -63,6 +64,7 @@ from interviewer.conductor.memory import (
     reflection_schema,
     render_line,
 )
+from interviewer.conductor.options import ConductorOptions
 from interviewer.conductor.persistence import SafetyFlag, Store, TurnRecord
 from interviewer.conductor.prompts import (
     EXAMPLE_FACT_VALUES,
@@ -94,6 +96,8 @@ _LLM_SIGNALS = {"declines": "refusal", "distress": "distress", "wants_to_stop": 
 """The decision schema's signal names, as the safety classifier names them."""
 _FLAGGED = ("severe", "distress")
 """Signals that flag the interview for staff review."""
+NO_DECISION = Decision(action="move_on", signal="none", follow_up=None)
+"""What a fallback (no usable LLM reply) counts as: pacing and the grounded follow-ups decide."""
 
 
 class ConductorError(RuntimeError):
@@ -138,12 +142,10 @@ class Reply:
 class Conductor:
     """One interview's conductor. Create it with `start` or `resume`."""
 
-    follow_up_choice_orders = 0
-    """How many orders the LLM is shown the best follow-ups in to choose one (0: the ranking decides).
-    Its pick counts only when it is the same in every order; a position-biased model never agrees."""
-
     def __init__(self, *, guide_file: LoadedFile[InterviewGuide], llm: LLMClient, store: Store, interview_id: int,
-                 state: State, window: Window, classifier: SafetyClassifier) -> None:
+                 state: State, window: Window, classifier: SafetyClassifier,
+                 options: ConductorOptions | None = None) -> None:
+        self.options = options or ConductorOptions()
         self.guide_file = guide_file
         self.guide: InterviewGuide = guide_file.data
         self.protocol_hash = guide_file.effective_hash
@@ -169,10 +171,11 @@ class Conductor:
     @classmethod
     def start(cls, guide_file: LoadedFile[InterviewGuide], llm: LLMClient, session_factory: sessionmaker[Session],
               *, mode: str = "text", visit_id: int | None = None,
-              classifier: SafetyClassifier | None = None) -> Conductor:
+              classifier: SafetyClassifier | None = None, options: ConductorOptions | None = None) -> Conductor:
         """Create a new interview (status ``in_progress``); call `open` for its first words.
 
-        ``classifier`` defaults to the shipped safety classifier (its model loads on first use)."""
+        ``classifier`` defaults to the shipped safety classifier (its model loads on first use);
+        ``options`` to `ConductorOptions`' defaults."""
         guide = guide_file.data
         classifier = classifier or SafetyClassifier.shipped()
         state = State()
@@ -186,11 +189,12 @@ class Conductor:
                                     provenance=provenance(llm, classifier))
         state.phase = "new"
         return cls(guide_file=guide_file, llm=llm, store=store, interview_id=interview_id, state=state,
-                   window=Window(guide.interviewer_name), classifier=classifier)
+                   window=Window(guide.interviewer_name), classifier=classifier, options=options)
 
     @classmethod
     def resume(cls, interview_id: int, guide_file: LoadedFile[InterviewGuide], llm: LLMClient,
-               session_factory: sessionmaker[Session], *, classifier: SafetyClassifier | None = None) -> Conductor:
+               session_factory: sessionmaker[Session], *, classifier: SafetyClassifier | None = None,
+               options: ConductorOptions | None = None) -> Conductor:
         """Go on with a stored interview from its checkpoint; call `open` for what to say now."""
         store = Store(session_factory)
         head = store.load(interview_id, from_seq=None)
@@ -204,7 +208,7 @@ class Conductor:
         window = Window(guide_file.data.interviewer_name, start_seq=state.window_start_seq,
                         lines=[Line(t.seq, t.speaker, t.text) for t in saved.turns])
         return cls(guide_file=guide_file, llm=llm, store=store, interview_id=interview_id, state=state,
-                   window=window, classifier=classifier or SafetyClassifier.shipped())
+                   window=window, classifier=classifier or SafetyClassifier.shipped(), options=options)
 
     # ------------------------------------------------------------------ the public steps
 
@@ -307,7 +311,9 @@ class Conductor:
         self._reflect(force=False)
         decision = self._ask_llm(question, pace, answer)
         if decision is None:
-            return self._move_on()
+            # A fallback leaves the choice to pacing and the grounded follow-ups, neither of which
+            # needs the LLM: a "move on" that pacing may still turn into a follow-up.
+            decision = NO_DECISION
         added = _LLM_SIGNALS.get(decision.signal)
         if added is not None:
             return self._on_signal(Verdict(added, 0.0, verdict.scores), "llm", question)
@@ -319,9 +325,10 @@ class Conductor:
             # The model wanted a follow-up but wrote one that fails the checks: it is never said;
             # the decision becomes "move on", which pacing may still turn into a neutral probe.
             self._rejected(decision.rejected_follow_up or "follow_up_invalid", question.id)
-        if pace.may_move_on(exchange):
+        probe = decision.follow_up or self._generic_probe()
+        if pace.may_move_on(exchange) or probe is None:
             return self._move_on()
-        return [self._follow_up(decision.follow_up or self._generic_probe(), question.id)]
+        return [self._follow_up(probe, question.id)]
 
     # ------------------------------------------------------------------ grounded follow-ups
 
@@ -334,14 +341,18 @@ class Conductor:
         if not wants and may_move_on:
             return self._move_on()
         context = self._follow_up_context(question)
-        pick = self._llm_pick(question) if self.follow_up_choice_orders >= 2 else None
+        orders = self.options.follow_up_choice_orders
+        pick = self._llm_pick(question) if orders >= 2 else None
         choice = self.followups.choose(context, llm_follow_up=decision.follow_up, pick=pick,
-                                       probe_index=self.state.probe_index, orders=self.follow_up_choice_orders)
+                                       probe_index=self.state.probe_index, orders=orders)
         self._count_choice(choice)
         if (choice is None or choice.kind == GENERIC) and may_move_on:
             return self._move_on()  # nothing to ground a follow-up on, and the time allows moving on
         if choice is None:
-            return [self._follow_up(self._generic_probe(), question.id)]
+            # Every probe was asked lately, and the question still has time: pacing keeps the
+            # interview to its length, so the guide's probes come round again.
+            probe = self._generic_probe()
+            return self._move_on() if probe is None else [self._follow_up(probe, question.id)]
         if choice.kind == GENERIC:
             self.state.probe_index += 1
         return [self._follow_up(choice.text, question.id)]
@@ -524,8 +535,12 @@ class Conductor:
         self.state.followups[question_id] = self.state.followups.get(question_id, 0) + 1
         return self._say(text, FOLLOWUP, question_id)
 
-    def _generic_probe(self) -> str:
-        probe = GENERIC_PROBES[self.state.probe_index % len(GENERIC_PROBES)]
+    def _generic_probe(self) -> str | None:
+        """The guide's next generic probe (None for a guide without a ``followups`` block)."""
+        probes = self.followups.generic()
+        if not probes:
+            return None
+        probe = probes[self.state.probe_index % len(probes)]
         self.state.probe_index += 1
         return probe
 
@@ -589,7 +604,7 @@ class Conductor:
                                  "fallbacks": self.state.fallbacks}
         if reply is not None:
             extra["personal"] = {"llm_reply": reply[:500]}
-        log.warning("llm reply unusable; moving on with the script", extra=extra)
+        log.warning("llm reply unusable; pacing and the grounded follow-ups decide", extra=extra)
 
     def _commit(self) -> None:
         status, reason = self._ended_status or (None, None)

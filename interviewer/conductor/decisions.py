@@ -136,16 +136,3 @@ def parse_decision(data: dict[str, Any], *, asked: Iterable[str], last_answer: s
     elif action == "follow_up":
         rejected = "follow_up_empty"
     return Decision(action=action, signal=signal, follow_up=follow_up, rejected_follow_up=rejected)
-
-
-GENERIC_PROBES = (
-    "Could you tell me a little more about that?",
-    "Can you give me an example of what that looked like?",
-    "How did you feel about that at the time?",
-    "What stands out to you most when you think about that?",
-    "Who else was part of that, and what was their role?",
-    "How has that changed over the years?",
-    "What do you think made it turn out that way?",
-    "Is there anything else about that you would like to add?",
-)
-"""Neutral probes for when pacing asks for a follow-up and the model offered none that passed."""

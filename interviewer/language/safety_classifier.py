@@ -13,9 +13,11 @@ interviewer), and ``none``. The meaning is read by the shared sentence encoder (
 class probabilities. The head ships with the package (``data/safety_head.json``: weights, version,
 calibrated thresholds). Nothing here asks the LLM.
 
-An answer can run for minutes and hold its signal in one sentence, so a long answer (over
-``LONG_ANSWER_WORDS`` words) is scored whole and sentence by sentence (long sentences in overlapping
-word windows), all pieces in one batched encoder call; a short answer is scored whole only. Each
+An answer can run for minutes and hold its signal in one sentence, so an answer is scored whole and
+sentence by sentence (a long answer's long sentences also in overlapping word windows), all pieces
+in one batched encoder call; a one-sentence answer is scored whole only. Even a short answer can
+hide its signal behind a sentence of context ("I keep my politics to myself. Can we go to the next
+one?"), so its sentences are scored too. Each
 class takes its highest probability over the pieces. A class is heard when that probability reaches
 its calibrated threshold; ``severe`` comes first, then the heard class furthest above its threshold.
 Distress is scored as distress *or* severe (a self-harm statement is also distress), and severe is heard only where that
@@ -26,7 +28,11 @@ listed self-harm phrase is always ``severe``, and a listed phrase gives its sign
 heard none (`with_listed_phrases`).
 
 Besides the embedding, the head reads hashed word n-grams: small words that flip a meaning
-("never", "don't want to stop") are blurred in a sentence embedding and kept in n-grams.
+("never", "don't want to stop") are blurred in a sentence embedding and kept in n-grams; and hashed
+character 3-5-grams (within words), which still match when speech recognition splits or misspells a
+word ("my self", "a live", "inner view"). On the training split, out of fold, the character n-grams
+raised distress recall from 0.69 to 0.75, stop from 0.85 to 0.89 and injection from 0.89 to 0.92 at
+the same neutral false-signal budgets (`train_safety`'s docstring has the comparison).
 """
 
 from __future__ import annotations
@@ -52,10 +58,10 @@ THRESHOLDS = (*SIGNALS, "severe_risk")
 SHIPPED_HEAD = Path(__file__).parent / "data" / "safety_head.json"
 
 LONG_ANSWER_WORDS = 30
-"""An answer of at most this many words is scored whole only (one short encoder pass); a longer one is
-also scored sentence by sentence, since its signal may sit in one sentence the whole dilutes."""
+"""In an answer of more than this many words, a sentence longer than `WINDOW_WORDS` is also scored in
+windows (a short answer's sentences are short enough whole)."""
 WINDOW_WORDS = 24
-"""A sentence longer than this is also scored in windows of this many words (half overlapping)."""
+"""A long answer's sentence longer than this is also scored in windows of this many words (half overlapping)."""
 MAX_PIECES = 24
 """At most this many pieces per utterance (the latest kept): bounds the latency of a long answer."""
 
@@ -63,6 +69,22 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 NGRAM_BUCKETS = 1 << 13
 """Word one- and two-grams are hashed into this many buckets (crc32): the lexical half of the features."""
+CHAR_BUCKETS = 1 << 14
+"""Character 3- to 5-grams within words are hashed into this many buckets (scikit-learn's murmurhash)."""
+
+
+@cache
+def _char_hasher() -> Any:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=CHAR_BUCKETS,
+                             alternate_sign=False, norm="l2", lowercase=True)
+
+
+def char_ngram_features(texts: list[str], weight: float) -> csr_matrix:
+    """Hashed character 3-5-gram counts within words (sparse), each row scaled to length ``weight``:
+    they survive the split and misspelt words of speech recognition."""
+    return csr_matrix(_char_hasher().transform(texts) * weight, dtype=np.float32)
 
 
 def ngram_features(texts: list[str], weight: float) -> csr_matrix:
@@ -105,6 +127,8 @@ class SafetyHead:
     meta: dict[str, Any]
     ngram_weights: np.ndarray | None = None
     ngram_weight: float = 0.0
+    char_weights: np.ndarray | None = None
+    char_weight: float = 0.0
 
     @classmethod
     def load(cls, path: Path = SHIPPED_HEAD) -> SafetyHead:
@@ -114,11 +138,15 @@ class SafetyHead:
             ngrams = np.zeros((len(LABELS), NGRAM_BUCKETS), dtype=np.float32)
             for bucket, column in data["ngram_weights"].items():
                 ngrams[:, int(bucket)] = column
+            chars = np.zeros((len(LABELS), CHAR_BUCKETS), dtype=np.float32)
+            for bucket, column in data["char_weights"].items():
+                chars[:, int(bucket)] = column
             head = cls(version=str(data["version"]), weights=np.asarray(data["weights"], dtype=np.float32),
                        bias=np.asarray(data["bias"], dtype=np.float32),
                        thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
                        meta=dict(data.get("meta", {})), ngram_weights=ngrams,
-                       ngram_weight=float(data["ngram_weight"]))
+                       ngram_weight=float(data["ngram_weight"]), char_weights=chars,
+                       char_weight=float(data["char_weight"]))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise SafetyHeadError(f"cannot read the safety classifier head {path}: {error}; rebuild it with "
                                   f"`python -m interviewer.language.train_safety`") from None
@@ -130,15 +158,14 @@ class SafetyHead:
         return head
 
     def to_json(self) -> dict[str, Any]:
-        """The head file's document (weights rounded to 6 decimals; about 200 kB)."""
-        ngrams = self.ngram_weights if self.ngram_weights is not None else np.zeros((len(LABELS), 0))
-        used: list[int] = [int(b) for b in np.flatnonzero(np.abs(ngrams).max(axis=0) > 0)] if ngrams.size else []
+        """The head file's document (weights rounded to 6 decimals; the n-gram weights stored sparse)."""
         return {"version": self.version, "labels": list(LABELS),
                 "thresholds": {k: round(float(v), 6) for k, v in self.thresholds.items()},
-                "meta": self.meta, "ngram_weight": self.ngram_weight,
+                "meta": self.meta, "ngram_weight": self.ngram_weight, "char_weight": self.char_weight,
                 "bias": [round(float(b), 6) for b in self.bias],
                 "weights": [[round(float(w), 6) for w in row] for row in self.weights],
-                "ngram_weights": {str(int(b)): [round(float(w), 6) for w in ngrams[:, b]] for b in used}}
+                "ngram_weights": _sparse_columns(self.ngram_weights),
+                "char_weights": _sparse_columns(self.char_weights)}
 
     def probabilities(self, vectors: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
         """Class probabilities, one row per piece: ``vectors`` are the pieces' embeddings, ``texts``
@@ -146,9 +173,19 @@ class SafetyHead:
         logits = vectors @ self.weights.T + self.bias
         if self.ngram_weights is not None and texts is not None and self.ngram_weight:
             logits = logits + np.asarray(ngram_features(texts, self.ngram_weight) @ self.ngram_weights.T)
+        if self.char_weights is not None and texts is not None and self.char_weight:
+            logits = logits + np.asarray(char_ngram_features(texts, self.char_weight) @ self.char_weights.T)
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _sparse_columns(weights: np.ndarray | None) -> dict[str, list[float]]:
+    """The non-zero columns of a classes x buckets weight matrix, by bucket."""
+    if weights is None or not weights.size:
+        return {}
+    used = np.flatnonzero(np.abs(weights).max(axis=0) > 0)
+    return {str(int(b)): [round(float(w), 6) for w in weights[:, b]] for b in used}
 
 
 @dataclass(frozen=True)
@@ -166,20 +203,19 @@ class Verdict:
 
 
 def pieces(text: str) -> list[str]:
-    """The parts of an utterance that are scored: the whole; and, for an answer over
-    ``LONG_ANSWER_WORDS`` words, its sentences and windows of long ones."""
+    """The parts of an utterance that are scored: the whole, its sentences (when it has more than
+    one), and, for an answer over ``LONG_ANSWER_WORDS`` words, windows of its long sentences."""
     whole = " ".join(text.split())
     if not whole:
         return []
-    if len(whole.split()) <= LONG_ANSWER_WORDS:
-        return [whole]
+    long_answer = len(whole.split()) > LONG_ANSWER_WORDS
     found: list[str] = []
     for sentence in _SENTENCE_END.split(text):
         words = sentence.split()
         if not words:
             continue
         found.append(" ".join(words))
-        if len(words) > WINDOW_WORDS:
+        if long_answer and len(words) > WINDOW_WORDS:
             step = WINDOW_WORDS // 2
             found += [" ".join(words[start:start + WINDOW_WORDS])
                       for start in range(0, len(words) - step, step)]

@@ -20,6 +20,21 @@ signal's threshold is then set from those out-of-fold scores:
 * but never so low that more than ``NEUTRAL_BUDGETS`` of neutral answers get the signal: where the
   two conflict, the budget wins, and the out-of-fold recall printed shows what that costs;
 * ``severe_risk`` (the distress-or-severe score severe also needs): below every self-harm utterance.
+
+Features (chosen on out-of-fold scores of the 827 training rows, never on the held-out split): the
+sentence embedding, hashed word 1-2-grams and hashed character 3-5-grams. Out-of-fold recall at the
+budgets below, severe / distress / stop / refusal / injection, neutral false signals:
+
+* embedding + word n-grams (head 2's recipe): 0.821 / 0.686 / 0.850 / 0.817 / 0.892, 0.042;
+* + character n-grams (this recipe):           0.821 / 0.750 / 0.887 / 0.817 / 0.919, 0.046;
+* + nearest-exemplar similarities per class:   0.815 / 0.782 / 0.850 / 0.873 / 0.635, 0.046;
+* embedding only, C=100:                       0.690 / 0.628 / 0.550 / 0.817 / 0.919, 0.046.
+
+(Those four scored a short answer whole only. Scoring a multi-sentence short answer's sentences
+too, as now: 0.837 / 0.763 / 0.875 / 0.817 / 0.919, 0.046.)
+
+Moving the neutral budgets only trades one class for another (severe 0.93 costs stop 0.68 and a
+0.061 false-signal rate): a linear head on these features does not reach every target at once.
 """
 
 from __future__ import annotations
@@ -37,10 +52,13 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 
 from interviewer.language.safety_classifier import (
+    CHAR_BUCKETS,
     LABELS,
+    NGRAM_BUCKETS,
     SHIPPED_HEAD,
     SIGNALS,
     SafetyHead,
+    char_ngram_features,
     ngram_features,
     pieces,
     signal_scores,
@@ -49,7 +67,8 @@ from interviewer.language.sentences import DIMENSIONS, MODEL_NAME, SentenceEncod
 
 LABELLED_SET = Path(__file__).resolve().parents[2] / "tests" / "interviewer" / "language" / "safety_utterances.jsonl"
 RECIPE: dict[str, Any] = {"model": "multinomial logistic regression (scikit-learn lbfgs)", "c": 10.0,
-                          "ngram_weight": 1.0, "class_balanced": True,
+                          "ngram_weight": 1.0, "char_ngram_weight": 1.0, "char_ngrams": "char_wb 3-5",
+                          "class_balanced": True,
                           "class_weight_factors": {"severe": 2.0, "distress": 1.5},
                           "folds": 5, "goal_margin": 0.9}
 RECALL_GOALS = {"severe": 1.0, "distress": 0.97, "stop": 0.95, "refusal": 0.92, "injection": 0.95}
@@ -60,7 +79,7 @@ Self-harm and distress get the largest shares: a missed one is the worst outcome
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 2
+HEAD_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -106,7 +125,7 @@ def fit(vectors: csr_matrix, labels: np.ndarray, *, c: float) -> tuple[np.ndarra
     factors: dict[str, float] = RECIPE["class_weight_factors"]
     class_weight = {int(label): len(labels) / (len(present) * count) * factors.get(LABELS[label], 1.0)
                     for label, count in zip(present, counts, strict=True)}
-    model = LogisticRegression(C=c, class_weight=class_weight, max_iter=1000, tol=1e-6)
+    model = LogisticRegression(C=c, class_weight=class_weight, max_iter=500, tol=1e-4)
     model.fit(vectors.astype(np.float64), labels)
     weights = np.zeros((len(LABELS), vectors.shape[1]), dtype=np.float32)
     bias = np.full(len(LABELS), -1e3, dtype=np.float32)  # a class absent from a fold is never predicted
@@ -143,18 +162,23 @@ def _training_rows(examples: Sequence[Example], vectors: _Vectors) -> tuple[np.n
             texts += parts[1:]
             labels += [0] * (len(parts) - 1)
     embedded = csr_matrix(np.stack([vectors.row(text) for text in texts]))
-    return hstack([embedded, ngram_features(texts, RECIPE["ngram_weight"])], format="csr"), np.asarray(labels)
+    return (hstack([embedded, ngram_features(texts, RECIPE["ngram_weight"]),
+                    char_ngram_features(texts, RECIPE["char_ngram_weight"])], format="csr"), np.asarray(labels))
 
 
-def _split(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return weights[:, :DIMENSIONS], weights[:, DIMENSIONS:]
+def _split(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The embedding, word n-gram and character n-gram parts of the fitted weights."""
+    words_end = DIMENSIONS + NGRAM_BUCKETS
+    assert weights.shape[1] == words_end + CHAR_BUCKETS
+    return weights[:, :DIMENSIONS], weights[:, DIMENSIONS:words_end], weights[:, words_end:]
 
 
 def _head(weights: np.ndarray, bias: np.ndarray, thresholds: dict[str, float], version: str = "",
           meta: dict[str, Any] | None = None) -> SafetyHead:
-    dense, ngrams = _split(weights)
+    dense, ngrams, chars = _split(weights)
     return SafetyHead(version=version, weights=dense, bias=bias, thresholds=thresholds, meta=meta or {},
-                      ngram_weights=ngrams, ngram_weight=float(RECIPE["ngram_weight"]))
+                      ngram_weights=ngrams, ngram_weight=float(RECIPE["ngram_weight"]), char_weights=chars,
+                      char_weight=float(RECIPE["char_ngram_weight"]))
 
 
 def _head_scores(head: SafetyHead, vectors: _Vectors, text: str) -> dict[str, float]:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from interviewer.conductor import Conductor, Reply
+from interviewer.conductor import Conductor, ConductorOptions, Reply
 from interviewer.conductor.memory import condition_notes
 from interviewer.llm.client import LLMClient
 from interviewer.pilot.clock import SimulatedClock
@@ -39,10 +39,11 @@ def drive(conductor: Conductor, answer: Answer, *, progress: tqdm | None = None)
 
 
 def run_persona(persona: Persona, *, llm: LLMClient, session_factory: sessionmaker[Session],
-                guide_file: LoadedFile[InterviewGuide], progress: bool = True) -> int:
+                guide_file: LoadedFile[InterviewGuide], progress: bool = True,
+                options: ConductorOptions | None = None) -> int:
     """One simulated interview; returns its id."""
     guide = guide_file.data
-    conductor = Conductor.start(guide_file, llm, session_factory, mode="pilot")
+    conductor = Conductor.start(guide_file, llm, session_factory, mode="pilot", options=options)
     conductor.state.meta = {"persona": persona.as_dict()}
     participant = SimulatedParticipant(persona, llm, interviewer_name=guide.interviewer_name)
     clock = SimulatedClock()
@@ -60,13 +61,13 @@ def run_persona(persona: Persona, *, llm: LLMClient, session_factory: sessionmak
 
 def run_pilot(*, llm: LLMClient, session_factory: sessionmaker[Session], study: Study,
               guide_file: LoadedFile[InterviewGuide], personas: int, seed: int = 0,
-              progress: bool = True) -> dict[str, Any]:
+              progress: bool = True, options: ConductorOptions | None = None) -> dict[str, Any]:
     """Run ``personas`` simulated interviews and return the pilot report."""
     drawn = draw_personas(study, personas, seed=seed, condition_notes=list(condition_notes(guide_file.data)))
     interview_ids = []
     with tqdm(total=len(drawn), desc="pilot", unit="interview", disable=not progress) as bar:
         for persona in drawn:
             interview_ids.append(run_persona(persona, llm=llm, session_factory=session_factory,
-                                             guide_file=guide_file, progress=progress))
+                                             guide_file=guide_file, progress=progress, options=options))
             bar.update(1)
     return pilot_report(session_factory, guide_file.data, interview_ids)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer import metrics
 from interviewer.admission import NotAdmitted, check_admission
-from interviewer.conductor import Conductor, Reply
+from interviewer.conductor import Conductor, ConductorOptions, Reply
 from interviewer.conductor.persistence import InterviewWithdrawn
 from interviewer.llm.client import LLMClient, reply_deadline
 from interviewer.voice.speculation import HeldStore, Speculation, same_words
@@ -59,7 +59,7 @@ class InterviewUnavailable(RuntimeError):
 
 def open_conductor(session_factory: sessionmaker[Session], study: Study, llm: LLMClient, *,
                    interview_id: int | None = None, visit_id: int | None = None, guide_id: str | None = None,
-                   mode: str = VOICE) -> Conductor:
+                   mode: str = VOICE, options: ConductorOptions | None = None) -> Conductor:
     """The conductor of the interview to run now (blocking: call it in a thread).
 
     With ``interview_id``: that interview, resumed. With ``visit_id``: the visit's newest interview
@@ -85,11 +85,12 @@ def open_conductor(session_factory: sessionmaker[Session], study: Study, llm: LL
             if interview is None:
                 raise InterviewUnavailable(f"there is no interview {interview_id}")
             stored_guide = interview.guide_id
-        return Conductor.resume(interview_id, _guide(study, stored_guide), llm, session_factory)
+        return Conductor.resume(interview_id, _guide(study, stored_guide), llm, session_factory, options=options)
     chosen = guide_id or study.spec.interview_guide
     if chosen is None:
         raise InterviewUnavailable("the study has no interview guide (study.yaml's interview_guide)")
-    return Conductor.start(_guide(study, chosen), llm, session_factory, mode=mode, visit_id=visit_id)
+    return Conductor.start(_guide(study, chosen), llm, session_factory, mode=mode, visit_id=visit_id,
+                           options=options)
 
 
 def _admit(session_factory: sessionmaker[Session], visit_id: int | None, interview_id: int | None) -> None:

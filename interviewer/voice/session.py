@@ -33,7 +33,7 @@ from livekit.agents.voice import SpeechHandle
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer import metrics
-from interviewer.conductor import Conductor
+from interviewer.conductor import Conductor, ConductorOptions
 from interviewer.llm.client import LLMClient
 from interviewer.voice import presence
 from interviewer.voice.agent import ACKNOWLEDGEMENT, Heard, InterviewerAgent, Quickness, Said
@@ -81,6 +81,8 @@ class VoiceRuntime:
     on_finished: Callable[[int], object] | None = None
     """Called with the interview's id once an interview has ended and its recordings are stored
     (the wiring passes ``voxbank.tasks.transcription_on_finish`` here)."""
+    conductor: ConductorOptions = field(default_factory=ConductorOptions)
+    """How each interview's conductor chooses follow-ups (from the settings, by the wiring)."""
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,7 @@ class InterviewSession:
     def _open_conductor(self, interview_id: int | None) -> Conductor:
         runtime = self.runtime
         return open_conductor(runtime.session_factory, runtime.study, runtime.llm, interview_id=interview_id,
-                              visit_id=self._visit_id, guide_id=self._guide_id)
+                              visit_id=self._visit_id, guide_id=self._guide_id, options=runtime.conductor)
 
     def _heard_already(self, interview_id: int) -> bool:
         return presence.last_reply_heard(self.runtime.session_factory, interview_id) is not None

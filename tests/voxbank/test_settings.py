@@ -72,3 +72,16 @@ def test_a_livekit_url_needs_its_key_and_secret(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("VOXBANK_LIVEKIT_URL", "wss://example.livekit.cloud")
     with pytest.raises(SettingsError, match="VOXBANK_LIVEKIT_URL: a LiveKit URL needs"):
         load_settings()
+
+
+def test_the_follow_up_choice_orders_reach_the_conductor_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from voxbank.wiring import conductor_options
+
+    monkeypatch.setenv("VOXBANK_FOLLOW_UP_CHOICE_ORDERS", "3")
+    assert conductor_options(load_settings()).follow_up_choice_orders == 3
+
+
+def test_a_single_follow_up_choice_order_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXBANK_FOLLOW_UP_CHOICE_ORDERS", "1")
+    with pytest.raises(SettingsError, match="VOXBANK_FOLLOW_UP_CHOICE_ORDERS: .*one order cannot tell"):
+        load_settings()

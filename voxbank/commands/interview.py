@@ -25,6 +25,7 @@ def interview(
     from protocols import load_study
     from storage.models import Interview
     from voxbank.commands._llm_session import database, language_model
+    from voxbank.wiring import conductor_options
 
     if not text:
         raise UsageError("only the typed interview runs from the command line: add --text "
@@ -39,10 +40,12 @@ def interview(
                     if row is None:
                         raise CommandFailed(f"there is no interview {resume}")
                     guide_id = row.guide_id
-                conductor = Conductor.resume(resume, guide_file(guide_id, settings.study_dir), llm, factory)
+                conductor = Conductor.resume(resume, guide_file(guide_id, settings.study_dir), llm, factory,
+                                             options=conductor_options(settings))
             else:
                 name = guide or study.spec.interview_guide or "avp"
-                conductor = Conductor.start(guide_file(name, settings.study_dir), llm, factory, mode="text")
+                conductor = Conductor.start(guide_file(name, settings.study_dir), llm, factory, mode="text",
+                                            options=conductor_options(settings))
         except ConductorError as error:
             raise CommandFailed(str(error)) from None
         speaker = conductor.guide.interviewer_name

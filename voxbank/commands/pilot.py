@@ -24,6 +24,7 @@ def pilot(
     from interviewer.pilot import format_report, run_pilot
     from protocols import load_study
     from voxbank.commands._llm_session import database, language_model
+    from voxbank.wiring import conductor_options
 
     settings = get_settings()
     study = load_study(settings.study_dir) if settings.study_dir else load_study()
@@ -33,7 +34,7 @@ def pilot(
         raise UsageError(str(error)) from None
     with database(settings) as factory, language_model(settings) as llm:
         report = run_pilot(llm=llm, session_factory=factory, study=study, guide_file=chosen, personas=personas,
-                           seed=seed)
+                           seed=seed, options=conductor_options(settings))
     typer.echo(format_report(report))
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,7 @@
-"""A malformed, empty or slow LLM reply never stalls the interview: the next scripted question is
-asked, and the fallback is counted and logged (without the transcript in the message)."""
+"""A malformed, empty or slow LLM reply never stalls the interview: it counts as "move on" with no
+follow-up of its own, so pacing and the grounded follow-ups still decide (a follow-up grounded in
+the answer while the question has time left, else the next scripted question), and the fallback is
+counted and logged (without the transcript in the message)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from storage.models import Turn
 from tests.interviewer.scripted_participants import Scripted, interview, run, transcript
 from tests.llm_stand_in import Slow
 
-MESSAGE = "llm reply unusable; moving on with the script"
+MESSAGE = "llm reply unusable; pacing and the grounded follow-ups decide"
 ANSWER = "My grandmother raised me on a farm outside Tulsa."
 
 
@@ -24,20 +26,31 @@ ANSWER = "My grandmother raised me on a farm outside Tulsa."
     ({"thoughts": "no action given"}, "action_missing"),
     (Slow(5.0), "timeout"),
 ])
-def test_an_unusable_decision_falls_back_to_the_next_scripted_question(reply, reason, short_guide, llm, factory,
-                                                                       stand_in, caplog) -> None:
+def test_an_unusable_decision_leaves_a_grounded_follow_up_to_pacing(reply, reason, short_guide, llm, factory,
+                                                                   stand_in, caplog) -> None:
     stand_in.on_decision = lambda call: reply
     conductor = Conductor.start(short_guide, llm, factory)
     conductor.open()
     with caplog.at_level(logging.WARNING, logger="interviewer.conductor"):
-        answered = conductor.respond(ANSWER, 8.0)
-    assert (answered.kind, answered.text) == ("scripted", short_guide.data.question("crossroads_moment").text)
+        answered = conductor.respond(ANSWER, 8.0)  # the question has most of its two minutes left
+    assert answered.kind == "followup" and answered.question_id == "life_story_overview"
+    assert "grandmother" in answered.text or "Tulsa" in answered.text
     checkpoint = interview(factory, conductor.interview_id).checkpoint
     assert checkpoint["fallbacks"] == 1 and checkpoint["fallback_reasons"] == {reason: 1}
     [record] = [r for r in caplog.records if r.name == "interviewer.conductor.conductor"]
     assert record.getMessage() == MESSAGE
     assert (record.reason, record.question_id, record.fallbacks) == (reason, "life_story_overview", 1)
     assert ANSWER not in record.getMessage()
+
+
+def test_an_unusable_decision_moves_on_once_the_question_has_had_its_time(short_guide, llm, factory,
+                                                                          stand_in) -> None:
+    stand_in.on_decision = lambda call: "{not json"
+    conductor = Conductor.start(short_guide, llm, factory)
+    conductor.open()
+    answered = conductor.respond(ANSWER, 30.0)  # about half its budget used: pacing may move on
+    assert (answered.kind, answered.text) == ("scripted", short_guide.data.question("crossroads_moment").text)
+    assert conductor.state.fallbacks == 1
 
 
 def test_a_malformed_reply_is_logged_with_its_text_only_as_personal_data(short_guide, llm, factory, stand_in,

@@ -6,6 +6,7 @@ import pytest
 
 from interviewer.conductor import Conductor
 from interviewer.conductor.followups import Context, FollowUps, objective_text, stable_choice
+from interviewer.conductor.options import ConductorOptions
 from interviewer.language.sentences import shared_encoder
 from tests.llm_stand_in import Call
 
@@ -101,29 +102,26 @@ def test_a_position_biased_chooser_never_gets_its_way() -> None:
 def test_the_llm_choice_counts_only_when_it_is_the_same_in_every_order(short_guide, llm, factory,
                                                                        stand_in) -> None:
     answer = "My grandmother raised me in Dayton. I moved to Texas at nineteen and I felt so lonely."
-    Conductor.follow_up_choice_orders = 3
-    try:
-        # position bias (the stand-in's default, like Gemma 3 270M): the ranking decides
-        biased = Conductor.start(short_guide, llm, factory)
-        biased.open()
-        ranked = biased.respond(answer, 10.0)
-        shown = [call.options for call in stand_in.of_kind("choice")]
-        assert len(shown) == 2 and shown[0][0] != shown[1][0]  # the second order already disagrees
-        assert ranked.text == shown[0][0]  # the best-ranked, listed first in the first order
-        assert biased.state.followup_choices["how:ranked_llm_unstable"] == 1
+    options = ConductorOptions(follow_up_choice_orders=3)
+    # position bias (the stand-in's default, like Gemma 3 270M): the ranking decides
+    biased = Conductor.start(short_guide, llm, factory, options=options)
+    biased.open()
+    ranked = biased.respond(answer, 10.0)
+    shown = [call.options for call in stand_in.of_kind("choice")]
+    assert len(shown) == 2 and shown[0][0] != shown[1][0]  # the second order already disagrees
+    assert ranked.text == shown[0][0]  # the best-ranked, listed first in the first order
+    assert biased.state.followup_choices["how:ranked_llm_unstable"] == 1
 
-        # a chooser that means it: the grandmother question, wherever it is listed
-        def grandmother(call: Call) -> dict[str, int]:
-            return {"choice": next(i for i, o in enumerate(call.options, start=1) if "grandmother" in o)}
+    # a chooser that means it: the grandmother question, wherever it is listed
+    def grandmother(call: Call) -> dict[str, int]:
+        return {"choice": next(i for i, o in enumerate(call.options, start=1) if "grandmother" in o)}
 
-        stand_in.on_choice = grandmother
-        stand_in.calls = []
-        steady = Conductor.start(short_guide, llm, factory)
-        steady.open()
-        chosen = steady.respond(answer, 10.0)
-        orders = [call.options for call in stand_in.of_kind("choice")]
-        assert len(orders) == 3 and len({tuple(order) for order in orders}) == 3
-        assert "your grandmother" in chosen.text and chosen.text != orders[0][0]
-        assert steady.state.followup_choices["how:llm_stable"] == 1
-    finally:
-        Conductor.follow_up_choice_orders = 0
+    stand_in.on_choice = grandmother
+    stand_in.calls = []
+    steady = Conductor.start(short_guide, llm, factory, options=options)
+    steady.open()
+    chosen = steady.respond(answer, 10.0)
+    orders = [call.options for call in stand_in.of_kind("choice")]
+    assert len(orders) == 3 and len({tuple(order) for order in orders}) == 3
+    assert "your grandmother" in chosen.text and chosen.text != orders[0][0]
+    assert steady.state.followup_choices["how:llm_stable"] == 1

@@ -163,6 +163,20 @@ def test_the_llm_adds_distress_the_classifier_did_not_hear(short_guide, llm, fac
         assert [(r.signal, r.source) for r in session.scalars(select(SafetyEvent))] == [("distress", "llm")]
 
 
+@pytest.mark.parametrize(("llm_signal", "answer", "wording"), [
+    ("wants_to_stop", "Mm, okay. Well, my sister lives out in Fresno with her kids.", "stop_confirm"),
+    ("declines", "Mm, okay. Well, my sister lives out in Fresno with her kids.", "refusal"),
+])
+def test_the_llm_adds_a_stop_or_a_refusal_the_classifier_did_not_hear(llm_signal, answer, wording, short_guide, llm,
+                                                                      factory, stand_in) -> None:
+    assert SafetyClassifier.shipped().classify(answer).signal == "none"
+    stand_in.on_decision = lambda call: {"signal": llm_signal, "action": "move_on", "follow_up": "Where is that?"}
+    conductor = _opened(short_guide, llm, factory)
+    reply = conductor.respond(answer, 6.0)
+    assert reply.utterances[0].text == getattr(short_guide.data.safety, wording)
+    assert conductor.state.events[-1]["source"] == "llm"
+
+
 def test_the_llm_cannot_overrule_a_signal_the_classifier_heard(short_guide, llm, factory, stand_in) -> None:
     stand_in.on_decision = lambda call: {"signal": "none", "action": "follow_up", "follow_up": "Why is that?"}
     conductor = _opened(short_guide, llm, factory)

@@ -46,9 +46,14 @@ def test_a_long_answer_is_scored_whole_and_sentence_by_sentence() -> None:
     assert pieces("   ") == []
 
 
-def test_a_short_answer_is_scored_whole_only() -> None:
-    text = "We moved to Ohio in 1990. My dad worked at the plant. Some days I don't see the point."
+def test_a_one_sentence_answer_is_scored_whole_only() -> None:
+    text = "We moved to Ohio in 1990 and my dad worked at the plant."
     assert pieces(text) == [text]
+
+
+def test_a_short_answer_is_scored_whole_and_sentence_by_sentence() -> None:
+    text = "I keep my politics to myself. Can we go to the next one?"
+    assert pieces(text) == [text, "I keep my politics to myself.", "Can we go to the next one?"]
 
 
 def test_a_head_trained_for_other_classes_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,22 @@
+"""The conductor's configurable behaviour, built from `voxbank.settings` by `voxbank.wiring`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConductorOptions:
+    """How the conductor chooses follow-ups.
+
+    ``follow_up_choice_orders``: how many orders the LLM is shown the best few grounded follow-ups in
+    to choose one (0: the ranking alone decides). Its pick counts only when it is the same in every
+    order, so a position-biased model never overrules the ranking; each order is one LLM call.
+    """
+
+    follow_up_choice_orders: int = 0
+
+    def __post_init__(self) -> None:
+        if self.follow_up_choice_orders == 1 or self.follow_up_choice_orders < 0:
+            raise ValueError(f"follow_up_choice_orders is {self.follow_up_choice_orders}: use 0 (the ranking "
+                             f"decides) or 2 or more (a pick must be stable across that many orders)")
