@@ -173,7 +173,8 @@ def test_an_acknowledgement_from_the_guide_is_said_at_once_when_the_reply_is_slo
     study = dataclasses.replace(tiny_study, interview_guides={**tiny_study.interview_guides, "tiny": guide})
     options = dataclasses.replace(runtime.options, speculative_decision=False, decision_deadline_s=None,
                                   acknowledge_after_s=0.3)
-    stand_in.on_decision = lambda call: Slow(1.0, {"signal": "none", "action": "move_on", "follow_up": "Why?"})
+    stand_in.on_decision = lambda call: Slow(1.0, {"signal": "none", "action": "follow_up",
+                                                    "follow_up": "What was it like to grow up near the paper mill?"})
     session = _run_interview(dataclasses.replace(runtime, study=study, options=options), speak_text(ANSWER))
 
     played = session.log.played
