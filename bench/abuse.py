@@ -49,16 +49,12 @@ from pathlib import Path
 import httpx
 import psutil
 
+from bench.served import start_server
+
 SLUG = "park2024"
 STUDY = "65a0f00d1234567890abcdef"
 STRATA = {"age_band": "45_54", "census_division": "pacific", "education": "bachelor", "race": "white",
           "gender": "female", "income": "50k_75k", "neighborhood": "suburban", "political_ideology": "moderate"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _link(n: int) -> str:
@@ -323,22 +319,9 @@ def main() -> None:
                     "VOXBANK_VOICE_CONNECT_TIMEOUT_S": str(CONNECT_TIMEOUT_S)})
         subprocess.run([sys.executable, "-m", "voxbank", "db", "upgrade"], env=env, check=True,
                        capture_output=True, timeout=300)
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
         server_log = (Path(scratch) / "server.log").open("wb")
-        server = subprocess.Popen([sys.executable, "-m", "voxbank", "serve", "--port", str(port)], env=env,
-                                  stdout=server_log, stderr=subprocess.STDOUT)
+        server, base = start_server(env, log=server_log, timeout_s=120)
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.2)
             sampler = Sampler(server.pid)
             before = [_genuine_entry(base, 1 + n) for n in range(5)]
             time.sleep(1.0)

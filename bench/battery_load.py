@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
+from bench.served import start_server
 from storage.models import Consent, GameDecision, Interview, PageView, Participant, Response, Visit
 from tests.web.journey_bots import Bot, pid, read_form
 
@@ -56,12 +56,6 @@ SLUG = "park2024"
 DOUBLE_EVERY = 4
 """Every this-many-th page is posted twice at once from two browsers."""
 PAGE_LIMIT = 80
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -204,23 +198,10 @@ def main() -> None:
                     "VOXBANK_RATE_LIMIT_ENTRY": "100000/minute"})
         subprocess.run([sys.executable, "-m", "voxbank", "db", "upgrade"], env=env, check=True,
                        capture_output=True, timeout=600)
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([sys.executable, "-m", "voxbank", "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server, base = start_server(env)
         engine = create_engine(database_url)
         factory = sessionmaker(engine)
         try:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.2)
             end = interview_finished(factory)
             walk_battery(base, 1, end)
             reference = holdings(factory)[pid(1)]

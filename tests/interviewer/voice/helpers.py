@@ -6,14 +6,33 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import soundfile
 from livekit.protocol import agent_dispatch
 
 ANSWER = "I grew up in a small town in Ohio, near a river. My father worked at the paper mill."
 SECOND_ANSWER = ("I work as a nurse at the county hospital.", "Mostly on the night shift, which suits me fine.")
 """Said with a reflective one-second pause between the two parts."""
+
+
+FAKE_MICROPHONE_RATE = 48000
+"""Chromium's fake capture device plays its file at this rate."""
+
+
+def write_fake_microphone(path: Path, answer: np.ndarray, answer_rate: int, *, lead_s: float,
+                          tail_s: float) -> Path:
+    """A WAV for ``--use-file-for-fake-audio-capture``: ``lead_s`` of digital silence (while the interviewer
+    greets and asks), ``answer`` (int16 at ``answer_rate``), then ``tail_s`` of digital silence."""
+    rate = FAKE_MICROPHONE_RATE
+    upsampled = np.interp(np.linspace(0, len(answer) - 1, len(answer) * rate // answer_rate), np.arange(len(answer)),
+                          answer.astype(np.float64)).astype(np.int16)
+    audio = np.concatenate([np.zeros(int(lead_s * rate), np.int16), upsampled, np.zeros(int(tail_s * rate), np.int16)])
+    soundfile.write(path, audio, rate, subtype="PCM_16")
+    return path
 
 
 @dataclass

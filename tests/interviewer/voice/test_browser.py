@@ -16,19 +16,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.transcription.merge import word_error_rate
+from interviewer.voice.audio_io import INPUT_RATE
 from interviewer.voice.session import VoiceRuntime
 from interviewer.voice.webrtc import EmbeddedVoice
 from storage.models import Participant, Recording, RecordingChunk, Study, Turn
-from tests.interviewer.voice.helpers import ANSWER, admitted_visit
+from tests.interviewer.voice.helpers import ANSWER, admitted_visit, write_fake_microphone
 from voxbank.settings import Settings
 from voxbank.wiring import web_app
 from web.capability import Signer, cookie_name
@@ -78,15 +77,8 @@ class LiveServer:
 @pytest.fixture
 def fake_microphone(tmp_path: Path, speak_text) -> Path:  # type: ignore[no-untyped-def]
     """Silence, the spoken answer, then silence, at 48 kHz (played once by Chromium's fake device)."""
-    answer = speak_text(ANSWER)
-    rate = 48000
-    upsampled = np.interp(np.linspace(0, len(answer) - 1, len(answer) * 3), np.arange(len(answer)),
-                          answer.astype(np.float64)).astype(np.int16)
-    audio = np.concatenate([np.zeros(int(LEAD_SILENCE_S * rate), np.int16), upsampled,
-                            np.zeros(60 * rate, np.int16)])
-    path = tmp_path / "microphone.wav"
-    soundfile.write(path, audio, rate, subtype="PCM_16")
-    return path
+    return write_fake_microphone(tmp_path / "microphone.wav", speak_text(ANSWER), INPUT_RATE,
+                                 lead_s=LEAD_SILENCE_S, tail_s=60)
 
 
 @pytest.fixture

@@ -18,17 +18,16 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from interviewer.voice.audio_io import INPUT_RATE
 from interviewer.voice.session import VoiceRuntime
 from interviewer.voice.webrtc import EmbeddedVoice
 from storage.models import AuditEvent, Interview, Turn, Visit
-from tests.interviewer.voice.helpers import ANSWER
+from tests.interviewer.voice.helpers import ANSWER, write_fake_microphone
 from tests.interviewer.voice.test_browser import CHROMIUM, LiveServer, _participant, _wait
 from voxbank.settings import Settings
 from voxbank.wiring import web_app
@@ -44,15 +43,8 @@ Q1, Q2 = "Where did you grow up?", "What do you do for work?"
 @pytest.fixture
 def silent_after_answer(tmp_path: Path, speak_text) -> Path:  # type: ignore[no-untyped-def]
     """Digital silence, the spoken answer, then digital silence (a muted microphone), at 48 kHz."""
-    answer = speak_text(ANSWER)
-    rate = 48000
-    upsampled = np.interp(np.linspace(0, len(answer) - 1, len(answer) * 3), np.arange(len(answer)),
-                          answer.astype(np.float64)).astype(np.int16)
-    audio = np.concatenate([np.zeros(int(LEAD_SILENCE_S * rate), np.int16), upsampled,
-                            np.zeros(90 * rate, np.int16)])
-    path = tmp_path / "microphone.wav"
-    soundfile.write(path, audio, rate, subtype="PCM_16")
-    return path
+    return write_fake_microphone(tmp_path / "microphone.wav", speak_text(ANSWER), INPUT_RATE,
+                                 lead_s=LEAD_SILENCE_S, tail_s=90)
 
 
 @pytest.fixture

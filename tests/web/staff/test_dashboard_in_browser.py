@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import soundfile
 from conftest import add_account
 from fastapi import FastAPI
 from journey_bots import Bot, interview_ended_by, pid, read_form
@@ -38,6 +37,7 @@ from staff_data import TURNS, store_interview
 from interviewer.voice.webrtc import EmbeddedVoice
 from protocols import Study, load_file
 from storage.models import AuditEvent, Consent, Export, Interview, Participant, QuotaCell, SafetyEvent, Turn, Visit
+from tests.interviewer.voice.helpers import write_fake_microphone
 from tests.llm_stand_in import StandInLLM, stand_in, stand_in_server  # noqa: F401  (fixtures)
 from voxbank.settings import Settings
 from voxbank.wiring import web_app
@@ -83,14 +83,8 @@ def fake_microphone(tmp_path: Path) -> Iterator[Path]:
     voice = load_piper_voice()
     config = SynthesisConfig(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0)
     answer = np.concatenate([chunk.audio_int16_array for chunk in voice.synthesize(ANSWER, syn_config=config)])
-    rate = 48000
-    upsampled = np.interp(np.linspace(0, len(answer) - 1, len(answer) * rate // voice.config.sample_rate),
-                          np.arange(len(answer)), answer.astype(np.float64)).astype(np.int16)
-    audio = np.concatenate([np.zeros(int(LEAD_SILENCE_S * rate), np.int16), upsampled,
-                            np.zeros(90 * rate, np.int16)])
-    path = tmp_path / "microphone.wav"
-    soundfile.write(path, audio, rate, subtype="PCM_16")
-    yield path
+    yield write_fake_microphone(tmp_path / "microphone.wav", answer, voice.config.sample_rate,
+                                lead_s=LEAD_SILENCE_S, tail_s=90)
 
 
 def _open_the_interviewer(app: FastAPI) -> None:
