@@ -245,7 +245,7 @@ def anchors(answer: str, *, exclude: frozenset[str] = frozenset()) -> list[Ancho
 
 
 @lru_cache(maxsize=4096)
-def _lemmas(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+def _lemmas(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
     document = pipeline()(text)
     content = {token.lemma_.lower() for token in document
                if token.pos_ in {"NOUN", "PROPN", "VERB", "ADJ", "NUM"} and not token.is_stop
@@ -256,7 +256,9 @@ def _lemmas(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     unnamed = {token.lemma_.lower() for token in document
                if token.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ in {"a", "an", "some", "another"}
                                               for c in token.children)}
-    return frozenset(content), frozenset(specific & content), frozenset(unnamed & content)
+    named = {token.lemma_.lower() for token in document if token.pos_ in {"NOUN", "PROPN", "NUM"}}
+    return (frozenset(content), frozenset(specific & content), frozenset(unnamed & content),
+            frozenset((named | specific) & content))
 
 
 def content_lemmas(text: str) -> frozenset[str]:
@@ -269,6 +271,12 @@ def specific_lemmas(text: str) -> frozenset[str]:
     """The content lemmas of ``text`` that single out one thing: names, numbers, people's relations
     ("grandmother") and feelings ("lonely"), as against words for a whole category ("work", "grow")."""
     return _lemmas(text)[1]
+
+
+def thing_lemmas(text: str) -> frozenset[str]:
+    """The content lemmas of ``text`` that name a thing (nouns, names, numbers) or a person's relation
+    or feeling, as against verbs and adjectives of opinion ("think", "important") that any answer has."""
+    return _lemmas(text)[3]
 
 
 def unnamed_lemmas(text: str) -> frozenset[str]:

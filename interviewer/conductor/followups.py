@@ -14,7 +14,7 @@ After an answer the conductor wants a follow-up for, `FollowUps.choose` does thi
      building on it (`asks_for_known`);
    * ``off_objective``: far from the question's objective and guidance (< `OFF_OBJECTIVE_SIMILARITY`);
    * ``ungrounded``: the LLM's question refers to nothing the participant said under this question
-     (a template candidate always does).
+     beyond the scripted question's own words (a template candidate always does).
 3. **Ranking** on signals that can be measured, highest `score` first:
    ``W_RELEVANCE × relevance + W_SALIENCE × salience + W_NOVELTY × novelty``, where relevance is the
    sentence-embedding similarity to the objective and guidance, salience is the anchor kind's weight
@@ -50,6 +50,7 @@ from interviewer.conductor.anchors import (
     anchors,
     content_lemmas,
     specific_lemmas,
+    thing_lemmas,
     unnamed_lemmas,
 )
 from interviewer.language.sentences import SentenceEncoder
@@ -203,9 +204,15 @@ class Frame:
         """The content words of ``question`` that the templates did not bring."""
         return content_lemmas(question) - self.lemmas
 
-    def refers_to(self, question: str, said: Sequence[str]) -> bool:
-        """True when ``question`` names something (a content word beyond the templates' own) that is in ``said``."""
-        own = self.own(question)
+    def refers_to(self, question: str, said: Sequence[str], *, scripted: str = "") -> bool:
+        """True when ``question`` names a thing of ``said`` (a noun, name, number, relation or feeling beyond
+        the templates' own words).
+
+        Words of the ``scripted`` question do not count, nor verbs and adjectives of opinion: a
+        participant echoes the question ("I think the economy is the most important issue"), so a
+        follow-up that takes up only those ("What do you think is the most important issue for you?")
+        says the scripted question again instead of building on the answer."""
+        own = (self.own(question) & thing_lemmas(question)) - content_lemmas(scripted)
         if not own or not said:
             return False
         return bool(own & content_lemmas(" ".join(said)))
@@ -322,7 +329,7 @@ class FollowUps:
         near = relevance(text, context, self.meaning, candidate.anchor)
         if near < OFF_OBJECTIVE_SIMILARITY:
             return "off_objective"
-        if candidate.kind == LLM and not self.frame.refers_to(text, list(context.answers)):
+        if candidate.kind == LLM and not self.frame.refers_to(text, list(context.answers), scripted=context.question):
             return "ungrounded"
         seen = [*context.known, *asked]
         novelty = 1.0 - max(0.0, self.meaning.closest(candidate.anchor or text, seen)[0]) if seen else 1.0

@@ -6,7 +6,8 @@ had said before it, with the same definitions the conductor's follow-up checks u
 (`interviewer.conductor.followups`), so a number here means what the code means:
 
 * **grounded**: the follow-up names something (a content word beyond the guide's follow-up templates'
-  own words) that the participant said under the same question (`Frame.refers_to`);
+  and the scripted question's own words) that the participant said under the same question
+  (`Frame.refers_to`);
 * **generic**: not grounded, and nothing of its own beyond the templates' and generic probes' words
   ("What was that like for you?");
 * **redundant**: asks for a fact the participant already gave anywhere earlier in the interview,
@@ -75,7 +76,7 @@ class Listening:
             question = self.questions[turn.question_id]
             context = Context(question=" ".join(question.text.split()), objective=objective_text(question),
                               answers=here)
-            grounded = self.frame.refers_to(turn.text, here)
+            grounded = self.frame.refers_to(turn.text, here, scripted=context.question)
             generic = not grounded and not self.frame.own(turn.text)
             verdicts.append({
                 "seq": turn.seq, "question_id": turn.question_id, "answer": here[-1] if here else "",

@@ -75,6 +75,17 @@ def test_a_restatement_of_the_scripted_question_is_rejected(followups, short_gui
     assert followups.judge_text("How would you describe your political views?", said) == "restates_question"
 
 
+def test_an_llm_question_that_takes_up_only_the_scripted_questions_words_is_ungrounded(followups,
+                                                                                       short_guide) -> None:
+    # From a pilot: the answer echoes the scripted question's words ("important", "issue"); the LLM's
+    # question takes up only those, so it asks the scripted question again in other words.
+    said = context(short_guide.data, "political_views",
+                   ["Well, it's the economy. I think the economy is a very important issue for everybody."])
+    restated = "What do you think is the most important issue for you today? What are your reasons?"
+    assert followups.judge_text(restated, said) == "ungrounded"
+    assert followups.judge_text("Why does the economy matter so much to you?", said) == "passed"
+
+
 def test_a_question_off_the_objective_is_rejected(followups, short_guide) -> None:
     said = context(short_guide.data, "political_views", ["I care about healthcare, and I grew up in Ohio."])
     assert followups.judge_text("What was life like for you in Ohio?", said) == "off_objective"
