@@ -1,6 +1,11 @@
 """The simulated-participant pilot, measured against the guide and against Park et al.
 
     python -m bench.pilot [--personas 1] [--guide avp] [--seed 0] [--keep-db FILE]
+    python -m bench.pilot --guide avp --report-db FILE     # report a kept pilot again, no LLM
+
+``--report-db`` reads the pilot interviews of a database kept with ``--keep-db`` (a run stopped
+part-way, say) and reports those that ended; interviews still open are counted apart
+(``unfinished_interviews``) and left out of every figure.
 
 Simulated participants (personas from the study's quotas) are interviewed through the whole guide
 on a simulated clock, in a scratch SQLite database, with the LLM the settings name (the embedded
@@ -24,16 +29,23 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
 
 from interviewer.conductor import guide_file
-from interviewer.pilot import PARK_FOLLOWUPS_PER_QUESTION, run_pilot
-from protocols import load_study
+from interviewer.pilot import PARK_FOLLOWUPS_PER_QUESTION, pilot_report, run_pilot
+from protocols import InterviewGuide, load_study
 from storage import migrate
 from storage.db import make_engine, make_session_factory
+from storage.models import Interview
+from storage.states import InterviewStatus
 from voxbank.settings import get_settings
 from voxbank.wiring import conductor_options, llm_endpoint
 
 DURATION_TOLERANCE = 0.05
+ENDED = frozenset({InterviewStatus.COMPLETED, InterviewStatus.STOPPED})
+"""A pilot interview that reached its end: the guide's, or a persona's confirmed request to stop."""
 
 
 def main() -> None:
@@ -43,27 +55,34 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="which personas are drawn")
     parser.add_argument("--keep-db", type=Path, default=None,
                         help="write the pilot's interviews to this SQLite file (kept) instead of a scratch one")
+    parser.add_argument("--report-db", type=Path, default=None,
+                        help="report the ended pilot interviews kept in this SQLite file; runs nothing")
     args = parser.parse_args()
 
     settings = get_settings()
     study = load_study(settings.study_dir) if settings.study_dir else load_study()
     chosen = guide_file(args.guide, settings.study_dir)
-    with tempfile.TemporaryDirectory(prefix="voxbank-bench-pilot-") as scratch:
-        url = f"sqlite:///{args.keep_db or Path(scratch) / 'pilot.db'}"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        started = time.perf_counter()
-        with llm_endpoint(settings) as llm:
-            report = run_pilot(llm=llm, session_factory=make_session_factory(engine), study=study,
-                               guide_file=chosen, personas=args.personas, seed=args.seed,
-                               options=conductor_options(settings))
-        wall_s = time.perf_counter() - started
-        engine.dispose()
+    unfinished: list[int] = []
+    if args.report_db is not None:
+        report, unfinished = report_kept(args.report_db, chosen.data)
+        wall_s = 0.0
+    else:
+        with tempfile.TemporaryDirectory(prefix="voxbank-bench-pilot-") as scratch:
+            url = f"sqlite:///{args.keep_db or Path(scratch) / 'pilot.db'}"
+            migrate.upgrade(url)
+            engine = make_engine(url)
+            started = time.perf_counter()
+            with llm_endpoint(settings) as llm:
+                report = run_pilot(llm=llm, session_factory=make_session_factory(engine), study=study,
+                                   guide_file=chosen, personas=args.personas, seed=args.seed,
+                                   options=conductor_options(settings))
+            wall_s = time.perf_counter() - started
+            engine.dispose()
 
     applicable = report["questions_applicable"]
     asked_applicable = applicable - report["applicable_not_asked"]
     ratio = report["duration_ratio"]
-    print(f"guide {chosen.id}: {args.personas} simulated interview(s), llm {settings.llm_model} "
+    print(f"guide {chosen.id}: {report['interviews']} simulated interview(s), llm {settings.llm_model} "
           f"({'embedded' if settings.llm_base_url is None else settings.llm_base_url}), {wall_s:.0f} s wall")
     print(f"coverage           {asked_applicable}/{applicable} applicable questions asked "
           f"({report['questions_skipped']} skipped by the notes)")
@@ -82,9 +101,29 @@ def main() -> None:
     summary = {key: value for key, value in report.items() if key != "per_interview"}
     summary.update({"coverage": round(asked_applicable / applicable, 4) if applicable else 0.0,
                     "duration_within_tolerance": abs(ratio - 1) <= DURATION_TOLERANCE,
+                    "unfinished_interviews": unfinished,
                     "wall_seconds": round(wall_s, 1), "machine": platform.machine(),
                     "python": platform.python_version()})
     print(json.dumps(summary))
+
+
+def report_kept(path: Path, guide: InterviewGuide) -> tuple[dict[str, Any], list[int]]:
+    """The report of the ended pilot interviews of ``guide`` kept in the SQLite file at ``path``, and the
+    ids of those that did not end."""
+    if not path.is_file():
+        raise SystemExit(f"--report-db {path}: no such file; give the file a pilot wrote with --keep-db")
+    engine = make_engine(f"sqlite:///{path}")
+    factory = make_session_factory(engine)
+    with factory() as session:
+        kept = session.execute(select(Interview.id, Interview.status)
+                               .where(Interview.mode == "pilot", Interview.guide_id == guide.id)
+                               .order_by(Interview.id)).all()
+    ended = [row.id for row in kept if row.status in ENDED]
+    if not ended:
+        raise SystemExit(f"--report-db {path}: no ended pilot interview of guide {guide.id} in it")
+    report = pilot_report(factory, guide, ended)
+    engine.dispose()
+    return report, [row.id for row in kept if row.status not in ENDED]
 
 
 if __name__ == "__main__":
