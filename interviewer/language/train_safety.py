@@ -70,7 +70,7 @@ RECIPE: dict[str, Any] = {"model": "multinomial logistic regression (scikit-lear
                           "ngram_weight": 1.0, "char_ngram_weight": 1.0, "char_ngrams": "char_wb 3-5",
                           "class_balanced": True,
                           "class_weight_factors": {"severe": 2.0, "distress": 1.5},
-                          "folds": 5, "goal_margin": 0.9}
+                          "folds": 5, "goal_margin": 0.9, "severe_escalate": 0.3}
 RECALL_GOALS = {"severe": 1.0, "distress": 0.97, "stop": 0.95, "refusal": 0.92, "injection": 0.95}
 """Out-of-fold recall each threshold is set to reach (a little above `bench.safety`'s targets)..."""
 NEUTRAL_BUDGETS = {"severe": 0.02, "distress": 0.02, "stop": 0.01, "refusal": 0.01, "injection": 0.005}
@@ -79,7 +79,7 @@ Self-harm and distress get the largest shares: a missed one is the worst outcome
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 4
+HEAD_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,7 @@ def calibrate(examples: Sequence[Example], scores: Sequence[dict[str, float]]) -
         thresholds[signal] = max(reach, floor)
     risk = [s["distress"] for e, s in zip(examples, scores, strict=True) if e.label == "severe"]
     thresholds["severe_risk"] = min(risk) * RECIPE["goal_margin"]
+    thresholds["severe_escalate"] = min(RECIPE["severe_escalate"], thresholds["severe"])
     return thresholds
 
 
