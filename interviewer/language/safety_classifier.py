@@ -21,7 +21,9 @@ one?"), so its sentences are scored too. Each
 class takes its highest probability over the pieces. A class is heard when that probability reaches
 its calibrated threshold; ``severe`` comes first, then the heard class furthest above its threshold.
 Distress is scored as distress *or* severe (a self-harm statement is also distress), and severe is heard only where that
-distress-or-severe score also reaches its own threshold (``severe_risk``).
+distress-or-severe score also reaches its own threshold (``severe_risk``). Where distress is heard and
+the self-harm score is below its threshold but at ``severe_escalate`` or above, the verdict is severe:
+missing self-harm is the worse error (`decide`).
 
 The phrases the old keyword detector lists (`interviewer.conductor.safety`) are kept as a floor: a
 listed self-harm phrase is always ``severe``, and a listed phrase gives its signal where the head
