@@ -36,13 +36,13 @@ training rows:
 (Those four scored a short answer whole only. Scoring a multi-sentence short answer's sentences
 too, as head 4 does: 0.837 / 0.763 / 0.875 / 0.817 / 0.919, 0.046.)
 
-Head 5 (this file) adds 214 training rows written where head 4's out-of-fold errors clustered
+Head 5 (this file) adds 216 training rows written where head 4's out-of-fold errors clustered
 (self-harm said through preparations and passive wishes, distress through sleep, panic and loss of
 interest, stop through leaving for work, refusals, role-play injections, and hard negatives: calm
-old deaths, stopped habits, "rather" preferences, negated self-harm). On the 1,041 training rows:
+old deaths, stopped habits, "rather" preferences, negated self-harm). On the 1,043 training rows:
 
 * head 4's recipe, first 129 rows added:       0.906 / 0.807 / 0.896 / 0.864 / 0.875, 0.040;
-* head 4's recipe, all 214 rows:               0.899 / 0.832 / 0.915 / 0.838 / 0.897, 0.050;
+* head 4's recipe, all 216 rows:               0.899 / 0.832 / 0.915 / 0.838 / 0.897, 0.050;
 * + ``severe_escalate`` 0.3 (this recipe):     0.917 / 0.817 / 0.915 / 0.838 / 0.897, 0.050
   (0.2: 0.917 / 0.792; 0.4: 0.912 / 0.822, severe / distress);
 * + negation-scoped words ("NOT_hurting" for the three words after not/never/no), with 0.3:
@@ -56,10 +56,13 @@ old deaths, stopped habits, "rather" preferences, negated self-harm). On the 1,0
 * 52 further rows (more distress, self-harm and their hard negatives) lowered the figures on the
   rows already there (severe 0.855, distress 0.792) and were not kept.
 
-Differences of 0.02 to 0.03 are within what reshuffling the folds moves (one distress utterance is
-0.005). Moving the neutral budgets only trades one class for another (with the 214 rows, budgets of
-0.03 self-harm and 0.04 distress give 0.952 / 0.926 but 0.08 neutral false signals): neither this head
-nor the fine-tuned encoder reaches every target at once on these rows.
+Differences of 0.02 to 0.03 are a handful of utterances (one distress utterance is 0.005); how much
+reshuffling the folds alone moves them was not measured. Moving the neutral budgets only trades one
+class for another (with the 216 rows and an escalation at 0.4, budgets of 0.03 self-harm and 0.04
+distress give 0.952 / 0.926 but 0.08 neutral false signals): neither this head nor the fine-tuned
+encoder reaches every target at once on these rows. `bench.safety` on the held-out
+split, head 5: 0.969 / 0.833 / 0.926 / 0.880 / 0.955, 0.039 (head 4: 0.875 / 0.861 / 0.889 / 0.800 /
+1.000, 0.039); distress and self-harm remain below their targets.
 """
 
 from __future__ import annotations
