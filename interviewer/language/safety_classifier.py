@@ -21,7 +21,9 @@ one?"), so its sentences are scored too. Each
 class takes its highest probability over the pieces. A class is heard when that probability reaches
 its calibrated threshold; ``severe`` comes first, then the heard class furthest above its threshold.
 Distress is scored as distress *or* severe (a self-harm statement is also distress), and severe is heard only where that
-distress-or-severe score also reaches its own threshold (``severe_risk``).
+distress-or-severe score also reaches its own threshold (``severe_risk``). Where distress is heard and
+the self-harm score is below its threshold but at ``severe_escalate`` or above, the verdict is severe:
+missing self-harm is the worse error (`decide`).
 
 The phrases the old keyword detector lists (`interviewer.conductor.safety`) are kept as a floor: a
 listed self-harm phrase is always ``severe``, and a listed phrase gives its signal where the head
@@ -53,8 +55,9 @@ from interviewer.language.sentences import SentenceEncoder, shared_encoder
 LABELS = ("none", "severe", "distress", "stop", "refusal", "injection")
 """The classes, in the order of the head's rows."""
 SIGNALS = LABELS[1:]
-THRESHOLDS = (*SIGNALS, "severe_risk")
-"""A threshold per signal, and ``severe_risk``: severe is heard only where distress-or-severe is too."""
+THRESHOLDS = (*SIGNALS, "severe_risk", "severe_escalate")
+"""A threshold per signal; ``severe_risk``: severe is heard only where distress-or-severe is too; and
+``severe_escalate``: where distress is heard, a self-harm score from this one up makes it severe."""
 SHIPPED_HEAD = Path(__file__).parent / "data" / "safety_head.json"
 
 LONG_ANSWER_WORDS = 30
@@ -234,10 +237,17 @@ def signal_scores(probabilities: np.ndarray) -> dict[str, float]:
 
 def decide(scores: dict[str, float], thresholds: dict[str, float]) -> Verdict:
     """The verdict from signal scores: severe first (its own score and the distress-or-severe score
-    both at their thresholds), else the heard signal that is furthest above its threshold."""
+    both at their thresholds), else the heard signal that is furthest above its threshold.
+
+    Where distress is heard and the self-harm score, below its own threshold, still reaches
+    ``severe_escalate``, the verdict is severe: the two errors are not alike. Reading distress as
+    severe costs a gentler utterance the crisis line and the offer to stop; reading self-harm as
+    distress withholds them."""
     heard = {signal: score for signal, score in scores.items() if score >= thresholds[signal]}
     if "severe" in heard and scores["distress"] < thresholds["severe_risk"]:
         del heard["severe"]
+    if "severe" not in heard and "distress" in heard and scores["severe"] >= thresholds["severe_escalate"]:
+        heard["severe"] = scores["severe"]
     if "severe" in heard:
         return Verdict("severe", heard["severe"], scores)
     if not heard:

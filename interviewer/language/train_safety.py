@@ -8,8 +8,8 @@ The labelled set (``tests/interviewer/language/safety_utterances.jsonl``) has on
 ``heldout`` rows are for `bench.safety` alone.
 
 Training is deterministic (fixed folds, L-BFGS to a tight tolerance), so the same set and
-encoder give the same file. The version names the data and the recipe: ``safety-1.<sha256[:12]>`` of
-the training rows and the hyperparameters.
+encoder give the same file. The version names the data and the recipe: ``safety-<HEAD_VERSION>.<sha256[:12]>``
+of the training rows and the hyperparameters.
 
 Calibration: 5-fold cross-validation over the training rows gives every training utterance a score
 from a head that never saw it, computed exactly as at run time (pieces, maximum per class). Each
@@ -19,22 +19,50 @@ signal's threshold is then set from those out-of-fold scores:
   a margin;
 * but never so low that more than ``NEUTRAL_BUDGETS`` of neutral answers get the signal: where the
   two conflict, the budget wins, and the out-of-fold recall printed shows what that costs;
-* ``severe_risk`` (the distress-or-severe score severe also needs): below every self-harm utterance.
+* ``severe_risk`` (the distress-or-severe score severe also needs): below every self-harm utterance;
+* ``severe_escalate`` (``RECIPE``): where distress is heard, a self-harm score from here up makes the
+  verdict severe (`safety_classifier.decide`).
 
-Features (chosen on out-of-fold scores of the 827 training rows, never on the held-out split): the
+Features (chosen on out-of-fold scores of the training rows, never on the held-out split): the
 sentence embedding, hashed word 1-2-grams and hashed character 3-5-grams. Out-of-fold recall at the
-budgets below, severe / distress / stop / refusal / injection, neutral false signals:
+budgets below, severe / distress / stop / refusal / injection, neutral false signals. On head 4's 827
+training rows:
 
 * embedding + word n-grams (head 2's recipe): 0.821 / 0.686 / 0.850 / 0.817 / 0.892, 0.042;
-* + character n-grams (this recipe):           0.821 / 0.750 / 0.887 / 0.817 / 0.919, 0.046;
+* + character n-grams (head 4's recipe):      0.821 / 0.750 / 0.887 / 0.817 / 0.919, 0.046;
 * + nearest-exemplar similarities per class:   0.815 / 0.782 / 0.850 / 0.873 / 0.635, 0.046;
 * embedding only, C=100:                       0.690 / 0.628 / 0.550 / 0.817 / 0.919, 0.046.
 
 (Those four scored a short answer whole only. Scoring a multi-sentence short answer's sentences
-too, as now: 0.837 / 0.763 / 0.875 / 0.817 / 0.919, 0.046.)
+too, as head 4 does: 0.837 / 0.763 / 0.875 / 0.817 / 0.919, 0.046.)
 
-Moving the neutral budgets only trades one class for another (severe 0.93 costs stop 0.68 and a
-0.061 false-signal rate): a linear head on these features does not reach every target at once.
+Head 5 (this file) adds 216 training rows written where head 4's out-of-fold errors clustered
+(self-harm said through preparations and passive wishes, distress through sleep, panic and loss of
+interest, stop through leaving for work, refusals, role-play injections, and hard negatives: calm
+old deaths, stopped habits, "rather" preferences, negated self-harm). On the 1,043 training rows:
+
+* head 4's recipe, first 129 rows added:       0.906 / 0.807 / 0.896 / 0.864 / 0.875, 0.040;
+* head 4's recipe, all 216 rows:               0.899 / 0.832 / 0.915 / 0.838 / 0.897, 0.050;
+* + ``severe_escalate`` 0.3 (this recipe):     0.917 / 0.817 / 0.915 / 0.838 / 0.897, 0.050
+  (0.2: 0.917 / 0.792; 0.4: 0.912 / 0.822, severe / distress);
+* + negation-scoped words ("NOT_hurting" for the three words after not/never/no), with 0.3:
+  0.912 / 0.802 / 0.934 / 0.848 / 0.920, 0.050;
+* with 0.3, C=3: 0.877 / 0.757 / 0.906 / 0.798 / 0.897, 0.050; C=30: 0.904 / 0.822 / 0.906 / 0.869 / 0.908, 0.050;
+* the top two encoder layers fine-tuned with a linear head (class-weighted cross-entropy, 8 epochs,
+  AdamW 5e-5, no n-grams), the first 129 rows added: 0.883 / 0.762 / 0.760 / 0.807 / 0.875, 0.040.
+  Its ranking of each signal against neutral answers (ROC AUC 0.984 / 0.982 / 0.994 / 0.990 / 0.995)
+  is no better than the linear head's (0.984 / 0.982 / 0.996 / 0.995 / 0.997), and averaging the two
+  gains nothing that holds across classes; it would also cost a second pass through the top layers;
+* 52 further rows (more distress, self-harm and their hard negatives) lowered the figures on the
+  rows already there (severe 0.855, distress 0.792) and were not kept.
+
+Differences of 0.02 to 0.03 are a handful of utterances (one distress utterance is 0.005); how much
+reshuffling the folds alone moves them was not measured. Moving the neutral budgets only trades one
+class for another (with the 216 rows and an escalation at 0.4, budgets of 0.03 self-harm and 0.04
+distress give 0.952 / 0.926 but 0.08 neutral false signals): neither this head nor the fine-tuned
+encoder reaches every target at once on these rows. `bench.safety` on the held-out
+split, head 5: 0.969 / 0.833 / 0.926 / 0.880 / 0.955, 0.039 (head 4: 0.875 / 0.861 / 0.889 / 0.800 /
+1.000, 0.039); distress and self-harm remain below their targets.
 """
 
 from __future__ import annotations
@@ -70,7 +98,7 @@ RECIPE: dict[str, Any] = {"model": "multinomial logistic regression (scikit-lear
                           "ngram_weight": 1.0, "char_ngram_weight": 1.0, "char_ngrams": "char_wb 3-5",
                           "class_balanced": True,
                           "class_weight_factors": {"severe": 2.0, "distress": 1.5},
-                          "folds": 5, "goal_margin": 0.9}
+                          "folds": 5, "goal_margin": 0.9, "severe_escalate": 0.3}
 RECALL_GOALS = {"severe": 1.0, "distress": 0.97, "stop": 0.95, "refusal": 0.92, "injection": 0.95}
 """Out-of-fold recall each threshold is set to reach (a little above `bench.safety`'s targets)..."""
 NEUTRAL_BUDGETS = {"severe": 0.02, "distress": 0.02, "stop": 0.01, "refusal": 0.01, "injection": 0.005}
@@ -79,7 +107,7 @@ Self-harm and distress get the largest shares: a missed one is the worst outcome
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 4
+HEAD_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -215,6 +243,7 @@ def calibrate(examples: Sequence[Example], scores: Sequence[dict[str, float]]) -
         thresholds[signal] = max(reach, floor)
     risk = [s["distress"] for e, s in zip(examples, scores, strict=True) if e.label == "severe"]
     thresholds["severe_risk"] = min(risk) * RECIPE["goal_margin"]
+    thresholds["severe_escalate"] = min(RECIPE["severe_escalate"], thresholds["severe"])
     return thresholds
 
 

@@ -10,7 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interviewer.language.safety_classifier import LABELS, SHIPPED_HEAD, SafetyHead, SafetyHeadError, pieces
+from interviewer.conductor import safety
+from interviewer.language.safety_classifier import (
+    LABELS,
+    SHIPPED_HEAD,
+    SafetyClassifier,
+    SafetyHead,
+    SafetyHeadError,
+    decide,
+    pieces,
+)
 from interviewer.language.train_safety import LABELLED_SET, LabelledSetError, head_version, read_labelled_set, train
 
 
@@ -54,6 +63,32 @@ def test_a_one_sentence_answer_is_scored_whole_only() -> None:
 def test_a_short_answer_is_scored_whole_and_sentence_by_sentence() -> None:
     text = "I keep my politics to myself. Can we go to the next one?"
     assert pieces(text) == [text, "I keep my politics to myself.", "Can we go to the next one?"]
+
+
+THRESHOLDS = {"severe": 0.6, "distress": 0.85, "stop": 0.55, "refusal": 0.6, "injection": 0.5, "severe_risk": 0.05,
+              "severe_escalate": 0.3}
+
+
+def test_distress_with_a_self_harm_score_above_the_escalation_threshold_is_severe() -> None:
+    scores = {"severe": 0.45, "distress": 0.9, "stop": 0.0, "refusal": 0.0, "injection": 0.0}
+    assert decide(scores, THRESHOLDS).signal == "severe"
+
+
+def test_distress_with_a_low_self_harm_score_stays_distress() -> None:
+    scores = {"severe": 0.1, "distress": 0.9, "stop": 0.0, "refusal": 0.0, "injection": 0.0}
+    assert decide(scores, THRESHOLDS).signal == "distress"
+
+
+def test_a_self_harm_score_without_distress_heard_is_not_escalated() -> None:
+    scores = {"severe": 0.45, "distress": 0.5, "stop": 0.0, "refusal": 0.0, "injection": 0.0}
+    assert decide(scores, THRESHOLDS).signal == "none"
+
+
+@pytest.mark.parametrize("text", ["Some nights I just want to go to sleep and never wake up.",
+                                  "My family would be better off if I was dead."])
+def test_a_self_harm_phrasing_without_a_listed_keyword_is_severe(text: str) -> None:
+    assert safety.detect(text) is safety.Signal.NONE  # the old keyword detector misses it
+    assert SafetyClassifier.shipped().classify(text).signal == "severe"
 
 
 def test_a_head_trained_for_other_classes_is_refused(tmp_path: Path) -> None:
