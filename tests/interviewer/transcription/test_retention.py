@@ -413,3 +413,25 @@ def test_purge_wav_dry_run_lists_what_would_go_and_the_command_then_deletes_it(s
     assert f"deleted the WAV chunks of 2 recording(s): {chunks} chunks" in done.stdout
     assert chunk_count(session_factory, archived) == 0
     assert all(r.wav_purged_at is not None for r in recordings(session_factory, archived).values())
+
+
+def test_beats_sweep_sends_a_lost_archive_message_again_and_purges(session_factory, blobs, synthetic,
+                                                                   settings) -> None:
+    import json
+
+    from kombu import Connection
+
+    from voxbank.audio_retention import run_sweep
+
+    interview_id = add_ended_interview(session_factory, blobs, synthetic)
+    transcribe(session_factory, blobs, interview_id)  # its archive message was lost: nothing sent it
+
+    report, resent = run_sweep(settings, now=utcnow() + timedelta(hours=2))
+
+    assert resent == [interview_id]
+    assert report.purged == []  # no Opus copy yet: the WAV stays
+    with Connection(settings.resolved_broker_url) as connection:
+        message = connection.SimpleQueue("default").get(timeout=5)
+        assert (message.headers["task"], json.loads(message.body)[0]) == ("voxbank.archive_recordings",
+                                                                          [interview_id])
+        message.ack()
