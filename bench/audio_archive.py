@@ -4,7 +4,7 @@
 
 A known-text two-channel interview is synthesised with Piper (cached), each channel put at the rate
 voxbank records it (participant 16 kHz, interviewer 24 kHz) and stored two ways: 16-bit PCM WAV (what
-the voice agent writes) and Opus in Ogg at 16 kHz, as the transcription job stores its archival copy
+the voice agent writes) and Opus in Ogg at 16 kHz, as the archive task stores its archival copy
 (``recordings.archive_sha256``: each channel as Whisper hears it). Both are transcribed
 with the same Whisper model. Printed: bytes per audio second of each, the extrapolation to one
 participant (a two-hour interview, both channels), the WER of the Opus transcript against the WAV

@@ -3,8 +3,9 @@
 Broker: ``settings.resolved_broker_url``, Redis in production, or by default an embedded broker on
 one machine (kombu's SQLAlchemy transport on ``<data_dir>/broker.db``).
 
-Queues: ``default`` for short jobs and ``gpu`` for transcription, so a GPU machine runs
-``voxbank worker --queues gpu`` with one process per GPU while the rest go elsewhere.
+Queues: ``default`` for short jobs and CPU work, ``gpu`` for transcription, so a GPU machine runs
+``voxbank worker --queues gpu`` with one process per GPU while the rest go elsewhere. The Opus copy
+of a transcribed interview's audio (``ARCHIVE_TASK``) is CPU work and goes to ``default``.
 
 Delivery: ``task_acks_late`` (a message is acknowledged after its task finishes, not before), one
 message reserved per worker process (``worker_prefetch_multiplier = 1``: a two-hour transcription
@@ -33,7 +34,11 @@ from sqlalchemy.engine import make_url
 from voxbank.settings import Settings, get_settings
 
 TRANSCRIBE_TASK = "voxbank.transcribe_interview"
+ARCHIVE_TASK = "voxbank.archive_recordings"
 SCHEDULER_TICK_TASK = "voxbank.scheduler_tick"
+PURGE_WAV_TASK = "voxbank.purge_wav"
+PURGE_WAV_EVERY_S = 3600.0
+"""How often beat sends the audio retention sweep (``voxbank.audio_retention``)."""
 TICK_S = 60.0
 """How often beat (``voxbank worker --beat``) sends the scheduler's tick (see ``voxbank.schedule_tick``)."""
 QUEUES = ("default", "gpu")
@@ -72,13 +77,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
         "task_queues": tuple(Queue(name, routing_key=name) for name in QUEUES),
         "task_default_queue": "default",
-        "task_routes": {TRANSCRIBE_TASK: {"queue": "gpu"}},
+        "task_routes": {TRANSCRIBE_TASK: {"queue": "gpu"}, ARCHIVE_TASK: {"queue": "default"}},
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "task_time_limit": DEFAULT_TIME_LIMIT_S,
         "task_soft_time_limit": int(DEFAULT_TIME_LIMIT_S * SOFT_LIMIT_SHARE),
-        "task_annotations": {TRANSCRIBE_TASK: {"time_limit": hard, "soft_time_limit": int(hard * SOFT_LIMIT_SHARE)}},
+        # Encoding a two-hour interview's Opus copy takes minutes of CPU: it gets the transcription's limit.
+        "task_annotations": {task: {"time_limit": hard, "soft_time_limit": int(hard * SOFT_LIMIT_SHARE)}
+                             for task in (TRANSCRIBE_TASK, ARCHIVE_TASK)},
         # A running task whose broker connection dropped will be redelivered: stop it rather than run it twice.
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         # Pool processes load Whisper when they start (see voxbank.tasks); a large model takes a while.
@@ -87,12 +94,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_enable_remote_control": not embedded,
         "worker_hijack_root_logger": False,
         # The retest scheduler: its task module, and beat's tick (a tick left unsent for a minute is dropped).
-        "imports": ("voxbank.schedule_tick", "voxbank.broker_purge"),
+        "imports": ("voxbank.schedule_tick", "voxbank.broker_purge", "voxbank.audio_retention"),
         "beat_schedule": {"scheduler-tick": {"task": SCHEDULER_TICK_TASK, "schedule": TICK_S,
                                              "options": {"expires": TICK_S}},
                           # operations: the embedded broker keeps delivered messages; delete old ones hourly
                           "broker-purge": {"task": "voxbank.purge_broker", "schedule": 3600.0,
-                                           "options": {"expires": 3600.0}}},
+                                           "options": {"expires": 3600.0}},
+                          # audio at rest: WAV chunks the retention policy lets go (deploy/README.md)
+                          "wav-purge": {"task": PURGE_WAV_TASK, "schedule": PURGE_WAV_EVERY_S,
+                                        "options": {"expires": PURGE_WAV_EVERY_S}}},
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from storage.files import restrict_umask
+from voxbank.commands import audio as audio_commands
 from voxbank.commands import backup as backup_commands
 from voxbank.commands import celery_worker, db, evaluate, export, games, serve, transcribe
 from voxbank.commands import interview as interview_command
@@ -32,6 +33,7 @@ app.command(name="worker")(celery_worker.worker)
 app.command(name="beat")(celery_worker.beat)
 app.command(name="backup")(backup_commands.backup)  # operations (deploy/)
 app.command(name="restore")(backup_commands.restore)
+app.command(name="purge-wav")(audio_commands.purge_wav)
 app.command(name="transcribe")(transcribe.transcribe)
 app.command(name="serve")(serve.serve)
 app.command(name="payoffs")(games.payoffs)

@@ -215,6 +215,12 @@ class Settings(BaseSettings):
     broker_purge_after_s: int = Field(
         3600, ge=60, description="age after which the embedded broker's acknowledged messages are deleted"
     )
+    audio_wav_retention_s: int = Field(
+        30 * 86400, ge=0,
+        description="how long after an interview ends its WAV chunks are kept once the Opus copy and the transcript "
+                    "are stored (deploy/README.md, audio retention); longer than the retest window and the interval "
+                    "between backups"
+    )
 
     # Limits against unauthenticated exhaustion (deploy/SECURITY.md).
     max_body_bytes: int = Field(

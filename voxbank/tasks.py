@@ -1,7 +1,9 @@
 """Celery tasks: thin wrappers over the plain job functions, taking ids only, never personal data.
 
 ``transcribe_interview(interview_id)`` runs ``interviewer.transcription.jobs.run_transcription`` on
-the ``gpu`` queue. Everything a worker process needs (database engine, blob store, the Whisper model)
+the ``gpu`` queue; once it has stored a transcript it sends ``archive_interview_audio(interview_id)``,
+which encodes the Opus copies (``interviewer.transcription.retention.archive_recordings``) on the
+``default`` (CPU) queue. Everything a worker process needs (database engine, blob store, the Whisper model)
 is created once per pool process, after the fork (``worker_process_init``): CUDA does not survive a
 fork, and a model loaded per task would be loaded hundreds of times. The parent process never
 touches CUDA; it only runs the sweep that re-queues jobs whose worker died (see ``jobs``).
@@ -27,13 +29,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.transcription.errors import TransientError
-from interviewer.transcription.jobs import mark_failed, request_transcription, run_transcription, sweep_lapsed_claims
+from interviewer.transcription.jobs import (
+    TRANSIENT_DATABASE_ERRORS,
+    mark_failed,
+    request_transcription,
+    run_transcription,
+    sweep_lapsed_claims,
+)
+from interviewer.transcription.retention import archive_recordings
 from interviewer.transcription.whisper import ChannelRun, WhisperRunner
 from storage.blobs import BlobStore
 from storage.db import make_session_factory
 from storage.models import Interview
 from voxbank import wiring
-from voxbank.celery_app import TRANSCRIBE_TASK, app, app_for
+from voxbank.celery_app import ARCHIVE_TASK, TRANSCRIBE_TASK, app, app_for
 from voxbank.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -174,7 +183,28 @@ def transcribe_interview(self: Any, interview_id: int) -> str:
         stop_errors=(SoftTimeLimitExceeded,),
     )
     logger.info("transcription job finished", extra={"interview_id": interview_id, "outcome": result.outcome})
+    if result.outcome == "done":
+        try:
+            send_archive(interview_id)
+        except Exception:  # the transcript is stored; the retention sweep sends a lost archive message again
+            logger.warning("could not queue the Opus copy", extra={"interview_id": interview_id}, exc_info=True)
     return result.outcome
+
+
+@app.task(name=ARCHIVE_TASK, autoretry_for=TRANSIENT_DATABASE_ERRORS, max_retries=MAX_RETRIES,
+          retry_backoff=RETRY_BACKOFF_S, retry_backoff_max=RETRY_BACKOFF_MAX_S, retry_jitter=True)
+def archive_interview_audio(interview_id: int) -> dict[str, Any]:
+    """Store the Opus copy of a transcribed interview's channels (a second delivery stores nothing)."""
+    current = runtime()
+    result = archive_recordings(current.factory, current.blobs, interview_id)
+    logger.info("archive job finished", extra={"interview_id": interview_id, "archived": result.archived,
+                                               "skipped": sorted(result.skipped)})
+    return {"archived": result.archived, "skipped": result.skipped}
+
+
+def send_archive(interview_id: int, settings: Settings | None = None) -> str:
+    """Send the archive message for a transcribed interview; returns the task id."""
+    return str(app_for(settings).send_task(ARCHIVE_TASK, args=[interview_id]).id)
 
 
 def send_transcription(interview_id: int, settings: Settings | None = None) -> str:

@@ -31,11 +31,14 @@ def opus_bytes(samples: np.ndarray, sample_rate: int, *, compression_level: floa
     if not 0.0 <= compression_level <= 1.0:
         raise ArchiveError(f"compression_level must be between 0 and 1, not {compression_level}")
     data = np.asarray(samples)
-    if data.dtype == np.int16:
-        data = data.astype(np.float32) / 32768.0
+    scale = 1.0 / 32768.0 if data.dtype == np.int16 else 1.0
     buffer = io.BytesIO()
-    soundfile.write(buffer, data.astype(np.float32), sample_rate, format="OGG", subtype="OPUS",
-                    compression_level=compression_level)
+    # Written a minute at a time: a two-hour channel (460 MB as float32) is never copied whole.
+    step = 60 * sample_rate
+    with soundfile.SoundFile(buffer, "w", sample_rate, 1, format="OGG", subtype="OPUS",
+                             compression_level=compression_level) as handle:
+        for start in range(0, len(data), step):
+            handle.write(np.asarray(data[start:start + step], dtype=np.float32) * np.float32(scale))
     return buffer.getvalue()
 
 

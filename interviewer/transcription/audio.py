@@ -16,6 +16,9 @@ The chunk convention (the voice agent writes chunks this way; this module reads 
 * A chunk that cannot be read (missing, corrupted, not the chunk format) is skipped and reported in
   ``ChannelAudio.skipped`` with its time range: its span becomes silence and the rest of the
   channel is still transcribed. Only a channel with no readable chunk at all is an error.
+* Once the retention sweep has deleted a recording's chunks (``Recording.wav_purged_at``), its Opus
+  copy (``Recording.archive_sha256``, already 16 kHz and laid on the same timeline) is the channel:
+  ``ChannelSource.archive_sha256`` names it and ``assemble_channel`` decodes it instead.
 
 The waveform is built by streaming each chunk (and each gap, as zeros) through one resampler, so a
 two-hour channel is never held at its native rate and chunk boundaries leave no clicks.
@@ -68,9 +71,13 @@ class ChannelSource:
     recording_id: int
     sample_rate: int
     chunks: tuple[ChunkRef, ...]
+    archive_sha256: str | None = None
+    """The Opus copy to read instead of chunks, for a recording whose WAV chunks were purged."""
 
     def fingerprint(self) -> str:
         """A hash of exactly what will be assembled: rate, positions and blob hashes of every chunk."""
+        if not self.chunks and self.archive_sha256:
+            return hashlib.sha256(f"{self.channel}:opus:{self.archive_sha256}".encode()).hexdigest()
         digest = hashlib.sha256(f"{self.channel}:{self.sample_rate}".encode())
         for chunk in self.chunks:
             digest.update(f"|{chunk.index}:{chunk.start_s!r}:{chunk.blob_sha256}".encode())
@@ -132,7 +139,10 @@ def read_chunk(data: bytes, *, expected_rate: int, where: str) -> np.ndarray:
 
 
 def assemble_channel(source: ChannelSource, blobs: BlobStore) -> ChannelAudio:
-    """Read every chunk of one channel from the blob store and lay them on the interview timeline."""
+    """Read every chunk of one channel from the blob store and lay them on the interview timeline
+    (or, for a recording whose WAV chunks were purged, decode its Opus copy)."""
+    if not source.chunks and source.archive_sha256:
+        return _from_archive(source, source.archive_sha256, blobs)
     if not source.chunks:
         raise AudioInputError(f"the {source.channel} channel (recording {source.recording_id}) has no chunks")
     if source.sample_rate <= 0:
@@ -169,6 +179,23 @@ def assemble_channel(source: ChannelSource, blobs: BlobStore) -> ChannelAudio:
     peak = float(np.max(np.abs(waveform))) if len(waveform) else 0.0
     return ChannelAudio(channel=source.channel, samples=waveform, source_rate=source.sample_rate,
                         chunk_count=len(source.chunks), peak=peak, skipped=tuple(skipped))
+
+
+def _from_archive(source: ChannelSource, archive_sha256: str, blobs: BlobStore) -> ChannelAudio:
+    from interviewer.transcription.archive import decode
+
+    where = f"the Opus copy of the {source.channel} channel (recording {source.recording_id})"
+    try:
+        samples, rate = decode(blobs.get(archive_sha256))
+    except BlobError as error:
+        raise AudioInputError(f"{where}: {error}; its WAV chunks were purged: restore the blob from a backup") from None
+    except RuntimeError as error:  # soundfile's LibsndfileError: not an audio file it can read
+        raise AudioInputError(f"{where} cannot be decoded: {error}") from None
+    if rate != WHISPER_RATE:
+        raise AudioInputError(f"{where} is at {rate} Hz, not the {WHISPER_RATE} Hz the archive task writes")
+    waveform = samples.astype(np.float32)
+    peak = float(np.max(np.abs(waveform))) if len(waveform) else 0.0
+    return ChannelAudio(channel=source.channel, samples=waveform, source_rate=rate, chunk_count=0, peak=peak)
 
 
 def split_into_chunks(samples: np.ndarray, sample_rate: int, chunk_s: float) -> Iterator[tuple[float, bytes]]:

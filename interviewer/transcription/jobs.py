@@ -40,9 +40,10 @@ Failures that another attempt cannot fix (corrupt or empty audio, a missing mode
 ``failed`` with the reason in ``transcription_error``; they never touch recordings or an earlier
 transcript. Every state change is audited with the actor ``system:transcription``.
 
-The archival copy: each channel, as Whisper hears it (16 kHz), is also stored as Opus in Ogg
-(``archive.opus_bytes``, about 2.3 kB/s) and named in ``recordings.archive_sha256`` by the same
-fenced transaction; a job that finds the participant withdrawn removes the copies it wrote.
+The archival copy of each channel (Opus in Ogg) is not made here: encoding it is CPU work that would
+idle a GPU worker, so the Celery wrapper queues ``interviewer.transcription.retention.archive_recordings``
+on the CPU queue once this job's transcript is committed. A recording whose WAV chunks the retention
+sweep has deleted (``Recording.wav_purged_at``) is transcribed from that Opus copy instead.
 """
 
 from __future__ import annotations
@@ -62,8 +63,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer import metrics
-from interviewer.transcription.archive import opus_bytes
-from interviewer.transcription.audio import WHISPER_RATE, ChannelSource, ChunkRef, SkippedChunk, assemble_channel
+from interviewer.transcription.audio import ChannelSource, ChunkRef, SkippedChunk, assemble_channel
 from interviewer.transcription.errors import (
     AudioInputError,
     LeaseLost,
@@ -348,11 +348,14 @@ def _load_inputs(factory: sessionmaker[Session], interview_id: int) -> _Inputs:
         for recording in recordings:
             chunks = session.scalars(select(RecordingChunk).where(RecordingChunk.recording_id == recording.id)
                                      .order_by(RecordingChunk.index)).all()
+            purged = recording.wav_purged_at is not None and not chunks
             sources.append(ChannelSource(
                 channel=recording.channel, recording_id=recording.id, sample_rate=recording.sample_rate,
                 chunks=tuple(ChunkRef(c.index, c.start_s, c.blob_sha256, c.duration_s) for c in chunks),
+                archive_sha256=recording.archive_sha256 if purged else None,
             ))
-            durations[recording.channel] = max((c.start_s + c.duration_s for c in chunks), default=0.0)
+            durations[recording.channel] = (recording.duration_s if purged else
+                                             max((c.start_s + c.duration_s for c in chunks), default=0.0))
         live = session.scalars(select(Turn.text).where(Turn.interview_id == interview_id,
                                                        Turn.speaker == "participant").order_by(Turn.seq)).all()
     return _Inputs(sources=sources, live_participant_text=" ".join(live), durations=durations)
@@ -361,22 +364,8 @@ def _load_inputs(factory: sessionmaker[Session], interview_id: int) -> _Inputs:
 def _transcribe_and_store(factory: sessionmaker[Session], blobs: BlobStore, transcriber: Transcriber,
                           interview_id: int, *, token: str, lease: Lease, budget_s: int | None,
                           guards: GuardOptions, attempt: int) -> JobResult:
-    archives: dict[int, str] = {}  # recording id -> blob of its Opus copy, once written
-    try:
-        return _transcribe_archive_and_store(factory, blobs, transcriber, interview_id, archives, token=token,
-                                             lease=lease, budget_s=budget_s, guards=guards, attempt=attempt)
-    except BaseException:
-        # A job that stops early (withdrawal, a lost lease, a failure) leaves no audio copy behind.
-        with factory() as session:
-            _remove_unreferenced(session, blobs, set(archives.values()))
-        raise
-
-
-def _transcribe_archive_and_store(factory: sessionmaker[Session], blobs: BlobStore, transcriber: Transcriber,
-                                  interview_id: int, archives: dict[int, str], *, token: str, lease: Lease,
-                                  budget_s: int | None, guards: GuardOptions, attempt: int) -> JobResult:
     inputs = _load_inputs(factory, interview_id)
-    sources = [source for source in inputs.sources if source.chunks]
+    sources = [source for source in inputs.sources if source.chunks or source.archive_sha256]
     if not sources:
         what = "it has no recordings" if not inputs.sources else "its recordings have no chunks"
         raise AudioInputError(f"interview {interview_id} has no recorded audio: {what}")
@@ -393,8 +382,6 @@ def _transcribe_archive_and_store(factory: sessionmaker[Session], blobs: BlobSto
         audio = assemble_channel(source, blobs)
         skipped.extend(audio.skipped)
         lease.check()
-        if len(audio.samples):
-            archives[source.recording_id] = blobs.put(opus_bytes(audio.samples, WHISPER_RATE))
         offset = done_s
 
         def progress(seconds: float, offset: float = offset) -> None:
@@ -437,15 +424,11 @@ def _transcribe_archive_and_store(factory: sessionmaker[Session], blobs: BlobSto
         if not finished:
             # Withdrawal locks the interview row before it erases: this UPDATE waited for it and found it withdrawn.
             if session.scalar(select(Interview.status).where(Interview.id == interview_id)) == WITHDRAWN:
-                _remove_unreferenced(session, blobs, set(archives.values()))
                 return _withdrawn_result(interview_id)
             raise LeaseLost(f"interview {interview_id}: the claim of {token} lapsed before the result was stored")
         interview = session.get(Interview, interview_id)
         assert interview is not None
         interview.qa_flags = replace_flags(interview.qa_flags or [], flags)
-        for recording_id, archive_sha256 in archives.items():
-            session.execute(update(Recording).where(Recording.id == recording_id)
-                            .values(archive_sha256=archive_sha256))
         transcript = session.scalar(select(Transcript).where(Transcript.interview_id == interview_id,
                                                              Transcript.source == SOURCE,
                                                              Transcript.settings_hash == digest))
@@ -467,15 +450,15 @@ def _transcribe_archive_and_store(factory: sessionmaker[Session], blobs: BlobSto
             "settings_hash": digest, "audio_sha256": audio_sha256, "segments": len(segments),
             "participant_words": participant_words, "dropped_segments": dropped_counts,
             "duration_s": round(duration_s, 2), "qa_flags": [f["flag"] for f in flags], "run": runs,
-            "archives": len(archives),
+            "from_opus": sorted(s.channel for s in sources if not s.chunks),
         })
         transcript_id = transcript.id
     return JobResult("done", f"interview {interview_id}: {len(segments)} segments, "
                              f"{participant_words} participant words", transcript_id)
 
 
-def _remove_unreferenced(session: Session, blobs: BlobStore, hashes: set[str]) -> None:
-    """Delete the blobs this job wrote that no row names (identical audio may share a blob)."""
+def remove_unreferenced(session: Session, blobs: BlobStore, hashes: set[str]) -> None:
+    """Delete those of ``hashes`` that no recording or chunk row names (identical audio may share a blob)."""
     used = set(session.scalars(select(Recording.archive_sha256).where(Recording.archive_sha256.in_(hashes))))
     used |= set(session.scalars(select(RecordingChunk.blob_sha256).where(RecordingChunk.blob_sha256.in_(hashes))))
     used |= set(session.scalars(select(Recording.sha256).where(Recording.sha256.in_(hashes))))

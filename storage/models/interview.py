@@ -115,9 +115,12 @@ class Recording(Base):
     status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.RECORDING)
     duration_s: Mapped[float] = mapped_column(default=0.0)
     sha256: Mapped[str | None] = mapped_column(String(64))
-    # The Opus-in-Ogg archival and listening copy the transcription job writes (deploy/README.md: when
+    # The Opus-in-Ogg archival and listening copy the archive task writes after transcription (deploy/README.md: when
     # the WAV chunks may go).
     archive_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Set when the retention sweep deleted the WAV chunks (interviewer.transcription.retention): from then
+    # on the Opus copy is the recording, for listening and for re-transcription.
+    wav_purged_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     interview: Mapped[Interview] = relationship(back_populates="recordings")

@@ -273,7 +273,8 @@ def test_a_participant_is_interviewed_and_transcribed_across_the_production_proc
         browser.close()
     assert prolific_requests == [completion]
 
-    # The worker transcribes the finished interview and keeps the Opus copy of each channel.
+    # The worker transcribes the finished interview; then the archive task (default queue) keeps the Opus
+    # copy of each channel.
     engine = make_engine(database_url)
     factory: sessionmaker[Session] = make_session_factory(engine)
 
@@ -282,10 +283,17 @@ def test_a_participant_is_interviewed_and_transcribed_across_the_production_proc
             return session.scalars(select(Interview).where(Interview.transcription_status == "done")).first()
 
     interview = topology.wait(transcribed, 180, "the worker to transcribe the interview")
+
+    def archived() -> list[str | None] | None:
+        with factory() as session:
+            found = session.scalars(select(Recording.archive_sha256)
+                                    .where(Recording.interview_id == interview.id)).all()
+        return list(found) if found and all(found) else None
+
+    archives = topology.wait(archived, 120, "the archive task to store the Opus copies")
     with factory() as session:
         visit = session.scalars(select(Visit).join(Participant)).one()
         transcript = session.scalars(select(Transcript).where(Transcript.interview_id == interview.id)).one()
-        archives = session.scalars(select(Recording.archive_sha256).where(Recording.interview_id == interview.id)).all()
     engine.dispose()
     assert (interview.status, visit.status) == ("completed", "completed")
     # Both channels are in it (the looped answer may talk over the interviewer, who then stops and listens).

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from storage.db import transaction
 from storage.models import Interview
-from voxbank.celery_app import TRANSCRIBE_TASK, app_for, celery_config, create_app
+from voxbank.celery_app import ARCHIVE_TASK, PURGE_WAV_TASK, TRANSCRIBE_TASK, app_for, celery_config, create_app
 from voxbank.settings import load_settings
 
 
@@ -94,3 +94,17 @@ def test_transcribe_needs_an_interview_or_pending(run_voxbank, database_url: str
     assert (result.returncode, result.stderr) == (2, "give an INTERVIEW_ID or --pending (one of them)\n")
     result = run_voxbank("transcribe", "999", database_url=database_url, data_dir=str(tmp_path))
     assert (result.returncode, result.stderr) == (1, "there is no interview 999\n")
+
+
+def test_the_opus_copy_is_encoded_on_the_cpu_queue_with_the_transcription_time_limit(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, transcription_time_limit_s=7200)
+    app = create_app(settings)
+    assert app.amqp.router.route({}, ARCHIVE_TASK)["queue"].name == "default"
+    assert celery_config(settings)["task_annotations"][ARCHIVE_TASK] == {"time_limit": 7200, "soft_time_limit": 6840}
+
+
+def test_beat_sends_the_wav_retention_sweep_every_hour(tmp_path: Path) -> None:
+    config = celery_config(load_settings(data_dir=tmp_path))
+    assert config["beat_schedule"]["wav-purge"]["task"] == PURGE_WAV_TASK == "voxbank.purge_wav"
+    assert config["beat_schedule"]["wav-purge"]["schedule"] == 3600.0
+    assert "voxbank.audio_retention" in config["imports"]

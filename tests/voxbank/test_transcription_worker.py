@@ -32,7 +32,7 @@ from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Interview, Recording, RecordingChunk, Transcript, utcnow
 from tests.database_roles import as_app_role
 from voxbank.settings import Settings, load_settings
-from voxbank.tasks import enqueue_transcription, send_transcription
+from voxbank.tasks import enqueue_transcription, send_archive, send_transcription
 
 pytestmark = pytest.mark.slow
 
@@ -93,16 +93,17 @@ class Stack:
     blobs: BlobStore
     workers: list[Worker] = field(default_factory=list)
 
-    def start_worker(self, name: str) -> Worker:
+    def start_worker(self, name: str, queues: str = "default,gpu") -> Worker:
         log = self.folder / f"{name}.log"
         with open(log, "wb") as handle:
             process = subprocess.Popen(
-                [sys.executable, "-m", "voxbank", "worker", "--queues", "default,gpu", "--concurrency", "1"],
+                [sys.executable, "-m", "voxbank", "worker", "--queues", queues, "--concurrency", "1"],
                 env=self.env, cwd=self.folder, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         worker = Worker(process, log)
         self.workers.append(worker)
         worker.wait_for_log(" ready.")
-        worker.wait_for_log("whisper model loaded")
+        if "gpu" in queues.split(","):  # only a worker that transcribes loads Whisper
+            worker.wait_for_log("whisper model loaded")
         return worker
 
     def running_workers(self) -> list[Worker]:
@@ -122,9 +123,16 @@ class Stack:
         with self.factory() as session:
             return list(session.scalars(select(Transcript).where(Transcript.interview_id == interview_id)))
 
-    def audit_actions(self, interview_id: int) -> list[str]:
+    def audit_actions(self, interview_id: int, prefix: str = "transcription.") -> list[str]:
+        """The interview's audit actions that start with ``prefix`` (the archive task's run on their own)."""
         with self.factory() as session:
-            return [event.action for event in events_for(session, f"interview:{interview_id}")]
+            return [event.action for event in events_for(session, f"interview:{interview_id}")
+                    if event.action.startswith(prefix)]
+
+    def archives(self, interview_id: int) -> dict[str, str | None]:
+        with self.factory() as session:
+            return {r.channel: r.archive_sha256
+                    for r in session.scalars(select(Recording).where(Recording.interview_id == interview_id))}
 
     def add(self, synthetic: SyntheticInterview) -> int:
         with transaction(self.factory) as session:
@@ -295,3 +303,27 @@ def test_pending_queues_every_ended_interview_that_waits(
     assert [len(stack.transcripts(i)) for i in (first, second)] == [1, 1]
     assert stack.voxbank("transcribe", "--pending").stdout == "queued 0 interview(s)\n"
 
+
+
+def test_the_opus_copy_is_made_on_the_default_queue_after_the_transcript_and_a_second_delivery_does_nothing(
+        stack: Stack, synthetic: SyntheticInterview) -> None:
+    for running in stack.running_workers():  # the shared worker serves both queues: this test needs them apart
+        running.stop()
+    gpu = stack.start_worker("gpu-only", queues="gpu")
+    interview_id = stack.add(shortened(synthetic, 2))
+    assert enqueue_transcription(interview_id, settings=stack.settings, requested_by="test")
+    stack.wait_until(lambda: stack.interview(interview_id).transcription_status == "done", "the job done")
+    assert stack.archives(interview_id) == {"interviewer": None, "participant": None}  # not on the GPU worker
+
+    cpu = stack.start_worker("default-only", queues="default")
+    stack.wait_until(lambda: all(stack.archives(interview_id).values()), "both Opus copies stored")
+    archives = stack.archives(interview_id)
+    assert stack.audit_actions(interview_id, "recording.") == ["recording.archived", "recording.archived"]
+    assert "archive job finished" not in gpu.text()
+    files = sorted(path.name for path in stack.blobs.root.rglob("*") if path.is_file())
+
+    task_id = send_archive(interview_id, stack.settings)  # a second delivery of the same message
+    cpu.wait_for_log(f"[{task_id}] succeeded")
+    assert stack.archives(interview_id) == archives
+    assert stack.audit_actions(interview_id, "recording.") == ["recording.archived", "recording.archived"]
+    assert sorted(path.name for path in stack.blobs.root.rglob("*") if path.is_file()) == files

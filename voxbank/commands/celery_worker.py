@@ -61,6 +61,7 @@ def beat(
     loglevel: str = typer.Option("INFO", "--loglevel", "-l", help="DEBUG, INFO, WARNING or ERROR"),
 ) -> None:
     """Run Celery beat alone: it sends the scheduler's tick every minute (run exactly one)."""
+    from storage.files import private_directory
     from voxbank.metrics import serve_metrics
     from voxbank.settings import get_settings
 
@@ -69,6 +70,8 @@ def beat(
     from voxbank.celery_app import app
 
     serve_metrics(settings)
+    # Beat opens its schedule file at once; with Redis as the broker nothing else may have made the folder yet.
+    private_directory(settings.resolved_data_dir)
     app.start(["beat", f"--loglevel={loglevel}",
                f"--schedule={settings.resolved_data_dir / 'celerybeat-schedule'}"])
 
@@ -94,6 +97,9 @@ def _beat_arguments(beat: bool) -> list[str]:
     """Celery's options for an embedded beat, its schedule file kept in the data directory."""
     if not beat:
         return []
+    from storage.files import private_directory
     from voxbank.settings import get_settings
 
-    return ["--beat", f"--schedule-filename={get_settings().resolved_data_dir / 'celerybeat-schedule'}"]
+    folder = get_settings().resolved_data_dir
+    private_directory(folder)
+    return ["--beat", f"--schedule-filename={folder / 'celerybeat-schedule'}"]

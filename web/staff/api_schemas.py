@@ -85,6 +85,8 @@ class InterviewOut(BaseModel):
     ended_at: datetime | None
     transcription_status: str
     audio: dict[str, str]
+    wav_purged: dict[str, datetime] = {}
+    """Channels whose WAV chunks the retention policy deleted, and when: their audio URL serves the Opus copy."""
     turns: list[TurnOut]
 
 

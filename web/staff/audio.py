@@ -5,6 +5,10 @@ interview's timeline; a gap between chunks is silence). ``ChannelWav`` lays them
 chunk rows (no audio read) so that its length, and so any byte range, is known; ``read`` then
 decodes only the chunks a range touches, so a seek into a two-hour recording reads a few seconds.
 Second ``t`` of the file is second ``t`` of the interview, so a turn's ``start_s`` is where to seek.
+
+Once the retention sweep has deleted a recording's WAV chunks (``Recording.wav_purged_at``), the
+recording is its Opus copy: ``ArchiveFile`` serves that blob as it is stored (Ogg, 16 kHz, the same
+timeline), with the same byte ranges.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class _Piece:
 
 class ChannelWav:
     """A recording's chunks as one WAV file: ``size`` bytes, any range readable on its own."""
+
+    media_type = "audio/wav"
 
     def __init__(self, recording: Recording, blobs: BlobStore) -> None:
         self.recording = recording
@@ -112,6 +118,22 @@ class ChannelWav:
         if position <= sample_last:
             emitted += bytes((sample_last - position + 1) * SAMPLE_BYTES)
         yield bytes(emitted)
+
+
+class ArchiveFile:
+    """A recording's Opus copy as the file served: ``size`` bytes, any range readable (checked once)."""
+
+    media_type = "audio/ogg"
+
+    def __init__(self, recording: Recording, blobs: BlobStore) -> None:
+        assert recording.archive_sha256 is not None
+        self.data = blobs.get(recording.archive_sha256)  # BlobError when missing or damaged
+        self.size = len(self.data)
+
+    def read(self, first: int, last: int) -> Iterator[bytes]:
+        """The file's bytes ``first`` to ``last`` inclusive, in pieces of a megabyte."""
+        for start in range(first, last + 1, 1 << 20):
+            yield self.data[start:min(last + 1, start + (1 << 20))]
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

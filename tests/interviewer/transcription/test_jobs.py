@@ -12,7 +12,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.transcription import jobs
-from interviewer.transcription.archive import decode
 from interviewer.transcription.errors import TransientError
 from interviewer.transcription.jobs import (
     Lease,
@@ -28,7 +27,7 @@ from interviewer.transcription.whisper import ChannelRun, RawSegment
 from storage.audit import events_for
 from storage.blobs import BlobStore
 from storage.db import transaction
-from storage.models import Interview, Participant, Recording, RecordingChunk, Transcript, Visit, utcnow
+from storage.models import Interview, Participant, RecordingChunk, Transcript, Visit, utcnow
 from storage.models import Study as StudyRow
 from survey.withdrawal import withdraw
 
@@ -129,28 +128,6 @@ def test_a_transcription_is_stored_once_and_a_rerun_replaces_it_in_place(session
     assert completed.details["replaced"] is True
     assert completed.details["transcript_id"] == first.id
     assert completed.details["dropped_segments"] == {}
-
-
-def test_each_channel_gets_an_opus_copy_as_long_as_its_recording_and_far_smaller(session_factory, blobs,
-                                                                                synthetic) -> None:
-    interview_id = add_interview(session_factory, blobs, synthetic)
-    request_transcription(session_factory, interview_id, requested_by="test")
-    assert run_transcription(session_factory, blobs, ScriptedTranscriber(INTERVIEWER, PARTICIPANT), interview_id,
-                             token="t").outcome == "done"
-    with session_factory() as session:
-        recordings = session.scalars(select(Recording).where(Recording.interview_id == interview_id)).all()
-        chunk_bytes = {r.channel: sum(len(blobs.get(c.blob_sha256)) for c in r.chunks) for r in recordings}
-        archives = {r.channel: r.archive_sha256 for r in recordings}
-        lengths = {r.channel: max(c.start_s + c.duration_s for c in r.chunks) for r in recordings}
-    assert sorted(archives) == ["interviewer", "participant"]
-    for channel, sha256 in archives.items():
-        assert sha256 is not None
-        samples, rate = decode(blobs.get(sha256))
-        assert rate == 16000
-        assert len(samples) / rate == pytest.approx(lengths[channel], abs=0.1)
-        assert len(blobs.get(sha256)) < chunk_bytes[channel] / 5, channel
-    with session_factory() as session:
-        assert events_for(session, f"interview:{interview_id}")[-1].details["archives"] == 2
 
 
 def test_a_redelivered_message_finds_the_job_done_and_does_nothing(session_factory, blobs, synthetic) -> None:

@@ -97,3 +97,38 @@ def test_an_admin_withdraws_a_participant_after_typing_their_pseudonym(staff, pe
     assert event.actor == "staff:admin@lab.example.org"
     gone = staff[Role.RESEARCHER].client.get(f"/staff/recordings/{person.recording_ids['participant']}/audio")
     assert gone.status_code == 404
+
+
+def test_once_the_wav_is_purged_staff_hear_the_opus_copy_with_ranges(staff, person: Person, session_factory,
+                                                                     client):
+    from interviewer.transcription.archive import decode
+    from interviewer.transcription.jobs import request_transcription, run_transcription
+    from interviewer.transcription.retention import archive_recordings, purge_wav
+    from tests.interviewer.transcription.test_jobs import INTERVIEWER, PARTICIPANT, ScriptedTranscriber
+
+    blobs = client.app.state.blob_store
+    request_transcription(session_factory, person.interview_id, requested_by="test")
+    assert run_transcription(session_factory, blobs, ScriptedTranscriber(INTERVIEWER, PARTICIPANT),
+                             person.interview_id, token="t").outcome == "done"
+    archive_recordings(session_factory, blobs, person.interview_id)
+    assert len(purge_wav(session_factory, blobs, retention_s=0).purged) == 2
+    url = f"/staff/recordings/{person.recording_ids['participant']}/audio"
+    researcher = staff[Role.RESEARCHER].client
+
+    whole = researcher.get(url)
+    part = researcher.get(url, headers={"Range": "bytes=100-299"})
+
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/ogg"
+    samples, rate = decode(whole.content)
+    assert rate == RATE and abs(len(samples) - 16 * RATE) <= RATE // 10
+    expected = tone(16.0, 220.0).astype(np.float32) / 32768
+    expected[5 * RATE:7 * RATE] = 0
+    n = min(len(samples), len(expected))
+    assert np.corrcoef(samples[:n], expected[:n])[0, 1] > 0.9  # the same tone, with the same gap
+    assert part.status_code == 206 and part.content == whole.content[100:300]
+    assert part.headers["content-range"] == f"bytes 100-299/{len(whole.content)}"
+    assert _events(session_factory, "recording.read")[-1].details == {
+        "recording_id": person.recording_ids["participant"], "channel": "participant", "bytes": [100, 299],
+        "format": "opus"}
+    page = staff[Role.RESEARCHER].client.get(f"/staff/participants/{person.pseudonym}")
+    assert "Opus copy (WAV deleted" in page.text

@@ -82,6 +82,8 @@ def api_participant(request: Request, session: SessionDep, staff: Researcher, ps
             ended_at=i.interview.ended_at, transcription_status=i.interview.transcription_status,
             audio={channel: f"/staff/recordings/{r.id}/audio" for channel, r in i.recordings.items()
                    if r.status != "deleted"},
+            wav_purged={channel: r.wav_purged_at for channel, r in i.recordings.items()
+                        if r.status != "deleted" and r.wav_purged_at is not None},
             turns=[TurnOut(seq=t.seq, speaker=t.speaker, kind=t.kind, question_id=t.question_id, text=t.text,
                            start_s=t.start_s, end_s=t.end_s) for t in i.turns],
         ) for i in record.interviews],

@@ -19,7 +19,7 @@ from web.deps import BlobStoreDep, FormDep, SessionDep
 from web.routes.withdrawal import _end_live_call as end_live_call
 from web.staff import participant_record
 from web.staff.access import Researcher, Withdrawer
-from web.staff.audio import ChannelWav, RangeNotSatisfiable, parse_range
+from web.staff.audio import ArchiveFile, ChannelWav, RangeNotSatisfiable, parse_range
 from web.staff.errors import StaffInputError, StaffNotFound
 from web.staff.rendering import render_staff
 from web.staff.roles import Permission
@@ -99,29 +99,39 @@ def withdraw_participant(request: Request, session: SessionDep, blobs: BlobStore
 @router.get("/recordings/{recording_id}/audio")
 def recording_audio(request: Request, session: SessionDep, blobs: BlobStoreDep, staff: Researcher,
                     recording_id: int) -> Response:
-    """One recorded channel as a WAV file, with HTTP Range so the player can seek; every request is audited."""
+    """One recorded channel as a WAV file (or, once its WAV chunks were purged, its Opus copy), with HTTP Range
+    so the player can seek; every request is audited."""
     recording = session.get(Recording, recording_id)
     study_id = session.scalar(select(Participant.study_id).join(Visit, Visit.participant_id == Participant.id)
                               .join(Interview, Interview.visit_id == Visit.id)
                               .where(Interview.id == (recording.interview_id if recording else None)))
     if recording is None or recording.status == "deleted" or study_id != request.app.state.journey.study_id:
         raise StaffNotFound(f"There is no recording {recording_id} (it may have been erased at withdrawal).")
-    wav = ChannelWav(recording, blobs)
+    audio: ChannelWav | ArchiveFile
+    if recording.wav_purged_at is not None and recording.archive_sha256:
+        try:  # the WAV chunks are gone (retention policy): the Opus copy is the recording now
+            audio = ArchiveFile(recording, blobs)
+        except BlobError as error:
+            raise StaffNotFound(f"The Opus copy of recording {recording_id} cannot be read (its WAV chunks were "
+                                f"deleted under the retention policy): {error}") from None
+    else:
+        audio = ChannelWav(recording, blobs)
     try:
-        wanted = parse_range(request.headers.get("range"), wav.size)
+        wanted = parse_range(request.headers.get("range"), audio.size)
     except RangeNotSatisfiable:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{wav.size}"})
-    first, last = wanted if wanted else (0, wav.size - 1)
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{audio.size}"})
+    first, last = wanted if wanted else (0, audio.size - 1)
     audit.record(session, staff.actor, "recording.read", f"interview:{recording.interview_id}",
-                 {"recording_id": recording.id, "channel": recording.channel, "bytes": [first, last]})
+                 {"recording_id": recording.id, "channel": recording.channel, "bytes": [first, last],
+                  **({"format": "opus"} if isinstance(audio, ArchiveFile) else {})})
     session.commit()
-    if wav.pieces:
+    if isinstance(audio, ChannelWav) and audio.pieces:
         try:  # a missing or damaged chunk is reported now, not halfway through the response
-            blobs.get(wav.pieces[0].blob_sha256)
+            blobs.get(audio.pieces[0].blob_sha256)
         except BlobError as error:
             raise StaffNotFound(f"The audio of recording {recording_id} cannot be read: {error}") from None
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(last - first + 1), "Cache-Control": "no-store"}
     if wanted is None:
-        return StreamingResponse(wav.read(first, last), media_type="audio/wav", headers=headers)
-    headers["Content-Range"] = f"bytes {first}-{last}/{wav.size}"
-    return StreamingResponse(wav.read(first, last), status_code=206, media_type="audio/wav", headers=headers)
+        return StreamingResponse(audio.read(first, last), media_type=audio.media_type, headers=headers)
+    headers["Content-Range"] = f"bytes {first}-{last}/{audio.size}"
+    return StreamingResponse(audio.read(first, last), status_code=206, media_type=audio.media_type, headers=headers)
