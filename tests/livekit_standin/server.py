@@ -53,7 +53,7 @@ class LiveKitStandIn:
     # ------------------------------------------------------------------ lifecycle
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[_cors])
         app.router.add_get("/rtc", self._rtc)
         app.router.add_get("/rtc/validate", self._validate)
         app.router.add_get("/agent", self._agent)
@@ -287,6 +287,21 @@ class LiveKitStandIn:
         if room is None:
             raise TwirpError(404, "not_found", "requested room does not exist")
         return room_service.ListParticipantsResponse(participants=[p.info() for p in room.participants.values()])
+
+
+@web.middleware
+async def _cors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) \
+        -> web.StreamResponse:
+    """Browsers read LiveKit's HTTP answers from other origins (livekit-client's /rtc/validate after a
+    failed join): every answer, the 404 of /rtc/v1/validate included, allows any origin, as LiveKit's do."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        error.headers["Access-Control-Allow-Origin"] = "*"
+        raise
+    if not response.prepared:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def _source(name: str) -> int:
