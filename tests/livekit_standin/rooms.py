@@ -47,13 +47,21 @@ class ForwardedAudio(MediaStreamTrack):
         super().__init__()
         self._source = source
         self._track_sid = track_sid
+        self.frames = 0
+        self.loudest = 0
+        """How many frames went out, and the loudest sample among them (what the tests read)."""
 
     @property
     def id(self) -> str:
         return self._track_sid
 
     async def recv(self) -> Any:
-        return await self._source.recv()
+        frame = await self._source.recv()
+        self.frames += 1
+        samples = frame.to_ndarray()
+        if samples.size:
+            self.loudest = max(self.loudest, int(abs(samples).max()))
+        return frame
 
 
 @dataclass
@@ -63,6 +71,8 @@ class Publication:
     info: models.TrackInfo
     cid: str
     media: MediaStreamTrack | None = None
+    subscribed: bool = False
+    """Whether the publisher was told its track has a subscriber (``TrackSubscribed``)."""
 
 
 @dataclass
@@ -86,12 +96,13 @@ class Participant:
     subscriber: RTCPeerConnection = field(default_factory=RTCPeerConnection)
     channels: dict[str, RTCDataChannel] = field(default_factory=dict)
     """The subscriber's data channels by label: what the server sends this participant."""
-    forwarded: set[str] = field(default_factory=set)
-    """The track sids already added to the subscriber connection."""
+    forwarded: dict[str, ForwardedAudio] = field(default_factory=dict)
+    """The tracks added to the subscriber connection, by sid."""
     negotiation: asyncio.Lock = field(default_factory=asyncio.Lock)
     answer: asyncio.Future[rtc.SessionDescription] | None = None
     offer_id: int = 0
     closed: bool = False
+    disconnect_reason: int = models.UNKNOWN_REASON
     session: Signalling | None = None
 
     def info(self) -> models.ParticipantInfo:
@@ -100,6 +111,7 @@ class Participant:
             attributes=self.attributes, kind=self.kind, permission=self.permission, version=self.version,
             joined_at=self.joined_at, joined_at_ms=self.joined_at * 1000, is_publisher=bool(self.publications),
             state=models.ParticipantInfo.DISCONNECTED if self.closed else models.ParticipantInfo.ACTIVE,
+            disconnect_reason=self.disconnect_reason,
             tracks=[publication.info for publication in self.publications.values()])
 
     async def send(self, response: rtc.SignalResponse) -> None:
@@ -185,7 +197,8 @@ class Signalling:
                 if await self.handle(request) is False:
                     break
         finally:
-            await self.close()
+            # without a leave the connection dropped; LiveKit would wait for a resume, which is not served here
+            await self.close(models.SIGNAL_CLOSE if p.disconnect_reason == models.UNKNOWN_REASON else None)
 
     # ------------------------------------------------------------------ the subscriber connection
 
@@ -203,13 +216,15 @@ class Signalling:
         async with p.negotiation:
             if p.closed:
                 return
+            added: list[tuple[Participant, Publication]] = []
             for publication in publications:
                 owner = publisher or self._owner(publication)
                 if publication.info.sid in p.forwarded or publication.media is None or owner is None:
                     continue
-                p.forwarded.add(publication.info.sid)
                 track = ForwardedAudio(self.room.relay.subscribe(publication.media, buffered=False),
                                        publication.info.sid)
+                p.forwarded[publication.info.sid] = track
+                added.append((owner, publication))
                 transceiver = p.subscriber.addTransceiver(track, direction="sendonly")
                 # the clients find the publisher and the track in the stream id: "<participant sid>|<track sid>"
                 transceiver.sender._stream_id = f"{owner.sid}|{publication.info.sid}"
@@ -226,6 +241,13 @@ class Signalling:
                 await asyncio.wait_for(p.answer, ANSWER_TIMEOUT_S)
             except TimeoutError:
                 log.warning("participant %s did not answer the subscriber offer", p.identity)
+                return
+            # the first subscriber: the publisher learns it (the agents' audio output waits for this to play)
+            for owner, publication in added:
+                if not publication.subscribed:
+                    publication.subscribed = True
+                    await owner.send(rtc.SignalResponse(track_subscribed=rtc.TrackSubscribed(
+                        track_sid=publication.info.sid)))
 
     def _owner(self, publication: Publication) -> Participant | None:
         return next((o for o in self.room.others(self.p) if publication.info.sid in o.publications), None)
@@ -273,6 +295,7 @@ class Signalling:
             await p.send(rtc.SignalResponse(pong_resp=rtc.Pong(last_ping_timestamp=request.ping_req.timestamp,
                                                                timestamp=now_ms())))
         elif which == "leave":
+            p.disconnect_reason = models.CLIENT_INITIATED  # leaving for good (an agent ends its session)
             return False
         # subscription, track settings, layers, permissions, sync state, simulate: every participant
         # gets every track here, and there is no reconnection to sync, so these change nothing.
@@ -365,6 +388,8 @@ class Signalling:
             return
         p.closed = True
         if reason is not None:
+            p.disconnect_reason = reason
+        if reason is not None and reason != models.SIGNAL_CLOSE:
             await p.send(rtc.SignalResponse(leave=rtc.LeaveRequest(
                 can_reconnect=False, reason=reason, action=rtc.LeaveRequest.DISCONNECT)))
         if self.room.participants.get(p.identity) is p:

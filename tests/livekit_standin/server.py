@@ -101,6 +101,21 @@ class LiveKitStandIn:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
+    def describe(self) -> str:
+        """The rooms, who is in them, what each published (and whether its media arrived) and was sent."""
+        lines = []
+        for room in list(self.rooms.values()):
+            lines.append(f"room {room.name} ({room.sid})")
+            for p in list(room.participants.values()):
+                tracks = ", ".join(f"{sid} {'media' if pub.media is not None else 'no media yet'}"
+                                   for sid, pub in list(p.publications.items()))
+                received = ", ".join(f"{sid} ({track.frames} frames, loudest {track.loudest})"
+                                     for sid, track in list(p.forwarded.items()))
+                lines.append(f"  {p.identity} kind={p.kind} published [{tracks}] receives {received} "
+                             f"publisher={p.publisher.connectionState if p.publisher else None} "
+                             f"subscriber={p.subscriber.connectionState}")
+        return "\n".join(lines)
+
     def call(self, function: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
         """Run ``function()`` on the stand-in's loop from another thread; its result."""
         assert self.loop is not None
