@@ -12,11 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from aiohttp import web
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
+from av import AudioFrame
 from livekit.protocol import models, rtc
 
 log = logging.getLogger(__name__)
@@ -57,10 +59,11 @@ class ForwardedAudio(MediaStreamTrack):
 
     async def recv(self) -> Any:
         frame = await self._source.recv()
+        assert isinstance(frame, AudioFrame)
         self.frames += 1
         samples = frame.to_ndarray()
         if samples.size:
-            self.loudest = max(self.loudest, int(abs(samples).max()))
+            self.loudest = max(self.loudest, int(np.abs(samples).max()))
         return frame
 
 
@@ -85,7 +88,7 @@ class Participant:
     name: str
     metadata: str
     attributes: dict[str, str]
-    kind: int
+    kind: models.ParticipantInfo.Kind
     permission: models.ParticipantPermission
     sid: str = field(default_factory=lambda: new_sid("PA"))
     joined_at: int = field(default_factory=lambda: int(time.time()))
@@ -102,7 +105,7 @@ class Participant:
     answer: asyncio.Future[rtc.SessionDescription] | None = None
     offer_id: int = 0
     closed: bool = False
-    disconnect_reason: int = models.UNKNOWN_REASON
+    disconnect_reason: models.DisconnectReason = models.UNKNOWN_REASON
     session: Signalling | None = None
 
     def info(self) -> models.ParticipantInfo:
@@ -382,7 +385,7 @@ class Signalling:
 
     # ------------------------------------------------------------------ leaving
 
-    async def close(self, reason: int | None = None) -> None:
+    async def close(self, reason: models.DisconnectReason | None = None) -> None:
         p = self.p
         if p.closed:
             return

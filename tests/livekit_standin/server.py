@@ -14,6 +14,7 @@ from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from livekit import api
+from livekit.api.access_token import Claims
 from livekit.protocol import agent_dispatch, models
 from livekit.protocol import room as room_service
 
@@ -116,25 +117,20 @@ class LiveKitStandIn:
                              f"subscriber={p.subscriber.connectionState}")
         return "\n".join(lines)
 
-    def call(self, function: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
-        """Run ``function()`` on the stand-in's loop from another thread; its result."""
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(function(), self.loop).result(timeout)
-
     # ------------------------------------------------------------------ auth
 
-    def _claims(self, token: str) -> api.Claims:
+    def _claims(self, token: str) -> Claims:
         try:
             return api.TokenVerifier(self.api_key, self.api_secret).verify(token)
         except (jwt.PyJWTError, ValueError, KeyError) as error:
             raise TwirpError(401, "unauthenticated", f"invalid token: {error}") from None
 
-    def _join_claims(self, request: web.Request) -> api.Claims:
+    def _join_claims(self, request: web.Request) -> Claims:
         """The token of a join: the JavaScript client puts it in the query, the Rust one in the header."""
         token = request.query.get("access_token")
         return self._claims(token) if token else self._bearer(request)
 
-    def _bearer(self, request: web.Request) -> api.Claims:
+    def _bearer(self, request: web.Request) -> Claims:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             raise TwirpError(401, "unauthenticated", "no authorization header")
@@ -251,25 +247,25 @@ class LiveKitStandIn:
         })
 
     @staticmethod
-    def _admin(claims: api.Claims, room: str) -> None:
+    def _admin(claims: Claims, room: str) -> None:
         if claims.video is None or not claims.video.room_admin or claims.video.room != room:
             raise TwirpError(401, "unauthenticated", f"the token does not grant administering room {room!r}")
 
-    async def _create_dispatch(self, claims: api.Claims, request: agent_dispatch.CreateAgentDispatchRequest) \
+    async def _create_dispatch(self, claims: Claims, request: agent_dispatch.CreateAgentDispatchRequest) \
             -> agent_dispatch.AgentDispatch:
         self._admin(claims, request.room)
         if not request.room:
             raise TwirpError(400, "invalid_argument", "room name is required")
         return self.dispatcher.create(request, self._room(request.room).info())
 
-    async def _list_dispatch(self, claims: api.Claims, request: agent_dispatch.ListAgentDispatchRequest) \
+    async def _list_dispatch(self, claims: Claims, request: agent_dispatch.ListAgentDispatchRequest) \
             -> agent_dispatch.ListAgentDispatchResponse:
         self._admin(claims, request.room)
         found = [d for d in self.dispatcher.in_room(request.room)
                  if not request.dispatch_id or d.id == request.dispatch_id]
         return agent_dispatch.ListAgentDispatchResponse(agent_dispatches=found)
 
-    async def _delete_dispatch(self, claims: api.Claims, request: agent_dispatch.DeleteAgentDispatchRequest) \
+    async def _delete_dispatch(self, claims: Claims, request: agent_dispatch.DeleteAgentDispatchRequest) \
             -> agent_dispatch.AgentDispatch:
         self._admin(claims, request.room)
         deleted = self.dispatcher.delete(request.dispatch_id)
@@ -277,7 +273,7 @@ class LiveKitStandIn:
             raise TwirpError(404, "not_found", "dispatch not found")
         return deleted
 
-    async def _delete_room(self, claims: api.Claims, request: room_service.DeleteRoomRequest) \
+    async def _delete_room(self, claims: Claims, request: room_service.DeleteRoomRequest) \
             -> room_service.DeleteRoomResponse:
         if claims.video is None or not claims.video.room_create:
             raise TwirpError(401, "unauthenticated", "the token does not grant deleting rooms")
@@ -287,7 +283,7 @@ class LiveKitStandIn:
         await self._close_room(room)
         return room_service.DeleteRoomResponse()
 
-    async def _list_rooms(self, claims: api.Claims, request: room_service.ListRoomsRequest) \
+    async def _list_rooms(self, claims: Claims, request: room_service.ListRoomsRequest) \
             -> room_service.ListRoomsResponse:
         if claims.video is None or not claims.video.room_list:
             raise TwirpError(401, "unauthenticated", "the token does not grant listing rooms")
@@ -295,7 +291,7 @@ class LiveKitStandIn:
         return room_service.ListRoomsResponse(rooms=[room.info() for room in self.rooms.values()
                                                      if not names or room.name in names])
 
-    async def _list_participants(self, claims: api.Claims, request: room_service.ListParticipantsRequest) \
+    async def _list_participants(self, claims: Claims, request: room_service.ListParticipantsRequest) \
             -> room_service.ListParticipantsResponse:
         self._admin(claims, request.room)
         room = self.rooms.get(request.room)
@@ -319,8 +315,11 @@ async def _cors(request: web.Request, handler: Callable[[web.Request], Awaitable
     return response
 
 
-def _source(name: str) -> int:
-    return int(models.TrackSource.Value(name.upper())) if name.upper() in models.TrackSource.keys() else 0
+def _source(name: str) -> models.TrackSource:
+    """A grant's source name ("microphone") as the protocol's enum."""
+    sources = {"camera": models.CAMERA, "microphone": models.MICROPHONE, "screen_share": models.SCREEN_SHARE,
+               "screen_share_audio": models.SCREEN_SHARE_AUDIO}
+    return sources.get(name.lower(), models.UNKNOWN)
 
 
 def _free_port() -> int:
