@@ -8,7 +8,6 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,11 +160,12 @@ class Room:
 class Signalling:
     """One participant's session on ``/rtc``, from the join to the leave."""
 
-    def __init__(self, participant: Participant, on_left: Callable[[Participant], None]) -> None:
+    def __init__(self, participant: Participant) -> None:
         self.p = participant
         self.room = participant.room
         participant.session = self
-        self._on_left = on_left
+        self._early: dict[int, list[rtc.TrickleRequest]] = {rtc.PUBLISHER: [], rtc.SUBSCRIBER: []}
+        """Candidates that came before the description they belong to (applied once it is set)."""
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def _spawn(self, coroutine: Any, name: str) -> None:
@@ -264,6 +264,7 @@ class Signalling:
             await self._publisher_offer(request.offer)
         elif which == "answer":
             await p.subscriber.setRemoteDescription(RTCSessionDescription(request.answer.sdp, "answer"))
+            await self._apply_early(rtc.SUBSCRIBER)
             if p.answer is not None and not p.answer.done():
                 p.answer.set_result(request.answer)
         elif which == "trickle":
@@ -311,16 +312,26 @@ class Signalling:
             p.publisher.on("datachannel", self._on_datachannel)
             p.publisher.on("track", self._on_track)
         await p.publisher.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+        await self._apply_early(rtc.PUBLISHER)
         answer = await p.publisher.createAnswer()
         await p.publisher.setLocalDescription(answer)
         await p.send(rtc.SignalResponse(answer=rtc.SessionDescription(
             type="answer", sdp=p.publisher.localDescription.sdp, id=offer.id)))
 
+    async def _apply_early(self, target: int) -> None:
+        early, self._early[target] = self._early[target], []
+        for trickle in early:
+            await self._trickle(trickle)
+
     async def _trickle(self, trickle: rtc.TrickleRequest) -> None:
         connection = self.p.publisher if trickle.target == rtc.PUBLISHER else self.p.subscriber
         init = json.loads(trickle.candidateInit or "{}")
         text = init.get("candidate") or ""
-        if connection is None or not text:
+        if not text:
+            return
+        if connection is None or connection.remoteDescription is None:
+            # a client may send its candidates before the answer (or the offer) they belong to
+            self._early[trickle.target].append(trickle)
             return
         candidate = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
         candidate.sdpMid = init.get("sdpMid")
@@ -406,5 +417,4 @@ class Signalling:
                 await connection.close()
         if not p.ws.closed:
             await p.ws.close()
-        self._on_left(p)
 

@@ -177,7 +177,7 @@ class LiveKitStandIn:
                                   permission=permission)
         room.participants[participant.identity] = participant
         self.joined.append((room.name, participant.identity))
-        session = Signalling(participant, on_left=lambda _p: None)
+        session = Signalling(participant)
         await session.run(auto_subscribe=request.query.get("auto_subscribe", "1") != "0")
         return ws
 
