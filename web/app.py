@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
@@ -41,6 +42,18 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
 }
+
+
+def security_headers(livekit_url: str | None) -> dict[str, str]:
+    """The headers of every response; in LiveKit mode the page may also connect to the LiveKit server
+    (its signalling WebSocket, and the HTTP check livekit-client makes when a join fails)."""
+    if not livekit_url:
+        return SECURITY_HEADERS
+    parts = urlsplit(livekit_url)
+    secure = parts.scheme in ("wss", "https")
+    origins = f"{'wss' if secure else 'ws'}://{parts.netloc} {'https' if secure else 'http'}://{parts.netloc}"
+    policy = SECURITY_HEADERS["Content-Security-Policy"] + f"; connect-src 'self' {origins}"
+    return {**SECURITY_HEADERS, "Content-Security-Policy": policy}
 
 
 WEBHOOK_MAX_BODY_BYTES = 65_536
@@ -87,10 +100,12 @@ def create_app(settings: WebSettings, *, engine: Engine, study: Study, blobs: Bl
     app.state.templates = make_templates()
     app.state.runtime = runtime
 
+    every_response = security_headers(settings.livekit_url)
+
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in every_response.items():
             response.headers.setdefault(name, value)
         if request.url.path.startswith("/study/"):
             # Pages hold answers and capabilities: never cache them (the back button refetches).
