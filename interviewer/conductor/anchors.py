@@ -106,16 +106,31 @@ def describe() -> str:
     return f"{SPACY_MODEL} {metadata.version(SPACY_MODEL.replace('_', '-'))}"
 
 
+_CUT_END = frozenset({"DET", "ADP", "CCONJ", "SCONJ", "PART", "AUX"})
+
+
+def _without_cut_end(tokens: list[Any]) -> list[Any]:
+    """``tokens`` without the function words a cut-off answer ends on ("worked for a lot of the"): asked
+    back, they make a question that trails off."""
+    # spaCy tags a stranded "the" as a pronoun, hence the words too
+    while tokens and (tokens[-1].pos_ in _CUT_END or tokens[-1].lower_ in {"the", "a", "an"}):
+        tokens = tokens[:-1]
+    return tokens
+
+
 def _second_person(tokens: list[Any]) -> str:
     words = []
-    for token in tokens:
+    for index, token in enumerate(tokens):
+        # Words the clause leaves out ("My mom, and my dad were...") leave a gap: keep a space across it.
+        adjacent = index + 1 == len(tokens) or tokens[index + 1].i == token.i + 1
+        space = token.whitespace_ if adjacent else " "
         lower = token.text.lower()
         if lower in {"was", "'s"} and any(t.lower_ in _PARTICIPANT_SUBJECTS and t.dep_.startswith("nsubj")
                                           for t in token.head.children):
             word = "were" if lower == "was" else "'re"
         else:
             word = _SECOND_PERSON.get(lower, token.text)
-        words.append((word, token.whitespace_))
+        words.append((word, space))
     text = "".join(word + space for word, space in words).strip()
     return text.replace(" 're", "'re").replace(" n't", "n't")
 
@@ -172,7 +187,7 @@ def _events(sentence: Any) -> list[Anchor]:
         subject = _subject(token)
         if subject is None or not _speaks_of_self(subject):
             continue
-        tokens = [t for t in _clause_tokens(token) if not t.is_punct]
+        tokens = _without_cut_end([t for t in _clause_tokens(token) if not t.is_punct])
         if any(t.lower_ in {"it", "that", "this", "there", "they", "them", "he", "she", "him", "her"}
                and t.dep_ in {"dobj", "pobj"} for t in tokens):
             continue  # "I did it": what "it" is cannot be asked back

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from interviewer.conductor import Conductor
+from interviewer.conductor.anchors import anchors
 from interviewer.conductor.followups import Context, FollowUps, objective_text, stable_choice
 from interviewer.conductor.options import ConductorOptions
 from interviewer.language.sentences import shared_encoder
@@ -136,3 +137,13 @@ def test_the_llm_choice_counts_only_when_it_is_the_same_in_every_order(short_gui
     assert len(orders) == 3 and len({tuple(order) for order in orders}) == 3
     assert "your grandmother" in chosen.text and chosen.text != orders[0][0]
     assert steady.state.followup_choices["how:llm_stable"] == 1
+
+
+def test_an_answer_cut_off_mid_phrase_gives_an_anchor_that_does_not_trail_off() -> None:
+    found = [anchor.text for anchor in anchors("My kids worked there for a lot of the")]
+    assert found[0] == "your kids worked for a lot"
+
+
+def test_people_named_apart_in_one_clause_keep_a_space_between_them() -> None:
+    found = [anchor.text for anchor in anchors("My mom, and my dad were working in the construction")]
+    assert found[0] == "your mom your dad were working in the construction"
