@@ -28,10 +28,13 @@ answer, in this order:
 6. the follow-up itself (`followups`, when the guide has a ``followups`` block): grounded in what
    the participant said under this question (the guide's templates filled with the answer's events,
    feelings, people and places; the LLM's own question competes if it refers to the answer), checked
-   (no repeat, no restated question, nothing already known, nothing off the objective) and ranked.
-   With nothing to ground on, a generic probe from the guide; the LLM wanted a follow-up but the
-   time allows moving on, it moves on instead. With `ConductorOptions.follow_up_choice_orders` ≥ 2 the LLM may
-   choose among the best few, and its pick counts only if the same in every order.
+   (no repeat, no restated question, nothing the participant said anywhere in the interview or the
+   notes hold, nothing off the objective) and ranked. With nothing to ground on, a generic probe from
+   the guide, at most the guide's ``generic_per_question`` of them; when the time allows moving on,
+   it moves on instead. A question gets at most the guide's ``max_per_question`` follow-ups, whatever
+   time it has left: its unused time goes to the questions after it. With
+   `ConductorOptions.follow_up_choice_orders` ≥ 2 the LLM may choose among the best few, and its pick
+   counts only if the same in every order.
 
 Every turn and the checkpoint are committed as they happen (`persistence`); `resume` goes on from
 the checkpoint. Log messages are static; transcript text appears only under ``extra["personal"]``.
@@ -144,7 +147,7 @@ class Conductor:
 
     def __init__(self, *, guide_file: LoadedFile[InterviewGuide], llm: LLMClient, store: Store, interview_id: int,
                  state: State, window: Window, classifier: SafetyClassifier,
-                 options: ConductorOptions | None = None) -> None:
+                 options: ConductorOptions | None = None, heard: Sequence[tuple[str | None, str]] = ()) -> None:
         self.options = options or ConductorOptions()
         self.guide_file = guide_file
         self.guide: InterviewGuide = guide_file.data
@@ -154,6 +157,9 @@ class Conductor:
         self.interview_id = interview_id
         self.state = state
         self.window = window
+        # Every sentence the participant has said, with its question: what a follow-up must not ask
+        # for again, beyond the recent window the LLM sees.
+        self.heard: list[tuple[str | None, str]] = list(heard)
         self.questions: list[Question] = self.guide.questions()
         self.allotments = [float(q.seconds) for q in self.questions]
         self.conditions = condition_notes(self.guide)
@@ -204,11 +210,13 @@ class Conductor:
                 f"the guide given is {guide_file.id!r} ({guide_file.effective_hash[:12]}): resume it with the "
                 f"guide version it started with")
         state = State.from_checkpoint(head.checkpoint)
-        saved = store.load(interview_id, from_seq=state.window_start_seq)
+        saved = store.load(interview_id, from_seq=0)
         window = Window(guide_file.data.interviewer_name, start_seq=state.window_start_seq,
-                        lines=[Line(t.seq, t.speaker, t.text) for t in saved.turns])
+                        lines=[Line(t.seq, t.speaker, t.text) for t in saved.turns if t.seq >= state.window_start_seq])
+        heard = [(t.question_id, sentence) for t in saved.turns if t.speaker == PARTICIPANT
+                 for sentence in sentences(t.text)]
         return cls(guide_file=guide_file, llm=llm, store=store, interview_id=interview_id, state=state,
-                   window=window, classifier=classifier or SafetyClassifier.shipped(), options=options)
+                   window=window, classifier=classifier or SafetyClassifier.shipped(), options=options, heard=heard)
 
     # ------------------------------------------------------------------ the public steps
 
@@ -306,7 +314,7 @@ class Conductor:
 
         pace = self._pace()
         exchange = budget.mean_exchange_s(self.state.exchange_total_s, self.state.exchange_count)
-        if pace.time_is_up(exchange):
+        if pace.time_is_up(exchange) or self._follow_ups_spent(question):
             return self._move_on()
         self._reflect(force=False)
         decision = self._ask_llm(question, pace, answer)
@@ -346,23 +354,31 @@ class Conductor:
         choice = self.followups.choose(context, llm_follow_up=decision.follow_up, pick=pick,
                                        probe_index=self.state.probe_index, orders=orders)
         self._count_choice(choice)
-        if (choice is None or choice.kind == GENERIC) and may_move_on:
-            return self._move_on()  # nothing to ground a follow-up on, and the time allows moving on
-        if choice is None:
-            # Every probe was asked lately, and the question still has time: pacing keeps the
-            # interview to its length, so the guide's probes come round again.
-            probe = self._generic_probe()
-            return self._move_on() if probe is None else [self._follow_up(probe, question.id)]
+        if choice is None or (choice.kind == GENERIC and (may_move_on or self._probes_spent(question))):
+            # Nothing to ground a follow-up on and no fresh probe, or the time allows moving on: the
+            # question's unused time goes to the questions after it rather than into more probing.
+            return self._move_on()
         if choice.kind == GENERIC:
             self.state.probe_index += 1
+            self.state.generic_probes[question.id] = self.state.generic_probes.get(question.id, 0) + 1
         return [self._follow_up(choice.text, question.id)]
+
+    def _follow_ups_spent(self, question: Question) -> bool:
+        """True when the question has had the guide's most follow-ups (`FollowUpTemplates.max_per_question`)."""
+        limits = self.guide.followups
+        return limits is not None and self.state.followups.get(question.id, 0) >= limits.max_per_question
+
+    def _probes_spent(self, question: Question) -> bool:
+        """True when the question has had the guide's most generic probes."""
+        limits = self.guide.followups
+        return limits is None or self.state.generic_probes.get(question.id, 0) >= limits.generic_per_question
 
     def _follow_up_context(self, question: Question) -> Context:
         lines = self.window.lines
         asked_at = max((i for i, line in enumerate(lines)
                         if line.speaker == INTERVIEWER and line.text == question.text), default=-1)
         answers = [line.text for line in lines[asked_at + 1:] if line.speaker == PARTICIPANT]
-        earlier = [s for line in lines[:max(asked_at, 0)] if line.speaker == PARTICIPANT for s in sentences(line.text)]
+        earlier = [sentence for question_id, sentence in self.heard if question_id != question.id]
         facts = [f"{key.replace('_', ' ')}: {value}" for key, value in self.notes.facts.items()]
         return Context(question=" ".join(question.text.split()), objective=objective_text(question), answers=answers,
                        known=[*facts, *earlier], asked=[line.text for line in lines if line.speaker == INTERVIEWER])
@@ -560,7 +576,9 @@ class Conductor:
         start = self.state.clock_s
         self.state.exchange_total_s = round(self.state.exchange_total_s + self.state.last_prompt_s + duration_s, 3)
         self.state.exchange_count += 1
-        self._record(PARTICIPANT, "answer", self._question_id(), text, start, round(start + duration_s, 3))
+        question_id = self._question_id()
+        self._record(PARTICIPANT, "answer", question_id, text, start, round(start + duration_s, 3))
+        self.heard.extend((question_id, sentence) for sentence in sentences(text))
 
     def _record(self, speaker: str, kind: str, question_id: str | None, text: str, start: float, end: float) -> None:
         seq = self.state.next_seq

@@ -24,8 +24,9 @@ After an answer the conductor wants a follow-up for, `FollowUps.choose` does thi
    several orders (`stable_choice`) and its pick is taken only if it names the same candidate in every
    order. Gemma 3 270M, asked to pick among numbered candidates, picks the first whatever it is:
    position bias, which this test turns into "no choice".
-5. Nothing passes: a generic probe from the guide's ``generic`` list (one not yet asked), the good
-   fallback for answers with nothing to ground on.
+5. Nothing passes: a generic probe from the guide's ``generic`` list, the good fallback for answers
+   with nothing to ground on, under the same ``repeat`` and ``redundant`` checks (counted as
+   ``generic_repeat`` and ``generic_redundant``). None passes: no follow-up.
 
 Meaning is read with the shared sentence encoder (`interviewer.language.sentences`); words with
 spaCy (`anchors`). The same definitions measure a pilot's listening (`interviewer.pilot.listening`).
@@ -378,8 +379,14 @@ class FollowUps:
             return Choice(chosen.text, chosen.kind, chosen.anchor, how, rejected)
         probes = self.generic()
         asked = list(context.asked)
+        known = [*context.known, *(s for answer in context.answers for s in sentences(answer))]
         for offset in range(len(probes)):
             probe = probes[(probe_index + offset) % len(probes)]
-            if not asked or self.meaning.closest(probe, asked)[0] < REPEAT_SIMILARITY:
+            if asked and self.meaning.closest(probe, asked)[0] >= REPEAT_SIMILARITY:
+                reason = "repeat"
+            elif asks_for_known(probe, known, self.meaning, self.frame):
+                reason = "redundant"
+            else:
                 return Choice(probe, GENERIC, None, "generic", rejected)
+            rejected[f"generic_{reason}"] = rejected.get(f"generic_{reason}", 0) + 1
         return None

@@ -48,6 +48,8 @@ class State:
     exchange_total_s: float = 0.0
     exchange_count: int = 0
     probe_index: int = 0
+    generic_probes: dict[str, int] = field(default_factory=dict)
+    """Generic probes asked under each question."""
     max_prompt_chars: int = 0
     prompt_chars_by_question: dict[str, int] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)

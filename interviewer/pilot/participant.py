@@ -30,6 +30,10 @@ MAX_PIECES = 4
 ATTEMPTS = 3
 MIN_SHARE_OF_TARGET = 0.25
 """An answer shorter than this share of the persona's usual length is drawn again."""
+ENOUGH_SHARE_OF_TARGET = 0.85
+"""An answer is continued until it reaches this share of the length drawn for it."""
+SENTENCE_SLACK_WORDS = 15
+"""Words an answer may run past its length to finish the sentence it is in."""
 
 HEAD = ("The following is the transcript of a recorded interview from a study of life in the United States. "
         "The interviewer, {name}, asks about the participant's life; the participant answers in their own words, "
@@ -119,20 +123,21 @@ class SimulatedParticipant:
         text = ""
         for _ in range(MAX_PIECES):
             missing = target - len(text.split())
+            room = missing + SENTENCE_SLACK_WORDS
             try:
                 completion = self.llm.complete_text(prompt + (f" {text}" if text else ""),
-                                                    max_tokens=int(missing * 1.6) + 8, temperature=temperature,
+                                                    max_tokens=int(room * 1.6) + 8, temperature=temperature,
                                                     stop=self._stops, repeat_penalty=1.15)
             except LLMError:
                 break
             self.latencies_ms.append(completion.latency_ms)
-            piece = _tidy(completion.text, max_words=missing)
+            piece = _tidy(completion.text, max_words=room)
             if len(piece.split()) < 2 or piece in text:
                 break
             text = f"{text} {piece}".strip()
-            if len(text.split()) >= target * 0.6:
+            if len(text.split()) >= target * ENOUGH_SHARE_OF_TARGET:
                 break
-        return text
+        return _whole_sentences(text)
 
 
 def _normal(text: str) -> str:
@@ -142,10 +147,13 @@ def _normal(text: str) -> str:
 def _tidy(text: str, *, max_words: int) -> str:
     text = re.sub(r"\[[^\]]*\]?|\([^)]*\)", " ", text)  # stage directions such as [inaudible] or (laughs)
     words = " ".join(text.replace("\n", " ").split()).split(" ")
-    text = " ".join(words[:max_words]).strip()
-    if len(words) > max_words:
-        # End on the last full sentence when the answer was cut short.
-        end = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
-        if end > len(text) // 2:
-            text = text[:end + 1]
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", " ".join(words[:max_words])).strip()
+
+
+def _whole_sentences(text: str) -> str:
+    """``text`` ending on its last full sentence, when it was cut off mid-sentence and at least half
+    of it is whole sentences: a person trails off sometimes, but not mid-phrase in every answer."""
+    if not text or text[-1] in ".!?\"'":
+        return text
+    end = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
+    return text[:end + 1] if end >= len(text) // 2 else text

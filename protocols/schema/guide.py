@@ -90,6 +90,13 @@ class FollowUpTemplates(Model):
     person: list[Text] = Field(min_length=1)
     place: list[Text] = Field(min_length=1)
     generic: list[Text] = Field(min_length=1)
+    max_per_question: int = Field(default=3, ge=0)
+    """The most follow-ups one question gets, however much of its time is left: a question whose
+    answers give nothing more to ask about moves on and leaves its time to later questions, instead
+    of filling it with probes (Park et al. 2024: about 0.8 follow-ups a scripted question)."""
+    generic_per_question: int = Field(default=1, ge=0)
+    """The most generic probes one question gets; past it, an answer with nothing to ground a
+    follow-up on moves the interview on."""
 
     @model_validator(mode="after")
     def _check(self) -> FollowUpTemplates:

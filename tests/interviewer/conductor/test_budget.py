@@ -72,18 +72,47 @@ def test_carry_over_through_a_real_interview(short_guide, llm, factory, stand_in
     assert second.budget_s == pytest.approx(60 + conductor.state.carry_s * 60 / 210)
 
 
+CITIES = ("Dayton", "Fresno", "Macon", "Tulsa", "Duluth", "El Paso", "Knoxville", "Spokane", "Flint", "Worcester")
+PEOPLE = ("brother", "aunt", "grandmother", "best friend", "cousin", "neighbour", "coach", "boss")
+PLACES = ("paper mill", "hospital", "diner", "school", "warehouse", "church", "garage")
+
+
+def storyteller(seconds: float):  # noqa: ANN201
+    """A participant who answers every question with something new (a year, a place, a person), each
+    answer taking ``seconds``, as Park et al.'s participants took about 30 s for an answer."""
+    told = iter(range(100000))
+
+    def answer(reply):  # noqa: ANN001, ANN202
+        n = next(told)
+        return (f"In {1960 + n % 60} my {PEOPLE[n % len(PEOPLE)]} and I moved to {CITIES[n % len(CITIES)]}, "
+                f"and I found work at the {PLACES[n % len(PLACES)]} there, number {n}."), seconds
+
+    return answer
+
+
 @pytest.mark.parametrize("decision", ["follow_up", "move_on"])
-def test_a_whole_interview_lands_within_five_percent_of_the_guide_total(decision, avp_guide, llm, factory,
-                                                                        stand_in) -> None:
-    asked = iter(range(1, 100000))
-    stand_in.on_decision = lambda call: {"signal": "none", "action": decision,
-                                         "follow_up": f"What happened next, in part {next(asked)}?"}
+def test_a_whole_interview_with_answers_of_park_s_length_lands_within_five_percent_of_the_guide_total(
+        decision, avp_guide, llm, factory, stand_in) -> None:
+    stand_in.on_decision = lambda call: {"signal": "none", "action": decision, "follow_up": None}
     conductor = Conductor.start(avp_guide, llm, factory)
-    last = run(conductor, Scripted(default="It was a good time in my life, I remember it well.", seconds=14.0))
+    last = run(conductor, storyteller(seconds=30.0))
     assert last.kind == "closing"
     total = avp_guide.data.total_seconds
     assert abs(conductor.state.clock_s - total) <= 0.05 * total
     turns = transcript(factory, conductor.interview_id)
     scripted = [t for t in turns if t[1] == "scripted" and t[2] is not None]
     assert len(scripted) == 109  # nothing in the notes rules a question out, so all are asked
+    assert interview(factory, conductor.interview_id).status == "completed"
+    assert max(conductor.state.followups.values()) <= avp_guide.data.followups.max_per_question
+
+
+def test_short_answers_with_nothing_new_end_the_interview_early_instead_of_filling_it_with_probes(
+        avp_guide, llm, factory, stand_in) -> None:
+    stand_in.on_decision = lambda call: {"signal": "none", "action": "follow_up",
+                                         "follow_up": "What happened next?"}
+    conductor = Conductor.start(avp_guide, llm, factory)
+    last = run(conductor, Scripted(default="It was a good time in my life, I remember it well.", seconds=14.0))
+    assert last.kind == "closing"
+    assert conductor.state.clock_s < 0.8 * avp_guide.data.total_seconds
+    assert max(conductor.state.generic_probes.values()) <= avp_guide.data.followups.generic_per_question
     assert interview(factory, conductor.interview_id).status == "completed"

@@ -147,3 +147,53 @@ def test_an_answer_cut_off_mid_phrase_gives_an_anchor_that_does_not_trail_off() 
 def test_people_named_apart_in_one_clause_keep_a_space_between_them() -> None:
     found = [anchor.text for anchor in anchors("My mom, and my dad were working in the construction")]
     assert found[0] == "your mom your dad were working in the construction"
+
+
+def test_a_question_gets_no_more_follow_ups_than_the_guide_allows_however_much_time_is_left(
+        short_guide, llm, factory, stand_in) -> None:
+    stand_in.on_decision = follow_up_with("Why?")
+    conductor = Conductor.start(short_guide, llm, factory)
+    conductor.open()
+    answers = ["My grandmother raised me in Dayton after my parents split up.",
+               "I moved to Texas at nineteen for a job on the oil fields.",
+               "Later I met my wife at a church picnic in Austin.",
+               "We had two kids and I went back to school at thirty."]
+    replies = [conductor.respond(answer, 4.0) for answer in answers]
+    assert short_guide.data.followups.max_per_question == 3
+    assert [reply.kind for reply in replies] == ["followup", "followup", "followup", "scripted"]
+    assert replies[-1].question_id == "crossroads_moment"
+    allotment = short_guide.data.question("life_story_overview").seconds
+    assert conductor.state.seconds_used["life_story_overview"] < allotment  # time was left
+
+
+def test_a_second_answer_with_nothing_to_ground_on_moves_on_instead_of_another_probe(short_guide, llm, factory,
+                                                                                   stand_in) -> None:
+    stand_in.on_decision = follow_up_with("What do you think about this interview?")
+    conductor = Conductor.start(short_guide, llm, factory)
+    conductor.open()
+    probe = conductor.respond("Hmm. I don't know.", 3.0)
+    again = conductor.respond("I'm not sure, honestly.", 3.0)
+    assert probe.kind == "followup" and probe.text in short_guide.data.followups.generic
+    assert (again.kind, again.question_id) == ("scripted", "crossroads_moment")
+
+
+def test_a_generic_probe_asking_for_what_was_already_said_is_not_asked(followups, short_guide) -> None:
+    said = context(short_guide.data, "life_story_overview", ["Hmm, yes."],
+                   known=("My sister and my two cousins were part of it, they did most of the work.",))
+    choice = followups.choose(said, probe_index=5)  # "Who else was part of that, and what was their role?"
+    assert choice is not None and choice.text != short_guide.data.followups.generic[5]
+    assert choice.rejected.get("generic_redundant") == 1
+
+
+def test_a_fact_said_long_before_the_recent_window_is_not_asked_for_again(short_guide, llm, factory,
+                                                                          stand_in) -> None:
+    stand_in.on_decision = lambda call: {"signal": "none", "action": "move_on", "follow_up": None}
+    conductor = Conductor.start(short_guide, llm, factory)
+    conductor.open()
+    conductor.respond("I work nights as a nurse at the county hospital. " + "I like quiet evenings at home. " * 200,
+                      60.0)
+    assert not any("nurse" in line.text for line in conductor.window.lines)  # scrolled out of the LLM's window
+    stand_in.on_decision = follow_up_with("What do you do for a living?")
+    reply = conductor.respond("We moved to a bigger house in Dayton when I was ten.", 8.0)
+    assert reply.text != "What do you do for a living?"
+    assert conductor.state.followup_choices.get("rejected:redundant", 0) >= 1

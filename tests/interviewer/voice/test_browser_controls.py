@@ -27,7 +27,7 @@ from interviewer.voice.audio_io import INPUT_RATE
 from interviewer.voice.session import VoiceRuntime
 from interviewer.voice.webrtc import EmbeddedVoice
 from storage.models import AuditEvent, Interview, Turn, Visit
-from tests.interviewer.voice.helpers import ANSWER, write_fake_microphone
+from tests.interviewer.voice.helpers import write_fake_microphone
 from tests.interviewer.voice.test_browser import CHROMIUM, LiveServer, _participant, _wait
 from voxbank.settings import Settings
 from voxbank.wiring import web_app
@@ -35,15 +35,18 @@ from web.capability import Signer, cookie_name
 from web.routes import interview
 
 pytestmark = pytest.mark.slow
-LEAD_SILENCE_S = 16.0  # connecting, the intro and the first question, and a short pause
+LEAD_SILENCE_S = 24.0  # connecting, the intro and the first question, the test's pause, with room for a slow CPU
 STILL_THERE_S = 3.0
+ONE_BREATH_ANSWER = "I grew up in a small town in Ohio near a river"
+"""One clause, no pause inside: heard as one turn however the CPU is loaded (a pause between two
+sentences can end the turn, and the second sentence is then heard as the answer to the next question)."""
 Q1, Q2 = "Where did you grow up?", "What do you do for work?"
 
 
 @pytest.fixture
 def silent_after_answer(tmp_path: Path, speak_text) -> Path:  # type: ignore[no-untyped-def]
     """Digital silence, the spoken answer, then digital silence (a muted microphone), at 48 kHz."""
-    return write_fake_microphone(tmp_path / "microphone.wav", speak_text(ANSWER), INPUT_RATE,
+    return write_fake_microphone(tmp_path / "microphone.wav", speak_text(ONE_BREATH_ANSWER), INPUT_RATE,
                                  lead_s=LEAD_SILENCE_S, tail_s=90)
 
 
