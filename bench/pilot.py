@@ -57,6 +57,9 @@ def main() -> None:
                         help="write the pilot's interviews to this SQLite file (kept) instead of a scratch one")
     parser.add_argument("--report-db", type=Path, default=None,
                         help="report the ended pilot interviews kept in this SQLite file; runs nothing")
+    parser.add_argument("--with-unfinished", action="store_true",
+                        help="with --report-db: report interviews still in progress too (a pilot cut short); "
+                             "their coverage and duration are partial")
     args = parser.parse_args()
 
     settings = get_settings()
@@ -64,7 +67,7 @@ def main() -> None:
     chosen = guide_file(args.guide, settings.study_dir)
     unfinished: list[int] = []
     if args.report_db is not None:
-        report, unfinished = report_kept(args.report_db, chosen.data)
+        report, unfinished = report_kept(args.report_db, chosen.data, with_unfinished=args.with_unfinished)
         wall_s = 0.0
     else:
         with tempfile.TemporaryDirectory(prefix="voxbank-bench-pilot-") as scratch:
@@ -98,6 +101,9 @@ def main() -> None:
     print("safety moments     " + "; ".join(f"{signal} {counts['handled']} handled, {counts['missed']} missed, "
                                              f"{counts['not_reached']} not reached"
                                              for signal, counts in report["safety"].items()))
+    print(f"false signals      {report['unprompted_signals']} in {report['answers']} answers "
+          f"(safety responses to answers that were not scripted moments); LLM signals not acted on "
+          f"{report['llm_signals_ignored']}")
     summary = {key: value for key, value in report.items() if key != "per_interview"}
     summary.update({"coverage": round(asked_applicable / applicable, 4) if applicable else 0.0,
                     "duration_within_tolerance": abs(ratio - 1) <= DURATION_TOLERANCE,
@@ -107,9 +113,10 @@ def main() -> None:
     print(json.dumps(summary))
 
 
-def report_kept(path: Path, guide: InterviewGuide) -> tuple[dict[str, Any], list[int]]:
-    """The report of the ended pilot interviews of ``guide`` kept in the SQLite file at ``path``, and the
-    ids of those that did not end."""
+def report_kept(path: Path, guide: InterviewGuide, *,
+                with_unfinished: bool = False) -> tuple[dict[str, Any], list[int]]:
+    """The report of the ended pilot interviews of ``guide`` kept in the SQLite file at ``path`` (and of
+    those still in progress, ``with_unfinished``), and the ids of those that did not end."""
     if not path.is_file():
         raise SystemExit(f"--report-db {path}: no such file; give the file a pilot wrote with --keep-db")
     engine = make_engine(f"sqlite:///{path}")
@@ -118,7 +125,7 @@ def report_kept(path: Path, guide: InterviewGuide) -> tuple[dict[str, Any], list
         kept = session.execute(select(Interview.id, Interview.status)
                                .where(Interview.mode == "pilot", Interview.guide_id == guide.id)
                                .order_by(Interview.id)).all()
-    ended = [row.id for row in kept if row.status in ENDED]
+    ended = [row.id for row in kept if row.status in ENDED or with_unfinished]
     if not ended:
         raise SystemExit(f"--report-db {path}: no ended pilot interview of guide {guide.id} in it")
     report = pilot_report(factory, guide, ended)

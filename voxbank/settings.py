@@ -18,6 +18,8 @@ DEVELOPMENT_SECRET = "development-only-secret-change-me"
 SECRET_FIELDS = {"secret_key", "llm_api_key", "livekit_api_secret", "prolific_token", "embedding_api_key",
                  "tts_api_key", "prolific_webhook_secret"}
 SECRET_FIELDS |= {"metrics_token"}  # operations (deploy/)
+LLM_SIGNALS = ("distress", "stop", "refusal")
+"""The safety signals an LLM's decision can carry (``VOXBANK_LLM_SIGNALS`` chooses which are acted on)."""
 
 
 class SettingsError(Exception):
@@ -66,6 +68,12 @@ class Settings(BaseSettings):
         0, ge=0, le=6,
         description="how many shuffled orders the LLM sees the best grounded follow-ups in to choose one "
         "(0: the ranking alone decides; otherwise at least 2, and its pick counts only when stable)",
+    )
+    llm_signals: str | None = Field(
+        None,
+        description="the safety signals the LLM may add when the classifier heard none, comma-separated among "
+        "distress, stop and refusal; default: distress,stop with the embedded model (its refusals are mostly "
+        "noise, and a refusal skips the question), all three with a configured endpoint",
     )
     embedding_base_url: str | None = Field(
         None,
@@ -255,6 +263,17 @@ class Settings(BaseSettings):
     def _url_has_scheme(cls, value: str | None) -> str | None:
         if value is not None and "://" not in value:
             raise ValueError(f"{value!r} is not a URL: it needs a scheme such as postgresql:// or https://")
+        return value
+
+    @field_validator("llm_signals")
+    @classmethod
+    def _known_llm_signals(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        unknown = [name for name in (part.strip() for part in value.split(",")) if name not in LLM_SIGNALS]
+        if unknown:
+            raise ValueError(f"unknown signal(s) {', '.join(map(repr, unknown))}: choose among "
+                             f"{', '.join(LLM_SIGNALS)}, comma-separated")
         return value
 
     @field_validator("follow_up_choice_orders")

@@ -33,7 +33,7 @@ from interviewer.transcription.whisper import WhisperOptions
 from protocols import Study, default_study_dir, load_study
 from storage.blobs import BlobStore
 from storage.db import make_engine, make_session_factory
-from voxbank.settings import Settings, get_settings
+from voxbank.settings import LLM_SIGNALS, Settings, get_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -83,8 +83,16 @@ def llm_options(settings: Settings) -> LLMOptions:
 
 
 def conductor_options(settings: Settings) -> ConductorOptions:
-    """How the conductor chooses follow-ups (``VOXBANK_FOLLOW_UP_CHOICE_ORDERS``)."""
-    return ConductorOptions(follow_up_choice_orders=settings.follow_up_choice_orders)
+    """How the conductor chooses follow-ups and which LLM signals it acts on (``VOXBANK_FOLLOW_UP_CHOICE_ORDERS``,
+    ``VOXBANK_LLM_SIGNALS``; without the latter: distress and stop from the embedded model, every signal
+    from a configured endpoint)."""
+    if settings.llm_signals is not None:
+        signals = frozenset(part.strip() for part in settings.llm_signals.split(",") if part.strip())
+    elif settings.llm_base_url is None:
+        signals = frozenset({"distress", "stop"})
+    else:
+        signals = frozenset(LLM_SIGNALS)
+    return ConductorOptions(follow_up_choice_orders=settings.follow_up_choice_orders, llm_signals=signals)
 
 
 def client_from_settings(settings: Settings, *, base_url: str | None = None, style: Style | None = None) -> LLMClient:

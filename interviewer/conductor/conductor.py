@@ -323,8 +323,11 @@ class Conductor:
             # needs the LLM: a "move on" that pacing may still turn into a follow-up.
             decision = NO_DECISION
         added = _LLM_SIGNALS.get(decision.signal)
-        if added is not None:
+        if added is not None and added in self.options.llm_signals:
             return self._on_signal(Verdict(added, 0.0, verdict.scores), "llm", question)
+        if added is not None:
+            ignored = self.state.llm_signals_ignored
+            ignored[added] = ignored.get(added, 0) + 1
         if self.guide.followups is not None:
             return self._grounded_follow_up_or_move_on(question, decision, pace.may_move_on(exchange))
         if decision.action == "follow_up" and decision.follow_up is not None:

@@ -7,7 +7,9 @@ waited for the LLM; ``max_prompt_chars`` is the largest prompt any call sent, an
 
 Listening (`listening`): ``grounded_rate``, ``generic_rate``, ``redundant_rate`` and
 ``off_topic_rate`` over all the pilot's follow-ups; ``safety`` counts, per signal, the personas'
-scripted moments handled, missed and not reached; ``followup_choices`` sums how the conductor
+scripted moments handled, missed and not reached; ``unprompted_signals`` the safety responses to
+answers that were not scripted moments (false signals, by type and source, out of ``answers``);
+``llm_signals_ignored`` the LLM's signals the options do not act on; ``followup_choices`` sums how the conductor
 chose its follow-ups (anchor kinds, rejected candidates by reason).
 """
 
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.conductor.budget import word_count
 from interviewer.language.sentences import SentenceEncoder, shared_encoder
-from interviewer.pilot.listening import Listening, rates, safety_counts, safety_moments
+from interviewer.pilot.listening import Listening, rates, safety_counts, safety_moments, unprompted_signals
 from protocols import InterviewGuide
 from storage.models import Interview, Turn
 
@@ -88,6 +90,9 @@ def interview_report(session: Session, guide: InterviewGuide, interview_id: int,
         "followup_choices": checkpoint.get("followup_choices", {}),
         "followup_verdicts": (listening or Listening(guide, shared_encoder())).judge(turns),
         "safety_moments": safety_moments(turns, checkpoint.get("events", []), persona.get("moments", [])),
+        "unprompted_signals": unprompted_signals(turns, checkpoint.get("events", []), persona.get("moments", [])),
+        "llm_signals_ignored": checkpoint.get("llm_signals_ignored", {}),
+        "answers": sum(1 for t in turns if t.speaker == "participant"),
     }
 
 
@@ -99,9 +104,13 @@ def pilot_report(session_factory: sessionmaker[Session], guide: InterviewGuide,
         each = [interview_report(session, guide, interview_id, listening) for interview_id in interview_ids]
     verdicts = [verdict for one in each for verdict in one["followup_verdicts"]]
     choices: dict[str, int] = {}
+    unprompted: dict[str, int] = {}
+    ignored: dict[str, int] = {}
     for one in each:
-        for key, value in one["followup_choices"].items():
-            choices[key] = choices.get(key, 0) + value
+        for totals, counts in ((choices, one["followup_choices"]), (unprompted, one["unprompted_signals"]),
+                               (ignored, one["llm_signals_ignored"])):
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
     count = max(1, len(each))
     latencies = [value for one in each for value in one.pop("llm_latencies_ms")]
     asked = sum(one["questions_asked"] for one in each)
@@ -134,6 +143,9 @@ def pilot_report(session_factory: sessionmaker[Session], guide: InterviewGuide,
         "max_prompt_chars_by_quarter": quarters,
         **rates(verdicts),
         "safety": safety_counts([moment for one in each for moment in one["safety_moments"]]),
+        "answers": sum(one["answers"] for one in each),
+        "unprompted_signals": dict(sorted(unprompted.items())),
+        "llm_signals_ignored": dict(sorted(ignored.items())),
         "followup_choices": dict(sorted(choices.items())),
         "per_interview": each,
     }

@@ -85,3 +85,21 @@ def test_a_single_follow_up_choice_order_is_refused(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("VOXBANK_FOLLOW_UP_CHOICE_ORDERS", "1")
     with pytest.raises(SettingsError, match="VOXBANK_FOLLOW_UP_CHOICE_ORDERS: .*one order cannot tell"):
         load_settings()
+
+
+def test_the_embedded_model_may_add_distress_and_stop_but_not_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from voxbank.wiring import conductor_options
+
+    monkeypatch.delenv("VOXBANK_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("VOXBANK_LLM_SIGNALS", raising=False)
+    assert conductor_options(load_settings()).llm_signals == {"distress", "stop"}
+    monkeypatch.setenv("VOXBANK_LLM_BASE_URL", "https://api.openai.com/v1")
+    assert conductor_options(load_settings()).llm_signals == {"distress", "stop", "refusal"}
+    monkeypatch.setenv("VOXBANK_LLM_SIGNALS", "stop")
+    assert conductor_options(load_settings()).llm_signals == {"stop"}
+
+
+def test_an_unknown_llm_signal_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXBANK_LLM_SIGNALS", "distress,sadness")
+    with pytest.raises(SettingsError, match="'sadness'.*distress, stop, refusal"):
+        load_settings()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from interviewer.conductor import Conductor
+from interviewer.conductor import Conductor, ConductorOptions
 from interviewer.conductor.safety import Signal, confirms, declines, detect
 from interviewer.language.safety_classifier import SafetyClassifier
 from storage import audit
@@ -175,6 +175,18 @@ def test_the_llm_adds_a_stop_or_a_refusal_the_classifier_did_not_hear(llm_signal
     reply = conductor.respond(answer, 6.0)
     assert reply.utterances[0].text == getattr(short_guide.data.safety, wording)
     assert conductor.state.events[-1]["source"] == "llm"
+
+
+def test_an_llm_refusal_is_not_acted_on_when_the_options_leave_it_out(short_guide, llm, factory, stand_in) -> None:
+    # the embedded model's default: its refusals are mostly noise, and a refusal skips the question
+    answer = "Mm, okay. Well, my sister lives out in Fresno with her kids."
+    stand_in.on_decision = lambda call: {"signal": "declines", "action": "move_on", "follow_up": None}
+    conductor = Conductor.start(short_guide, llm, factory,
+                                options=ConductorOptions(llm_signals=frozenset({"distress", "stop"})))
+    conductor.open()
+    reply = conductor.respond(answer, 6.0)
+    assert short_guide.data.safety.refusal not in reply.text
+    assert conductor.state.events == [] and conductor.state.llm_signals_ignored == {"refusal": 1}
 
 
 def test_the_llm_cannot_overrule_a_signal_the_classifier_heard(short_guide, llm, factory, stand_in) -> None:
