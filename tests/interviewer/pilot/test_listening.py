@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from interviewer.language.sentences import shared_encoder
-from interviewer.pilot.listening import Listening, rates, safety_counts, safety_moments
+from interviewer.pilot.listening import Listening, rates, safety_counts, safety_moments, unprompted_signals
 
 LIFE, POLITICS = "life_story_overview", "political_views"
 
@@ -78,3 +78,11 @@ def test_a_scripted_moment_is_handled_only_when_the_reply_to_it_records_its_sign
         "refusal": {"handled": 0, "missed": 1, "not_reached": 0},
         "injection": {"handled": 0, "missed": 0, "not_reached": 0},
     }
+
+
+def test_a_safety_response_to_an_answer_that_was_not_a_scripted_moment_counts_as_a_false_signal(transcript) -> None:
+    moments = [{"signal": "distress", "question_id": LIFE, "text": "She was strict but kind."}]
+    events = [{"type": "distress", "question_id": LIFE, "source": "classifier", "seq": 4},   # the moment: heard
+              {"type": "refusal", "question_id": LIFE, "source": "llm", "seq": 8},          # "Not much more to say."
+              {"type": "skip", "question_id": POLITICS, "source": "notes", "seq": 8}]       # not a safety response
+    assert unprompted_signals(transcript, events, moments) == {"refusal:llm": 1}
