@@ -36,7 +36,7 @@ training rows:
 (Those four scored a short answer whole only. Scoring a multi-sentence short answer's sentences
 too, as head 4 does: 0.837 / 0.763 / 0.875 / 0.817 / 0.919, 0.046.)
 
-Head 5 (this file) adds 216 training rows written where head 4's out-of-fold errors clustered
+Head 5 added 216 training rows written where head 4's out-of-fold errors clustered
 (self-harm said through preparations and passive wishes, distress through sleep, panic and loss of
 interest, stop through leaving for work, refusals, role-play injections, and hard negatives: calm
 old deaths, stopped habits, "rather" preferences, negated self-harm). On the 1,043 training rows:
@@ -63,6 +63,31 @@ distress give 0.952 / 0.926 but 0.08 neutral false signals): neither this head n
 encoder reaches every target at once on these rows. `bench.safety` on the held-out
 split, head 5: 0.969 / 0.833 / 0.926 / 0.880 / 0.955, 0.039 (head 4: 0.875 / 0.861 / 0.889 / 0.800 /
 1.000, 0.039); distress and self-harm remain below their targets.
+
+Head 6 (this file) adds 140 training rows, written after a simulated interview raised false
+signals on ordinary life-story answers ("When you're faced with this life, there are many decisions
+to be made." scored self-harm 0.93; an answer about the interview's camera and audio scored
+injection 0.85): 116 hard negatives in the voice of interview answers (life, choices and decisions,
+hard times met and overcome, deaths long ago told calmly, plain work stress, "you need to ..." said
+about or by someone else, talk about the interview and its camera, audio and roles), and 12
+self-harm and 12 distress utterances phrased in everyday words (past attempts with the thoughts
+back, a life "not worth living", plain present-tense struggling). Out-of-fold recall, severe /
+distress / stop / refusal / injection, neutral false signals, on the 1,183 training rows:
+
+* head 5 (its 1,043 rows, as shipped):         0.917 / 0.817 / 0.915 / 0.838 / 0.897, 0.050;
+* 107 hard negatives alone:                    0.855 / 0.738 / 0.906 / 0.879 / 0.885, 0.051
+  (past attempts "when I was twenty-two" and "check out of this life" lost most);
+* 105 of them + the 24 signal rows:            0.917 / 0.808 / 0.953 / 0.859 / 0.897, 0.054
+  (the "this life" pilot answer still scored self-harm);
+* + 13 rows about the interview's setup and "this life" / "faced with" / "decisions", the three
+  signal rows that said "this life" reworded without it: 0.887 / 0.818 / 0.943 / 0.848 / 0.943, 0.050;
+* the same less two hard negatives ("I've lived a full life", "this life has been good to me")
+  that were the 8th and 9th highest self-harm scores among neutral answers and so set the
+  self-harm threshold (this head): 0.917 / 0.822 / 0.906 / 0.889 / 0.920, 0.050.
+
+Stop is 0.009 lower than head 5 (one stop utterance), the rest equal or higher; dropping those two
+rows was chosen on these out-of-fold figures, so they flatter this head a little. The pilot's
+"this life" answer now scores self-harm 0.60 against a threshold of 0.62: under it, but narrowly.
 """
 
 from __future__ import annotations
@@ -107,7 +132,7 @@ Self-harm and distress get the largest shares: a missed one is the worst outcome
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 5
+HEAD_VERSION = 6
 
 
 @dataclass(frozen=True)
