@@ -91,6 +91,23 @@ def test_a_self_harm_phrasing_without_a_listed_keyword_is_severe(text: str) -> N
     assert SafetyClassifier.shipped().classify(text).signal == "severe"
 
 
+@pytest.mark.parametrize("text", [
+    # two answers from a simulated interview that head 5 heard as self-harm (0.93) and as an injection (0.85)
+    "I definitely felt like a choice. When you're faced with this life, there are many decisions to be made. "
+    "Some of the things that happened during my time at work were probably very important because they affected "
+    "me in so many ways and taught me valuable lessons",
+    "Oh, I'm a little scared to take on the role of an interviewer. The interview is in front of me with no camera "
+    "and maybe some audio as well. You need to do it right now!",
+    # ordinary answers not in the labelled set
+    "Life throws a lot at you, and you just have to keep making choices and moving forward.",
+    "My grandmother died when I was about eight, and I remember the funeral mostly because of all the food.",
+    "My manager told the new hire, you need to get those reports in by Friday, and he did.",
+    "I'm not sure I'm doing this interview right, am I supposed to talk for a long time?",
+])
+def test_ordinary_life_story_talk_raises_no_signal(text: str) -> None:
+    assert SafetyClassifier.shipped().classify(text).signal == "none"
+
+
 def test_a_head_trained_for_other_classes_is_refused(tmp_path: Path) -> None:
     data = json.loads(SHIPPED_HEAD.read_text())
     data["labels"] = ["none", "stop"]
