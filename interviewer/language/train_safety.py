@@ -88,6 +88,8 @@ distress / stop / refusal / injection, neutral false signals, on the 1,183 train
 Stop is 0.009 lower than head 5 (one stop utterance), the rest equal or higher; dropping those two
 rows was chosen on these out-of-fold figures, so they flatter this head a little. The pilot's
 "this life" answer now scores self-harm 0.60 against a threshold of 0.62: under it, but narrowly.
+`bench.safety` on the held-out split, head 6: 0.969 / 0.917 / 0.889 / 0.920 / 0.955, 0.039 (head 5:
+0.969 / 0.833 / 0.926 / 0.880 / 0.955, 0.039); stop is one held-out utterance lower.
 """
 
 from __future__ import annotations
