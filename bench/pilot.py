@@ -101,9 +101,9 @@ def main() -> None:
     print("safety moments     " + "; ".join(f"{signal} {counts['handled']} handled, {counts['missed']} missed, "
                                              f"{counts['not_reached']} not reached"
                                              for signal, counts in report["safety"].items()))
-    print(f"false signals      {report['unprompted_signals']} in {report['answers']} answers "
-          f"(safety responses to answers that were not scripted moments); LLM signals not acted on "
-          f"{report['llm_signals_ignored']}")
+    print(f"unprompted signals {report['unprompted_signals']} in {report['answers']} answers (safety responses to "
+          f"answers that were not scripted moments: false signals, or distress the simulated participant voiced "
+          f"unscripted); LLM signals not acted on {report['llm_signals_ignored']}")
     summary = {key: value for key, value in report.items() if key != "per_interview"}
     summary.update({"coverage": round(asked_applicable / applicable, 4) if applicable else 0.0,
                     "duration_within_tolerance": abs(ratio - 1) <= DURATION_TOLERANCE,
