@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--personas", type=int, default=1, help="simulated participants")
     parser.add_argument("--guide", default="avp", help="interview guide id (avp or short)")
     parser.add_argument("--seed", type=int, default=0, help="which personas are drawn")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="leave out the first SKIP of the drawn personas (run the rest in another process)")
     parser.add_argument("--keep-db", type=Path, default=None,
                         help="write the pilot's interviews to this SQLite file (kept) instead of a scratch one")
     parser.add_argument("--report-db", type=Path, default=None,
@@ -77,7 +79,7 @@ def main() -> None:
             started = time.perf_counter()
             with llm_endpoint(settings) as llm:
                 report = run_pilot(llm=llm, session_factory=make_session_factory(engine), study=study,
-                                   guide_file=chosen, personas=args.personas, seed=args.seed,
+                                   guide_file=chosen, personas=args.personas, seed=args.seed, skip=args.skip,
                                    options=conductor_options(settings))
             wall_s = time.perf_counter() - started
             engine.dispose()

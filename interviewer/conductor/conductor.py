@@ -32,7 +32,8 @@ answer, in this order:
    notes hold, nothing off the objective) and ranked. With nothing to ground on, a generic probe from
    the guide, at most the guide's ``generic_per_question`` of them; when the time allows moving on,
    it moves on instead. A question gets at most the guide's ``max_per_question`` follow-ups, whatever
-   time it has left: its unused time goes to the questions after it. With
+   time it has left (none when allotted under ``min_question_seconds``): its unused time goes to the
+   questions after it. With
    `ConductorOptions.follow_up_choice_orders` ≥ 2 the LLM may choose among the best few, and its pick
    counts only if the same in every order.
 
@@ -367,9 +368,11 @@ class Conductor:
         return [self._follow_up(choice.text, question.id)]
 
     def _follow_ups_spent(self, question: Question) -> bool:
-        """True when the question has had the guide's most follow-ups (`FollowUpTemplates.max_per_question`)."""
+        """True when the question has had the guide's most follow-ups (`FollowUpTemplates.max_per_question`),
+        or is too short for any (``min_question_seconds``)."""
         limits = self.guide.followups
-        return limits is not None and self.state.followups.get(question.id, 0) >= limits.max_per_question
+        return limits is not None and (question.seconds < limits.min_question_seconds
+                                       or self.state.followups.get(question.id, 0) >= limits.max_per_question)
 
     def _probes_spent(self, question: Question) -> bool:
         """True when the question has had the guide's most generic probes."""

@@ -60,10 +60,11 @@ def run_persona(persona: Persona, *, llm: LLMClient, session_factory: sessionmak
 
 
 def run_pilot(*, llm: LLMClient, session_factory: sessionmaker[Session], study: Study,
-              guide_file: LoadedFile[InterviewGuide], personas: int, seed: int = 0,
+              guide_file: LoadedFile[InterviewGuide], personas: int, seed: int = 0, skip: int = 0,
               progress: bool = True, options: ConductorOptions | None = None) -> dict[str, Any]:
-    """Run ``personas`` simulated interviews and return the pilot report."""
-    drawn = draw_personas(study, personas, seed=seed, condition_notes=list(condition_notes(guide_file.data)))
+    """Run ``personas`` simulated interviews and return the pilot report; ``skip`` leaves out the first
+    personas of the draw (so two processes can share one draw's personas between them)."""
+    drawn = draw_personas(study, personas, seed=seed, condition_notes=list(condition_notes(guide_file.data)))[skip:]
     interview_ids = []
     with tqdm(total=len(drawn), desc="pilot", unit="interview", disable=not progress) as bar:
         for persona in drawn:

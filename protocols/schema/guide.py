@@ -97,6 +97,9 @@ class FollowUpTemplates(Model):
     generic_per_question: int = Field(default=1, ge=0)
     """The most generic probes one question gets; past it, an answer with nothing to ground a
     follow-up on moves the interview on."""
+    min_question_seconds: int = Field(default=30, ge=0)
+    """A question allotted fewer seconds gets no follow-up: it asks for a fact ("How often are you
+    paid?") and its allotment is for one answer, however far ahead of schedule the interview is."""
 
     @model_validator(mode="after")
     def _check(self) -> FollowUpTemplates:

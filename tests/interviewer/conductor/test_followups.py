@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from interviewer.conductor import Conductor
@@ -197,3 +199,17 @@ def test_a_fact_said_long_before_the_recent_window_is_not_asked_for_again(short_
     reply = conductor.respond("We moved to a bigger house in Dayton when I was ten.", 8.0)
     assert reply.text != "What do you do for a living?"
     assert conductor.state.followup_choices.get("rejected:redundant", 0) >= 1
+
+
+
+def test_a_question_allotted_less_than_the_guides_minimum_gets_no_follow_up(short_guide, llm, factory,
+                                                                            stand_in) -> None:
+    stand_in.on_decision = follow_up_with("Why?")
+    followups = short_guide.data.followups.model_copy(update={"min_question_seconds": 150})
+    strict = dataclasses.replace(short_guide, data=short_guide.data.model_copy(update={"followups": followups}))
+    assert strict.data.question("life_story_overview").seconds < 150
+    conductor = Conductor.start(strict, llm, factory)
+    conductor.open()
+    reply = conductor.respond("My grandmother raised me in Dayton after my parents split up.", 6.0)
+    assert (reply.kind, reply.question_id) == ("scripted", "crossroads_moment")
+    assert conductor.state.followups == {}
