@@ -12,7 +12,8 @@ answer, in this order:
    answer): self-harm gets crisis help and an offer to stop; distress an acknowledgement and the
    offer of a pause, a skip or a stop (never a probe); a stop request is confirmed once, then the
    interview ends kindly; a refusal is acknowledged and the question left; an attempt to instruct
-   the interviewer is steered back to the current question, asked again. The words are the guide's
+   the interviewer is steered back to the current question, asked again (once: a second one under the
+   same question moves on). The words are the guide's
    fixed ``safety`` lines, and distress and self-harm flag the interview for staff review;
 2. the time budget (`budget`): when the question's time is up, move on;
 3. the reflection notes (`memory`), refreshed every ~2,500 characters of new conversation and
@@ -542,8 +543,13 @@ class Conductor:
         if signal == "refusal":
             self._event("refusal", question.id, source)
             return self._move_on(lead=wording.refusal)
-        # injection: back to the question being asked, again, word for word; it is not skipped
+        # injection: back to the question being asked, again, word for word; it is not skipped. Once:
+        # an answer heard as an injection again (a participant who repeats it, or a false signal on how
+        # they talk) would otherwise get the same question for ever; the interview goes on instead.
+        steered = any(e["type"] == "injection" and e["question_id"] == question.id for e in self.state.events)
         self._event("injection", question.id, source)
+        if steered:
+            return self._move_on(lead=wording.resume)
         return [self._say(wording.injection, TRANSITION, question.id),
                 self._say(question.text, SCRIPTED, question.id)]
 
