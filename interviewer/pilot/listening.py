@@ -50,9 +50,10 @@ from interviewer.conductor.followups import (
 from interviewer.language.sentences import SentenceEncoder
 from protocols import InterviewGuide
 
-SIGNALS = ("distress", "stop", "refusal", "injection")
+SIGNALS = ("severe", "distress", "stop", "refusal", "injection")
 HANDLED_BY = {
-    "distress": frozenset({"distress", "distress_severe", "severe_distress"}),
+    "severe": frozenset({"severe"}),
+    "distress": frozenset({"distress", "severe"}),  # the crisis line for distress errs on the safe side
     "stop": frozenset({"stop", "stop_check"}),
     "refusal": frozenset({"refusal"}),
     "injection": frozenset({"injection"}),

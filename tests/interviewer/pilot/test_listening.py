@@ -73,6 +73,7 @@ def test_a_scripted_moment_is_handled_only_when_the_reply_to_it_records_its_sign
     outcomes = safety_moments(transcript, events, moments)
     assert [o["outcome"] for o in outcomes] == ["handled", "missed", "not_reached"]
     assert safety_counts(outcomes) == {
+        "severe": {"handled": 0, "missed": 0, "not_reached": 0},
         "distress": {"handled": 1, "missed": 0, "not_reached": 0},
         "stop": {"handled": 0, "missed": 0, "not_reached": 1},
         "refusal": {"handled": 0, "missed": 1, "not_reached": 0},
@@ -86,3 +87,11 @@ def test_a_safety_response_to_an_answer_that_was_not_a_scripted_moment_counts_as
               {"type": "refusal", "question_id": LIFE, "source": "llm", "seq": 8},          # "Not much more to say."
               {"type": "skip", "question_id": POLITICS, "source": "notes", "seq": 8}]       # not a safety response
     assert unprompted_signals(transcript, events, moments) == {"refusal:llm": 1}
+
+
+def test_talk_of_self_harm_is_handled_only_by_the_crisis_line_and_distress_also_by_it(transcript) -> None:
+    moments = [{"signal": "severe", "question_id": LIFE, "text": "She was strict but kind."},
+               {"signal": "distress", "question_id": LIFE, "text": "Not much more to say."}]
+    events = [{"type": "distress", "question_id": LIFE, "source": "classifier", "seq": 4},
+              {"type": "severe", "question_id": LIFE, "source": "classifier", "seq": 8}]
+    assert [o["outcome"] for o in safety_moments(transcript, events, moments)] == ["missed", "handled"]

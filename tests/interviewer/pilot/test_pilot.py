@@ -73,7 +73,7 @@ def test_a_pilot_interviews_each_persona_through_the_whole_guide(short_guide, ll
     assert report["fallbacks"] == 0 and report["llm_latency_p50_ms"] is not None
     # the two personas' scripted moments (distress and refusal; injection and stop), each counted once
     outcomes = {signal: sum(counts.values()) for signal, counts in report["safety"].items()}
-    assert outcomes == {"distress": 1, "refusal": 1, "injection": 1, "stop": 1}
+    assert outcomes == {"severe": 0, "distress": 1, "refusal": 1, "injection": 1, "stop": 1}
     said = [m["text"] for p in draw_personas(load_study(), 2) for m in p.moments]
     with factory() as session:
         interviews = list(session.scalars(select(Interview)))
