@@ -22,6 +22,11 @@ LLM_SIGNALS = ("distress", "stop", "refusal")
 """The safety signals an LLM's decision can carry (``VOXBANK_LLM_SIGNALS`` chooses which are acted on)."""
 
 
+def signal_names(value: str) -> frozenset[str]:
+    """The names in a comma-separated ``VOXBANK_LLM_SIGNALS`` value."""
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the variable and the fix."""
 
@@ -270,7 +275,7 @@ class Settings(BaseSettings):
     def _known_llm_signals(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        unknown = [name for name in (part.strip() for part in value.split(",")) if name not in LLM_SIGNALS]
+        unknown = sorted(name for name in signal_names(value) if name not in LLM_SIGNALS)
         if unknown:
             raise ValueError(f"unknown signal(s) {', '.join(map(repr, unknown))}: choose among "
                              f"{', '.join(LLM_SIGNALS)}, comma-separated")

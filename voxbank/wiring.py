@@ -33,7 +33,7 @@ from interviewer.transcription.whisper import WhisperOptions
 from protocols import Study, default_study_dir, load_study
 from storage.blobs import BlobStore
 from storage.db import make_engine, make_session_factory
-from voxbank.settings import LLM_SIGNALS, Settings, get_settings
+from voxbank.settings import LLM_SIGNALS, Settings, get_settings, signal_names
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -87,7 +87,7 @@ def conductor_options(settings: Settings) -> ConductorOptions:
     ``VOXBANK_LLM_SIGNALS``; without the latter: distress and stop from the embedded model, every signal
     from a configured endpoint)."""
     if settings.llm_signals is not None:
-        signals = frozenset(part.strip() for part in settings.llm_signals.split(",") if part.strip())
+        signals = signal_names(settings.llm_signals)
     elif settings.llm_base_url is None:
         signals = frozenset({"distress", "stop"})
     else:

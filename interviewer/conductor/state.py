@@ -49,9 +49,9 @@ class State:
     exchange_count: int = 0
     probe_index: int = 0
     generic_probes: dict[str, int] = field(default_factory=dict)
+    """Generic probes asked under each question."""
     llm_signals_ignored: dict[str, int] = field(default_factory=dict)
     """Signals the LLM reported that `ConductorOptions.llm_signals` does not act on, counted."""
-    """Generic probes asked under each question."""
     max_prompt_chars: int = 0
     prompt_chars_by_question: dict[str, int] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
