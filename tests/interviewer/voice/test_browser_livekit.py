@@ -206,13 +206,14 @@ def test_a_participant_joins_the_livekit_room_and_is_interviewed_by_the_agent(
               "the participant's answer to be heard and stored", agent, agent_log)
         _wait(lambda: any(t.speaker == "interviewer" and t.question_id == "work" for t in turns()), 120,
               "the interviewer to ask the next question", agent, agent_log)
-        # the answer to the first question is the fake microphone's words: the looped file may start the answer
-        # while the interviewer still speaks, or a pause between its sentences may end the turn, so the turn
-        # holds all of it or a part (its words are the answer's, and "Ohio" is among them)
+        # the answer to the first question is the fake microphone's words. The looped file starts when the page
+        # joins, not when the question ends: it may be playing while the interviewer still speaks (that part is not
+        # heard, CI once kept only "Paper mill."), or a pause between its sentences may end the turn. So the turn
+        # holds all of it or a part: words of the answer, at least two of them
         answered = _words(" ".join(t.text for t in turns()
                                    if t.speaker == "participant" and t.question_id == "grew_up"))
         vocabulary = set(_words(ANSWER))
-        assert "ohio" in answered and sum(word in vocabulary for word in answered) >= 0.8 * len(answered), \
+        assert len(answered) >= 2 and sum(word in vocabulary for word in answered) >= 0.8 * len(answered), \
             [(t.speaker, t.question_id, t.text) for t in turns()]
         page.screenshot(path=str(shots / "livekit-answered.png"))
         # the looped answer answers the second question too; the interviewer closes and the job ends
