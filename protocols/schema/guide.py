@@ -72,6 +72,8 @@ class Question(Model):
 
 _PLACEHOLDER = "{anchor}"
 _BRACES = re.compile(r"[{}]")
+TEMPLATE_KINDS = ("event", "situation", "feeling", "person", "place", "thing", "generic")
+"""The follow-up template lists, grounded kinds first."""
 
 
 class FollowUpTemplates(Model):
@@ -80,8 +82,10 @@ class FollowUpTemplates(Model):
     In each grounded template ``{anchor}`` stands for the participant's words, turned to the second
     person: an ``event`` is a past clause ("you moved to Ohio"), a ``situation`` a present one ("you
     work nights"), a ``feeling`` an emotion word ("lonely"), a ``person`` a name or relation ("your
-    grandmother"), a ``place`` a named place ("Ohio"). ``generic`` probes take no anchor: they are
-    asked when an answer names nothing to ground a follow-up on.
+    grandmother"), a ``place`` a named place ("Ohio"), a ``thing`` any other thing the answer names
+    ("the night shift", "a criminal case"; optional: without templates, things are not asked about).
+    ``generic`` probes take no anchor: they are asked when an answer names nothing to ground a
+    follow-up on.
     """
 
     event: list[Text] = Field(min_length=1)
@@ -89,6 +93,7 @@ class FollowUpTemplates(Model):
     feeling: list[Text] = Field(min_length=1)
     person: list[Text] = Field(min_length=1)
     place: list[Text] = Field(min_length=1)
+    thing: list[Text] = Field(default_factory=list)
     generic: list[Text] = Field(min_length=1)
     max_per_question: int = Field(default=3, ge=0)
     """The most follow-ups one question gets, however much of its time is left: a question whose
@@ -104,7 +109,7 @@ class FollowUpTemplates(Model):
     @model_validator(mode="after")
     def _check(self) -> FollowUpTemplates:
         checks = _Checks()
-        for kind in ("event", "situation", "feeling", "person", "place", "generic"):
+        for kind in TEMPLATE_KINDS:
             for index, template in enumerate(getattr(self, kind)):
                 at = (kind, index)
                 if not template.rstrip().endswith("?"):
@@ -123,13 +128,13 @@ class FollowUpTemplates(Model):
         return self
 
     def for_kind(self, kind: str) -> list[str]:
-        """The templates for one anchor kind (``event``, ``situation``, ``feeling``, ``person``, ``place``)."""
+        """The templates for one anchor kind (``event``, ``situation``, ``feeling``, ``person``, ``place``,
+        ``thing``)."""
         return list(getattr(self, kind))
 
     def all(self) -> list[str]:
         """Every template and probe."""
-        return [t for kind in ("event", "situation", "feeling", "person", "place", "generic")
-                for t in getattr(self, kind)]
+        return [t for kind in TEMPLATE_KINDS for t in getattr(self, kind)]
 
 
 class Module(Model):

@@ -146,6 +146,36 @@ def test_an_answer_cut_off_mid_phrase_gives_an_anchor_that_does_not_trail_off() 
     assert found[0] == "your kids worked for a lot"
 
 
+def test_what_someone_had_to_used_to_or_wanted_to_do_is_an_event_to_ask_about() -> None:
+    events = {anchor.text for anchor in anchors("I had to go back to school because it was the only job left. "
+                                               "I used to work at the plant. I wanted to become a nurse.")
+              if anchor.kind == "event"}
+    assert events == {"you had to go back to school", "you used to work at the plant", "you wanted to become a nurse"}
+
+
+def test_a_thing_the_answer_names_is_an_anchor_but_a_word_for_everything_is_not() -> None:
+    found = {(anchor.kind, anchor.text) for anchor in anchors("I work the night shift. Things were a long story, "
+                                                              "and there were a lot of people.")}
+    assert ("thing", "the night shift") in found
+    assert not {text for kind, text in found if kind == "thing"} - {"the night shift"}
+
+
+def test_going_getting_and_having_something_are_events() -> None:
+    found = {anchor.text for anchor in anchors("I went to college in Boston. I got a job at the paper mill. "
+                                              "I had a baby in 1999.")}
+    assert {"you went to college", "you got a job at the paper mill", "you had a baby in 1999"} <= found
+
+
+def test_a_verb_with_nothing_to_it_is_not_asked_back() -> None:
+    # "What do you remember most about the time you realized?" asks about nothing the participant said
+    assert anchors("I realized that a lot of what I do has to be done. I had no idea. I got it.") == []
+
+
+def test_a_particle_stays_with_its_verb() -> None:
+    found = [anchor.text for anchor in anchors("We were growing up in a small town.") if anchor.kind == "event"]
+    assert found == ["you were growing up in a small town"]
+
+
 def test_people_named_apart_in_one_clause_keep_a_space_between_them() -> None:
     found = [anchor.text for anchor in anchors("My mom, and my dad were working in the construction")]
     assert found[0] == "your mom your dad were working in the construction"
