@@ -1,11 +1,11 @@
-"""The safety classifier on the held-out utterances, side by side with the old keyword detector.
+"""The safety classifier on the held-out utterances, side by side with the keyword detector.
 
     python -m bench.safety
 
 Reads the ``heldout`` rows of ``tests/interviewer/language/safety_utterances.jsonl`` (training and
 calibration never see them) and classifies each with the shipped classifier (ours) and with the
-keyword detector the conductor used before (the reference: `interviewer.conductor.safety.detect`,
-with `is_severe` for self-harm). Printed side by side:
+keyword detector the conductor used before, with its phrase lists as they are now (the reference:
+`interviewer.conductor.safety.detect`, with `is_severe` for self-harm). Printed side by side:
 
 * per class: precision and recall;
 * the false-signal rate on neutral answers (a ``none`` utterance that gets any signal);
@@ -43,7 +43,7 @@ MAX_P95_MS = 30.0
 
 
 def keyword_detector(text: str) -> str:
-    """The reference: the old keyword detector, with its self-harm patterns as the severe class."""
+    """The reference: the keyword detector, with its self-harm patterns as the severe class."""
     signal = safety.detect(text)
     if signal is safety.Signal.DISTRESS and safety.is_severe(text):
         return "severe"

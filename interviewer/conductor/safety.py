@@ -3,8 +3,11 @@
 The conductor hears safety signals by meaning (`interviewer.language.safety_classifier`). What
 stays here is lexical by nature: whether an answer to "would you like to stop?" says yes
 (`confirms`) or an answer to "would you like to keep going?" says no (`declines`). `detect` and
-`is_severe`, the keyword detector the conductor used before, are kept as the reference that
-`bench.safety` measures the classifier against.
+`is_severe`, the keyword detector the conductor used before, are kept for two jobs: the reference
+that `bench.safety` measures the classifier against, and a floor under the classifier's verdict
+(`safety_classifier.with_listed_phrases`: a listed phrase only adds a signal the classifier missed).
+The phrases are narrow on purpose; the self-harm, stop and distress lists also hold the common ways
+of saying those without the plain words ("better off without me", "can we wrap this up").
 """
 
 from __future__ import annotations
@@ -37,17 +40,44 @@ _STOP = _patterns(
     rf"\bi (?:don't|do not) want to (?:do|continue) {_INTERVIEW} any ?more\b",
     r"^\s*(?:please\s+)?stop(?:\s+(?:now|please|here))?\s*[.!]*\s*$",
     r"\bno more questions\b",
+    # how people end a conversation without the word "stop"
+    r"\b(?:can we|could we|let's|let us|i'd like to|i would like to|i want to|i need to) (?:wrap (?:this|it|things) up"
+    r"|call it a day|call it quits|finish (?:here|now|for today))\b",
+    r"\bi(?:'m| am) (?:done|finished) for (?:today|now|the day)\b",
+    r"\b(?:that's|that is) (?:all|enough) for (?:today|now)\b",
+    r"\b(?:i have to|i need to|i've got to|i got to|i gotta) (?:go|run|leave|head out|get going)"
+    r"(?: now| soon| right now)?\s*[.!]*\s*$",
+)
+_SELF_HARM = _patterns(
+    r"\b(?:kill(?:ing)? myself|end(?:ing)? my life|want(?:ed)? to die|suicid\w*|self[- ]harm|hurt(?:ing)? myself)\b",
+    # the common ways of saying it without those words (crisis-line and screening-interview phrasing)
+    r"\bbetter off (?:without me|dead|if i (?:was|were)n't (?:here|around)|if i (?:was|were) gone)\b",
+    r"\b(?:end|ending) it all\b",
+    r"\btak(?:e|ing) my (?:own )?life\b",
+    r"\b(?:don't|do not|didn't|did not) want to (?:be alive|live any ?more|exist any ?more|be here any ?more"
+    r"|wake up any ?more|wake up again|go on living)\b",
+    r"\bno (?:reason|point) (?:to|in) (?:living|live|being alive|going on)\b",
+    r"\bwish(?:ed)? i (?:was|were) (?:dead|never born)\b",
+    r"\bwish(?:ed)? i (?:could )?(?:just )?(?:not wake up|never woke up|wouldn't wake up|would not wake up"
+    r"|disappear)\b",
+    r"\b(?:cutting|hanging|shooting|burning|starving) myself\b",
+    r"\bcut myself (?:on purpose|again|to feel)\b",
+    r"\b(?:took|take|swallowed) (?:too many|a bunch of|a handful of|all (?:my|the|of my)) (?:pills|tablets|meds)\b",
 )
 _DISTRESS = _patterns(
-    r"\b(?:kill(?:ing)? myself|end(?:ing)? my life|want(?:ed)? to die|suicid\w*|self[- ]harm|hurt(?:ing)? myself)\b",
+    _SELF_HARM[0].pattern,
     r"\b(?:i(?:'m| am)|i feel) (?:so |really |very |just )?(?:hopeless|worthless|devastated|"
     r"overwhelmed right now|falling apart)\b",
     r"\b(?:i(?:'m| am)|i keep) (?:crying|breaking down|shaking)\b",
     r"\bcan(?:'t|not) stop crying\b",
     r"\b(?:this|it) is (?:too |really |very )?(?:hard|painful|upsetting|difficult) to talk about\b",
     r"\bi(?:'m| am) (?:getting )?(?:really |very )?upset\b",
+    r"\bi (?:can't|cannot|can not) (?:do this|go on|cope|handle (?:this|it)|take (?:this|it))(?: any ?more)?\b",
+    r"\b(?:can't|cannot|can barely|could barely|couldn't) (?:get|getting) out of bed\b",
+    r"\bstill (?:hurts|guts me|breaks my heart|haunts me)\b",
 )
-_SEVERE = _DISTRESS[:1]
+_DISTRESS += _SELF_HARM[1:]
+_SEVERE = _SELF_HARM
 _REFUSAL = _patterns(
     r"\bi(?:'d| would) rather not (?:say|answer|talk|discuss|get into|go into|share)\b",
     r"\bi (?:don't|do not|won't|will not) (?:want to |wish to )?(?:answer|talk about|discuss|get into|go into|share)"

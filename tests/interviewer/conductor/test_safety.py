@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from interviewer.conductor import Conductor, ConductorOptions
-from interviewer.conductor.safety import Signal, confirms, declines, detect
+from interviewer.conductor.safety import Signal, confirms, declines, detect, is_severe
 from interviewer.language.safety_classifier import SafetyClassifier
 from storage import audit
 from storage.models import SafetyEvent
@@ -28,6 +28,21 @@ from tests.interviewer.scripted_participants import interview, transcript
 def test_the_old_keyword_detector_still_names_listed_phrases(text: str, signal: Signal) -> None:
     # kept as the reference bench.safety measures the classifier against
     assert detect(text) is signal
+
+
+@pytest.mark.parametrize(("text", "signal", "severe"), [
+    ("Honestly, they would all be better off without me.", Signal.DISTRESS, True),
+    ("Some nights I wish I could just not wake up.", Signal.DISTRESS, True),
+    ("Can we wrap this up?", Signal.STOP, False),
+    ("Sorry, I have to go now.", Signal.STOP, False),
+    ("I have to go to work at six every day.", Signal.NONE, False),
+    ("Some weeks I can barely get out of bed.", Signal.DISTRESS, False),
+    ("I cut myself shaving this morning.", Signal.NONE, False),
+])
+def test_the_listed_phrases_hear_common_ways_of_saying_self_harm_distress_and_stop(text: str, signal: Signal,
+                                                                                  severe: bool) -> None:
+    # the lexical floor under the classifier: it only ever adds a signal the classifier missed
+    assert (detect(text), is_severe(text)) == (signal, severe)
 
 
 def test_a_stop_check_is_confirmed_by_yes_and_declined_by_going_on() -> None:
