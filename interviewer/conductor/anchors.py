@@ -325,12 +325,17 @@ def _things(sentence: Any) -> list[Anchor]:
         if (lemma in _GENERAL_NOUNS or lemma in _VAGUE_OBJECTS) and not any(
                 c.dep_ in {"amod", "compound", "nummod"} and c.lower_ not in _EMPTY_MODIFIERS for c in root.children):
             continue
-        words = _without_cut_end([t for t in chunk if not t.is_punct])
+        if any(t.dep_ == "det" and t.lower_ in {"any", "no", "every", "each"} for t in chunk):
+            continue  # "there have not been any bad encounters": nothing was named
+        words = [t for t in chunk if not t.is_punct]
+        while words and words[0].pos_ in {"CCONJ", "ADP", "SCONJ"}:
+            words = words[1:]  # "and so many other movements"
+        words = _without_cut_end(words)
         if not words or len(words) > MAX_THING_WORDS or words[0].pos_ == "PRON" and words[0].lower_ not in {
                 "my", "our", "your", "his", "her", "their"}:
             continue
         text = _second_person(words)
-        if words[0].pos_ != "PROPN":
+        if words[0].is_sent_start and words[0].pos_ != "PROPN":
             text = text[:1].lower() + text[1:]  # asked mid-sentence: "You mentioned the night shift"
         found.append(Anchor(THING, text, sentence.text.strip()))
     return found

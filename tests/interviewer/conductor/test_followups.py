@@ -160,6 +160,12 @@ def test_a_thing_the_answer_names_is_an_anchor_but_a_word_for_everything_is_not(
     assert not {text for kind, text in found if kind == "thing"} - {"the night shift"}
 
 
+def test_a_thing_said_not_to_exist_is_not_asked_about_and_a_thing_after_and_loses_the_and() -> None:
+    found = {anchor.text for anchor in anchors("I don't think there have been any bad encounters. It was raised by "
+                                               "the unions and so many other movements.") if anchor.kind == "thing"}
+    assert found == {"the unions", "so many other movements"}
+
+
 def test_going_getting_and_having_something_are_events() -> None:
     found = {anchor.text for anchor in anchors("I went to college in Boston. I got a job at the paper mill. "
                                               "I had a baby in 1999.")}
