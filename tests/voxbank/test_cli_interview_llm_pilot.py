@@ -129,8 +129,14 @@ def test_llm_serve_runs_the_embedded_model_until_interrupted(tmp_path) -> None:
         assert models["data"][0]["id"] == "gemma-3-270m"
     finally:
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
-    assert server.returncode == 0
+        try:
+            # communicate, not wait: the pipes are drained while it stops, so a full pipe cannot hold it up
+            _, stderr = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, stderr = server.communicate()
+            raise AssertionError(f"`voxbank llm serve` did not stop within 60 s of Ctrl-C:\n{stderr[-3000:]}") from None
+    assert server.returncode == 0, stderr[-3000:]
     time.sleep(0.5)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0

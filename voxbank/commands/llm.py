@@ -24,9 +24,10 @@ def serve() -> None:
         server.start()
     except EmbeddedServerError as error:
         raise CommandFailed(f"cannot start the embedded LLM: {error}") from None
-    typer.echo(f"serving {settings.llm_model} at {server.base_url} (Ctrl-C to stop)")
-    typer.echo(f"other commands use it with: VOXBANK_LLM_BASE_URL={server.base_url}")
+    # From here a Ctrl-C at any moment stops the server: it may come as soon as the first line is read.
     try:
+        typer.echo(f"serving {settings.llm_model} at {server.base_url} (Ctrl-C to stop)")
+        typer.echo(f"other commands use it with: VOXBANK_LLM_BASE_URL={server.base_url}")
         code = server.wait()
     except KeyboardInterrupt:
         code = 0
