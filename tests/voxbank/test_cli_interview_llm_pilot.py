@@ -119,8 +119,11 @@ def test_llm_serve_runs_the_embedded_model_until_interrupted(tmp_path) -> None:
         port = probe.getsockname()[1]
     environment = {key: value for key, value in os.environ.items() if not key.startswith("VOXBANK_")}
     environment.update({"VOXBANK_DATA_DIR": str(tmp_path), "VOXBANK_LLM_EMBEDDED_PORT": str(port)})
+    # Ctrl-C must reach it even when the suite itself runs as a background job, which ignores SIGINT (and so
+    # would its children): a CI run started with `&` once left the server running on
     server = subprocess.Popen([*VOXBANK, "llm", "serve"], cwd=tmp_path, env=environment, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert server.stdout is not None
         line = server.stdout.readline()
