@@ -209,8 +209,12 @@ def _takes_a_thing(verb: Any) -> bool:
         if child.dep_ == "prt":
             return True
         if child.dep_ in {"dobj", "attr", "oprd"} and child.pos_ in {"NOUN", "PROPN", "NUM"}:
-            # a person is not an event ("I had a friend"), nor is a vague object ("I had no idea")
-            if child.lemma_.lower() in _RELATIONS or child.lemma_.lower() in _VAGUE_OBJECTS:
+            # a person is not an event ("I had a friend"), nor is a vague object ("I had no idea") or a word for
+            # everything ("I've had people stay with me") unless a word says which ("a hard time")
+            lemma = child.lemma_.lower()
+            if lemma in _RELATIONS or (lemma in _VAGUE_OBJECTS | _GENERAL_NOUNS and not any(
+                    c.dep_ in {"amod", "compound", "nummod"} and c.lower_ not in _EMPTY_MODIFIERS
+                    for c in child.children)):
                 continue
             return True
         if child.dep_ == "prep" and any(g.dep_ == "pobj" and g.pos_ in {"NOUN", "PROPN", "NUM"}

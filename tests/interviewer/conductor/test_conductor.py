@@ -161,9 +161,10 @@ def test_prompt_size_stays_bounded_over_a_long_interview(avp_guide, llm, factory
     conductor = Conductor.start(avp_guide, llm, factory)
     run(conductor, Scripted(default=talkative, seconds=20.0))
     prompts = [call.prompt for call in stand_in.calls]
-    assert len(prompts) > 200
+    assert len(prompts) > 150  # a long interview (how many follow-ups pass the checks moves the count)
     sizes = [len(p) for p in prompts]
-    assert max(sizes[-100:]) <= max(sizes[-200:-100]) * 1.05  # flat: no longer growing
+    stretch = len(prompts) // 3
+    assert max(sizes[-stretch:]) <= max(sizes[-2 * stretch:-stretch]) * 1.05  # flat: no longer growing
     assert max(sizes) == conductor.state.max_prompt_chars <= 12000
     for prompt in prompts:
         conversation = prompt.split("\nInterview\n", 1)[1].split("\nNotes ", 1)[0]
