@@ -59,15 +59,13 @@ _CATENATIVE_VERBS = frozenset({"have", "use", "want", "try", "need", "get", "go"
 """Empty verbs whose event is the verb after them: "I had to go back to school", "I used to work at the plant"."""
 _DIRECTIONS = frozenset({"back", "home", "away", "abroad", "overseas", "out", "off", "together", "up", "down"})
 """Adverbs that belong to the event they go with ("go back to school", "moved away")."""
-_VAGUE_OBJECTS = frozenset({"idea", "feeling", "thing", "lot", "way", "time", "chance", "choice", "clue", "sense",
-                            "opportunity", "problem", "issue", "question", "point"})
-"""Objects that make no event of a light verb: "I had no idea", "I had a feeling"."""
 _GENERAL_NOUNS = frozenset({"thing", "stuff", "people", "person", "lot", "kind", "sort", "way", "time", "day",
                             "week", "year", "life", "one", "bit", "part", "something", "anything", "everything",
                             "nothing", "place", "area", "world", "case", "fact", "reason", "question", "answer",
                             "interview", "interviewer", "end", "point", "side", "number", "level", "type",
-                            "story"})
-"""Nouns that say which thing only with a word beside them ("a hard time", not "the time")."""
+                            "story", "idea", "feeling", "chance", "choice", "clue", "sense", "opportunity",
+                            "problem", "issue"})
+"""Nouns that say which thing only with a word beside them ("a hard time", not "the time"; "I had no idea")."""
 _EMPTY_MODIFIERS = frozenset({"first", "last", "other", "same", "only", "next", "whole", "good", "great", "big",
                               "little", "few", "many", "certain", "different", "main", "own", "real", "right", "wrong",
                               "new", "old", "best", "worst", "most", "more", "much", "long", "short", "important",
@@ -202,6 +200,13 @@ def _speaks_of_self(subject: Any) -> bool:
     return any(child.dep_ == "poss" and child.lower_ in {"my", "our"} for child in subject.children)
 
 
+def _says_which(noun: Any) -> bool:
+    """The noun singles something out: it is not a word for everything (`_GENERAL_NOUNS`), or a word beside
+    it says which ("a hard time", not "the first time")."""
+    return noun.lemma_.lower() not in _GENERAL_NOUNS or any(
+        c.dep_ in {"amod", "compound", "nummod"} and c.lower_ not in _EMPTY_MODIFIERS for c in noun.children)
+
+
 def _takes_a_thing(verb: Any) -> bool:
     """The verb has an object, a prepositional phrase with one, or a particle, not a pronoun ("got a job",
     "went to college", "grew up"), or a following verb that does ("had to go back to school")."""
@@ -209,12 +214,9 @@ def _takes_a_thing(verb: Any) -> bool:
         if child.dep_ == "prt":
             return True
         if child.dep_ in {"dobj", "attr", "oprd"} and child.pos_ in {"NOUN", "PROPN", "NUM"}:
-            # a person is not an event ("I had a friend"), nor is a vague object ("I had no idea") or a word for
-            # everything ("I've had people stay with me") unless a word says which ("a hard time")
-            lemma = child.lemma_.lower()
-            if lemma in _RELATIONS or (lemma in _VAGUE_OBJECTS | _GENERAL_NOUNS and not any(
-                    c.dep_ in {"amod", "compound", "nummod"} and c.lower_ not in _EMPTY_MODIFIERS
-                    for c in child.children)):
+            # a person is not an event ("I had a friend"), nor is a word for everything ("I had no idea",
+            # "I've had people stay with me")
+            if child.lemma_.lower() in _RELATIONS or not _says_which(child):
                 continue
             return True
         if child.dep_ == "prep" and any(g.dep_ == "pobj" and g.pos_ in {"NOUN", "PROPN", "NUM"}
@@ -326,8 +328,7 @@ def _things(sentence: Any) -> list[Anchor]:
             continue
         if lemma in _RELATIONS or lemma in _FEELINGS:
             continue  # a person or a feeling: asked about as one
-        if (lemma in _GENERAL_NOUNS or lemma in _VAGUE_OBJECTS) and not any(
-                c.dep_ in {"amod", "compound", "nummod"} and c.lower_ not in _EMPTY_MODIFIERS for c in root.children):
+        if not _says_which(root):
             continue
         if any(t.dep_ == "det" and t.lower_ in {"any", "no", "every", "each"} for t in chunk):
             continue  # "there have not been any bad encounters": nothing was named

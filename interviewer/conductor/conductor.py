@@ -27,8 +27,8 @@ answer, in this order:
    "move on";
 5. pacing (`budget.Pace.may_move_on`): far ahead of schedule, a "move on" becomes a follow-up;
 6. the follow-up itself (`followups`, when the guide has a ``followups`` block): grounded in what
-   the participant said under this question (the guide's templates filled with the answer's events,
-   feelings, people and places; the LLM's own question competes if it refers to the answer), checked
+   the participant said under this question (the guide's templates filled with the answer's events, situations,
+   feelings, people, places and things; the LLM's own question competes if it refers to the answer), checked
    (no repeat, no restated question, nothing the participant said anywhere in the interview or the
    notes hold, nothing off the objective) and ranked. With nothing to ground on, a generic probe from
    the guide, at most the guide's ``generic_per_question`` of them; when the time allows moving on,

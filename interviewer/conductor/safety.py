@@ -64,8 +64,7 @@ _SELF_HARM = _patterns(
     r"\bcut myself (?:on purpose|again|to feel)\b",
     r"\b(?:took|take|swallowed) (?:too many|a bunch of|a handful of|all (?:my|the|of my)) (?:pills|tablets|meds)\b",
 )
-_DISTRESS = _patterns(
-    _SELF_HARM[0].pattern,
+_DISTRESS = [*_SELF_HARM, *_patterns(
     r"\b(?:i(?:'m| am)|i feel) (?:so |really |very |just )?(?:hopeless|worthless|devastated|"
     r"overwhelmed right now|falling apart)\b",
     r"\b(?:i(?:'m| am)|i keep) (?:crying|breaking down|shaking)\b",
@@ -75,8 +74,7 @@ _DISTRESS = _patterns(
     r"\bi (?:can't|cannot|can not) (?:do this|go on|cope|handle (?:this|it)|take (?:this|it))(?: any ?more)?\b",
     r"\b(?:can't|cannot|can barely|could barely|couldn't) (?:get|getting) out of bed\b",
     r"\bstill (?:hurts|guts me|breaks my heart|haunts me)\b",
-)
-_DISTRESS += _SELF_HARM[1:]
+)]
 _SEVERE = _SELF_HARM
 _REFUSAL = _patterns(
     r"\bi(?:'d| would) rather not (?:say|answer|talk|discuss|get into|go into|share)\b",
