@@ -318,6 +318,14 @@ def _places(sentence: Any) -> list[Anchor]:
             for ent in sentence.ents if ent.label_ in {"GPE", "LOC"} and len(ent) <= 4]
 
 
+def _in_set_phrase(noun: Any) -> bool:
+    """A bare singular noun after a preposition ("on track", "in touch", "in charge"): a set phrase whose
+    noun, asked back alone ("You mentioned track"), names nothing. With a word beside it, it does say
+    which ("on the night shift", "in my garden")."""
+    return (noun.dep_ == "pobj" and noun.tag_ == "NN" and not any(True for _ in noun.children)
+            and noun.head.pos_ == "ADP")
+
+
 def _things(sentence: Any) -> list[Anchor]:
     found = []
     for chunk in sentence.noun_chunks:
@@ -332,6 +340,8 @@ def _things(sentence: Any) -> list[Anchor]:
             continue
         if any(t.dep_ == "det" and t.lower_ in {"any", "no", "every", "each"} for t in chunk):
             continue  # "there have not been any bad encounters": nothing was named
+        if _in_set_phrase(root):
+            continue  # "back on track", "stayed in touch": the noun names nothing
         words = [t for t in chunk if not t.is_punct]
         while words and words[0].pos_ in {"CCONJ", "ADP", "SCONJ"}:
             words = words[1:]  # "and so many other movements"

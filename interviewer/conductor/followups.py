@@ -18,10 +18,13 @@ After an answer the conductor wants a follow-up for, `FollowUps.choose` does thi
      only repeats the question's words ("a great neighborhood" under "How would you describe your
      neighborhood?") or names no thing ("you had to go back").
 3. **Ranking** on signals that can be measured, highest `score` first:
-   ``W_RELEVANCE × relevance + W_SALIENCE × salience + W_NOVELTY × novelty``, where relevance is the
-   sentence-embedding similarity to the objective and guidance, salience is the anchor kind's weight
-   (`SALIENCE`: an event or a feeling above a person, a person above a place name) and novelty is one
-   minus the largest similarity to what is already known (notes, earlier answers, follow-ups asked).
+   ``W_RELEVANCE × relevance + W_SALIENCE × salience + W_NOVELTY × novelty + W_RECENCY × recency``,
+   where relevance is the sentence-embedding similarity to the objective and guidance, salience is the
+   anchor kind's weight (`SALIENCE`: an event or a feeling above a person, a person above a place
+   name), novelty is one minus the largest similarity to what is already known (notes, earlier
+   answers, follow-ups asked), and recency is 1 for what the latest answer said (and the LLM's own
+   question, written after it) and 0 for an earlier answer under the same question: a follow-up takes
+   up what was just said, and goes back to an earlier answer only when the latest names nothing to ask.
 4. **Choice.** The best candidate, unless an LLM chooser is given: it is shown the best few in
    several orders (`stable_choice`) and its pick is taken only if it names the same candidate in every
    order. Gemma 3 270M, asked to pick among numbered candidates, picks the first whatever it is:
@@ -64,7 +67,7 @@ LLM, GENERIC = "llm", "generic"
 SALIENCE = {EVENT: 1.0, FEELING: 1.0, SITUATION: 0.8, LLM: 0.8, PERSON: 0.6, PLACE: 0.3, THING: 0.2, GENERIC: 0.0}
 """How much an anchor of each kind is worth asking about: what happened and how it felt first, a thing
 merely named last (still above a probe that takes up nothing the participant said)."""
-W_RELEVANCE, W_SALIENCE, W_NOVELTY = 1.0, 0.6, 0.4
+W_RELEVANCE, W_SALIENCE, W_NOVELTY, W_RECENCY = 1.0, 0.6, 0.4, 0.6
 REPEAT_SIMILARITY = 0.85
 RESTATE_SIMILARITY = 0.75
 REDUNDANT_SIMILARITY = 0.45
@@ -84,6 +87,8 @@ class Candidate:
     anchor: str | None = None
     source: str | None = None
     """The sentence the anchor is from: a question built on it does not ask for it again."""
+    earlier: bool = False
+    """The anchor is from an earlier answer under this question, not the latest one."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +99,13 @@ class Scored:
     relevance: float
     salience: float
     novelty: float
+    recency: float = 1.0
 
     @property
     def score(self) -> float:
         """The ranking score (see the module docstring)."""
-        return W_RELEVANCE * self.relevance + W_SALIENCE * self.salience + W_NOVELTY * self.novelty
+        return (W_RELEVANCE * self.relevance + W_SALIENCE * self.salience + W_NOVELTY * self.novelty
+                + W_RECENCY * self.recency)
 
 
 @dataclass(frozen=True)
@@ -308,14 +315,14 @@ class FollowUps:
             return []
         found: list[Candidate] = []
         turn = len(context.asked)
-        for answer in reversed(context.answers):
+        for age, answer in enumerate(reversed(context.answers)):
             for number, anchor in enumerate(anchors(answer, exclude=self.exclude)):
                 templates = self.templates.for_kind(anchor.kind)
                 if not templates:
                     continue  # the guide asks about no anchors of this kind
                 template = templates[(turn + number) % len(templates)]
                 found.append(Candidate(template.replace("{anchor}", anchor.text), anchor.kind, anchor.text,
-                                       anchor.sentence))
+                                       anchor.sentence, earlier=age > 0))
         return found
 
     def judge(self, candidate: Candidate, context: Context) -> Scored | str:
@@ -340,7 +347,8 @@ class FollowUps:
             return "ungrounded"
         seen = [*context.known, *asked]
         novelty = 1.0 - max(0.0, self.meaning.closest(candidate.anchor or text, seen)[0]) if seen else 1.0
-        return Scored(candidate, relevance=near, salience=SALIENCE.get(candidate.kind, 0.0), novelty=novelty)
+        return Scored(candidate, relevance=near, salience=SALIENCE.get(candidate.kind, 0.0), novelty=novelty,
+                      recency=0.0 if candidate.earlier else 1.0)
 
     def judge_text(self, text: str, context: Context) -> str:
         """The verdict on a follow-up written by someone else (the LLM): a rejection reason, or ``passed``."""

@@ -63,6 +63,23 @@ def test_an_event_is_chosen_over_a_place_name(followups, short_guide) -> None:
     assert place.candidate.anchor == "Ohio" and place.score < ranked[0].score
 
 
+def test_a_follow_up_takes_up_the_latest_answer_rather_than_an_earlier_one_under_the_question(followups,
+                                                                                            short_guide) -> None:
+    said = context(short_guide.data, "life_story_overview",
+                   ["My father lost his job when I was twelve.", "After that we moved in with my grandmother."])
+    choice = followups.choose(said)
+    assert choice is not None
+    assert "grandmother" in choice.text
+    earlier = next(scored for scored in followups.rank(said)[0] if "father" in scored.candidate.text)
+    assert earlier.recency == 0.0
+
+
+def test_a_bare_noun_in_a_set_phrase_is_not_a_thing_to_ask_about() -> None:
+    found = {anchor.text for anchor in anchors("I finally got my life back on track. We stayed in touch for "
+                                               "years.") if anchor.kind == "thing"}
+    assert not found & {"track", "touch"}
+
+
 def test_a_one_word_place_answer_gets_a_follow_up_about_that_place(short_guide, llm, factory, stand_in) -> None:
     stand_in.on_decision = follow_up_with("What did you do in the United States?")
     conductor = Conductor.start(short_guide, llm, factory)
