@@ -96,6 +96,9 @@ DECISION_MAX_TOKENS = 220
 """Enough for the longest reply the schema allows even at one token a character (the grammar
 bounds every string), so a reply is never cut off mid-object."""
 CHECK_HORIZON = 12
+EVIDENCE_SIMILARITY = 0.12
+"""How near (cosine, all-MiniLM-L6-v2) a reflection's quote must be to a condition note's description for
+the value it supports to be kept."""
 """A reflection checks only the condition notes of the next few questions (fewer tokens to write)."""
 _LLM_SIGNALS = {"declines": "refusal", "distress": "distress", "wants_to_stop": "stop"}
 """The decision schema's signal names, as the safety classifier names them."""
@@ -467,8 +470,14 @@ class Conductor:
         self._llm_ms += completion.latency_ms
         allowed = {note: values for note, (_, values) in checks.items()}
         apply_reflection(self.notes, completion.data or {}, self.window.participant_words(), allowed,
-                         ignore_values=EXAMPLE_FACT_VALUES)
+                         ignore_values=EXAMPLE_FACT_VALUES, bears_on=self._evidence_bears_on)
         self.state.notes = self.notes.as_dict()
+
+    def _evidence_bears_on(self, note: str, evidence: str) -> bool:
+        """True when a reflection's quote is about the condition note at all: its meaning is near the note's
+        description (`EVIDENCE_SIMILARITY`)."""
+        description = self.conditions[note][0]
+        return float(self.followups.meaning.similarity(evidence, [description])[0]) >= EVIDENCE_SIMILARITY
 
     def _pace(self) -> budget.Pace:
         question_id = self._question_id() or ""

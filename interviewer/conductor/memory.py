@@ -11,13 +11,16 @@ Here both are bounded, so a prompt's size is flat however long the interview run
   the window only grows at its end, so an LLM server's prefix cache can reuse it.
 
 A condition note changes only on evidence: the reflection must quote the participant's words,
-and the quote must really be in what the participant said (see `evidence_holds`).
+the quote must really be in what the participant said (see `evidence_holds`), and, where the
+conductor gives a judge of meaning (``bears_on``), the quote must be about the note at all: a small
+model quotes a real sentence that says nothing of it ("I've been saving up for a car" as the
+evidence that someone lives alone), and a wrong value skips questions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from protocols import InterviewGuide
@@ -159,10 +162,12 @@ def evidence_holds(evidence: str, participant_words: str, min_chars: int = 8) ->
 
 
 def apply_reflection(notes: Notes, reply: dict[str, object], participant_words: str,
-                     allowed: Mapping[str, Sequence[str]], ignore_values: Sequence[str] = ()) -> list[str]:
+                     allowed: Mapping[str, Sequence[str]], ignore_values: Sequence[str] = (),
+                     bears_on: Callable[[str, str], bool] | None = None) -> list[str]:
     """Merge a reflection reply into ``notes``; returns the condition notes that changed.
 
-    A condition value other than ``unknown`` is kept only if its evidence quotes the participant;
+    A condition value other than ``unknown`` is kept only if its evidence quotes the participant
+    and, given ``bears_on(note, evidence)``, that judge finds the quote is about the note;
     facts whose value is one of ``ignore_values`` (the prompt's own examples, copied) are dropped;
     malformed parts of the reply are ignored.
     """
@@ -176,6 +181,8 @@ def apply_reflection(notes: Notes, reply: dict[str, object], participant_words: 
             if not isinstance(value, str) or value not in allowed.get(note, ()) or value == UNKNOWN:
                 continue
             if not isinstance(evidence, str) or not evidence_holds(evidence, participant_words):
+                continue
+            if bears_on is not None and not bears_on(note, evidence):
                 continue
             if notes.conditions[note] != value:
                 notes.set_condition(note, value)

@@ -120,6 +120,19 @@ def test_a_condition_without_the_participants_own_words_as_evidence_does_not_ski
     assert conductor.state.notes["has_children"] == "unknown"
 
 
+def test_a_condition_whose_quote_says_nothing_of_it_does_not_skip(short_guide, llm, factory, stand_in) -> None:
+    # the participant said it, but it is no evidence about children
+    stand_in.on_reflection = lambda call: {"conditions": {"has_children": {"value": "no",
+                                                                           "evidence": "saving up for a car"}},
+                                           "facts": []}
+    conductor = Conductor.start(short_guide, llm, factory)
+    run(conductor, Scripted(answers={"crossroads_moment": ["Leaving home at eighteen. These days I'm saving up for "
+                                                          "a car."]}, seconds=60.0))
+    asked = [qid for _, kind, qid, _ in transcript(factory, conductor.interview_id) if kind == "scripted" and qid]
+    assert asked == SHORT_IDS
+    assert conductor.state.notes["has_children"] == "unknown"
+
+
 def test_every_turn_is_stored_with_its_timing_question_kind_and_protocol_hash(short_guide, llm, factory,
                                                                               stand_in) -> None:
     stand_in.on_decision = follow_up_with("What was school like then?")
