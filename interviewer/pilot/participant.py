@@ -8,8 +8,9 @@ asked whether to stop or pause, it says to go on, unless it asked to stop itself
 
 A small base model falls into loops: once "I don't know." is in the transcript it is the likeliest
 next answer, and a pilot of two hours ends with it said a hundred times. So the history shown is
-short (the last exchange or two), and an answer that repeats an earlier one word for word, or is far
-shorter than the persona talks, is drawn again, hotter, up to `ATTEMPTS` times.
+short (the last exchange or two), and an answer that repeats an earlier one word for word, or is much
+shorter than the length drawn for it (`MIN_SHARE_OF_TARGET`), is drawn again, hotter, up to
+`ATTEMPTS` times.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ HISTORY_CHARS = 1200
 KEEP_GOING = "No, I'm okay. Let's keep going."
 CONFIRM_STOP = "Yes, please. I'd like to finish here."
 SILENT_FALLBACK = "I'm not sure what to say about that."
-MAX_PIECES = 4
+MAX_PIECES = 6
 ATTEMPTS = 3
-MIN_SHARE_OF_TARGET = 0.25
-"""An answer shorter than this share of the persona's usual length is drawn again."""
-ENOUGH_SHARE_OF_TARGET = 0.85
+MIN_SHARE_OF_TARGET = 0.6
+"""An answer shorter than this share of the length drawn for it is drawn again. The small model often
+ends an answer after a sentence or two; at 0.25 (with answers continued to 0.85 of their length) a
+persona drawn at Park et al.'s 34 words an answer said 29 on average, at 0.6 (continued to the full
+length) 34, over 40 answers of the same persona, with 16 answers drawn again instead of 5."""
+ENOUGH_SHARE_OF_TARGET = 1.0
 """An answer is continued until it reaches this share of the length drawn for it."""
 SENTENCE_SLACK_WORDS = 15
 """Words an answer may run past its length to finish the sentence it is in."""
