@@ -49,7 +49,9 @@ def test_a_simulated_participant_speaks_in_its_persona_and_wants_to_go_on(llm, s
 
 def test_a_simulated_participant_draws_again_rather_than_repeat_an_earlier_answer(llm, stand_in) -> None:
     first = "I grew up near Tulsa on my grandmother's farm, with chickens and two old horses."
-    second = "My first job was stacking hay for a neighbour, five dollars a day."
+    # near the length drawn for it (a much shorter answer is drawn again too)
+    second = ("My first job was stacking hay for a neighbour, five dollars a day. It was hot and itchy work, but "
+              "I saved every dollar of it that summer and bought myself a used bicycle.")
     fresh = iter([first, first, second])
     # a new answer gets the next line of `fresh`; a continuation of one gets nothing more
     stand_in.on_text = lambda call: f" {next(fresh)}" if call.prompt.endswith("Participant:") else ""
