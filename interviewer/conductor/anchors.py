@@ -64,13 +64,16 @@ _GENERAL_NOUNS = frozenset({"thing", "stuff", "people", "person", "lot", "kind",
                             "nothing", "place", "area", "world", "case", "fact", "reason", "question", "answer",
                             "interview", "interviewer", "end", "point", "side", "number", "level", "type",
                             "story", "idea", "feeling", "chance", "choice", "clue", "sense", "opportunity",
-                            "problem", "issue"})
+                            "problem", "issue", "beginning", "start", "middle", "rest", "moment", "word",
+                            "sentence", "instance", "example", "help", "member"})
 """Nouns that say which thing only with a word beside them ("a hard time", not "the time"; "I had no idea")."""
 _EMPTY_MODIFIERS = frozenset({"first", "last", "other", "same", "only", "next", "whole", "good", "great", "big",
                               "little", "few", "many", "certain", "different", "main", "own", "real", "right", "wrong",
                               "new", "old", "best", "worst", "most", "more", "much", "long", "short", "important",
-                              "nice"})
+                              "nice", "single", "one"})
 """Adjectives that do not say which ("the first thing", "a good question")."""
+_AMOUNTS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "ORDINAL", "PERCENT", "MONEY"})
+"""Entity types of a length, a date or an amount: "an hour", "seven years" name no thing to ask about."""
 _THING_PARTS = frozenset({"dobj", "pobj", "prt", "acomp", "attr", "oprd", "dative", "xcomp"})
 _FEELING_VERBS = frozenset({"be", "feel", "get", "become", "grow"})
 # Words for the people in someone's life (a named person is found by the parser instead).
@@ -331,8 +334,8 @@ def _things(sentence: Any) -> list[Anchor]:
     for chunk in sentence.noun_chunks:
         root = chunk.root
         lemma = root.lemma_.lower()
-        if (root.pos_ not in {"NOUN", "PROPN"} or root.ent_type_ in {"PERSON", "GPE", "LOC"} or not root.is_alpha
-                or root.lower_ in _SECOND_PERSON):
+        if (root.pos_ not in {"NOUN", "PROPN"} or root.ent_type_ in {"PERSON", "GPE", "LOC"} | _AMOUNTS
+                or not root.is_alpha or root.lower_ in _SECOND_PERSON):
             continue
         if lemma in _RELATIONS or lemma in _FEELINGS:
             continue  # a person or a feeling: asked about as one

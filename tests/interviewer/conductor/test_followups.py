@@ -74,6 +74,14 @@ def test_a_follow_up_takes_up_the_latest_answer_rather_than_an_earlier_one_under
     assert earlier.recency == 0.0
 
 
+def test_a_length_of_time_or_an_amount_is_not_a_thing_to_ask_about() -> None:
+    said = ("My last pregnancy was in the hospital for an hour or so. The other is seven years of age. "
+            "In one word, it was hard.")
+    found = {anchor.text for anchor in anchors(said) if anchor.kind == "thing"}
+    assert not found & {"an hour", "seven years", "one word"}
+    assert "your last pregnancy" in found
+
+
 def test_a_bare_noun_in_a_set_phrase_is_not_a_thing_to_ask_about() -> None:
     found = {anchor.text for anchor in anchors("I finally got my life back on track. We stayed in touch for "
                                                "years.") if anchor.kind == "thing"}
