@@ -325,8 +325,7 @@ def _in_set_phrase(noun: Any) -> bool:
     """A bare singular noun after a preposition ("on track", "in touch", "in charge"): a set phrase whose
     noun, asked back alone ("You mentioned track"), names nothing. With a word beside it, it does say
     which ("on the night shift", "in my garden")."""
-    return (noun.dep_ == "pobj" and noun.tag_ == "NN" and not any(True for _ in noun.children)
-            and noun.head.pos_ == "ADP")
+    return noun.dep_ == "pobj" and noun.tag_ == "NN" and not list(noun.children) and noun.head.pos_ == "ADP"
 
 
 def _things(sentence: Any) -> list[Anchor]:

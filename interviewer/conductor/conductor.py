@@ -96,6 +96,7 @@ DECISION_MAX_TOKENS = 220
 """Enough for the longest reply the schema allows even at one token a character (the grammar
 bounds every string), so a reply is never cut off mid-object."""
 CHECK_HORIZON = 12
+"""A reflection checks only the condition notes of the next few questions (fewer tokens to write)."""
 EVIDENCE_SIMILARITY = 0.12
 """How near (cosine, all-MiniLM-L6-v2) a reflection's quote must be to a condition note's description for
 the value it supports to be kept. A floor for quotes about something else, not a test of the value:
@@ -103,7 +104,6 @@ against the avp guide's lives-alone, employed and children notes, quotes that be
 ("I'm retired now") to 0.43 ("I live alone in a small apartment"), unrelated ones -0.02 ("I've been
 saving up for a car") to 0.18 ("I work nights as a nurse", on living alone). A quote that says the
 opposite ("My wife and I live together", 0.39) passes: the value itself is the reflection's to judge."""
-"""A reflection checks only the condition notes of the next few questions (fewer tokens to write)."""
 _LLM_SIGNALS = {"declines": "refusal", "distress": "distress", "wants_to_stop": "stop"}
 """The decision schema's signal names, as the safety classifier names them."""
 _FLAGGED = ("severe", "distress")

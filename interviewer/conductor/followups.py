@@ -99,7 +99,11 @@ class Scored:
     relevance: float
     salience: float
     novelty: float
-    recency: float = 1.0
+
+    @property
+    def recency(self) -> float:
+        """1 for an anchor of the latest answer (or the LLM's question), 0 for one of an earlier answer."""
+        return 0.0 if self.candidate.earlier else 1.0
 
     @property
     def score(self) -> float:
@@ -347,8 +351,7 @@ class FollowUps:
             return "ungrounded"
         seen = [*context.known, *asked]
         novelty = 1.0 - max(0.0, self.meaning.closest(candidate.anchor or text, seen)[0]) if seen else 1.0
-        return Scored(candidate, relevance=near, salience=SALIENCE.get(candidate.kind, 0.0), novelty=novelty,
-                      recency=0.0 if candidate.earlier else 1.0)
+        return Scored(candidate, relevance=near, salience=SALIENCE.get(candidate.kind, 0.0), novelty=novelty)
 
     def judge_text(self, text: str, context: Context) -> str:
         """The verdict on a follow-up written by someone else (the LLM): a rejection reason, or ``passed``."""
