@@ -16,6 +16,7 @@ system:
 
 setup: system $(STAMP) vendor
 	@$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	@$(PY) -m interviewer.language.encoder_graph
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)

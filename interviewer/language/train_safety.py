@@ -105,6 +105,11 @@ they flatter it a little. `bench.safety` on the held-out split, head 7: 0.969 / 
 What it buys: on the 125 answers of another pilot of the same persona (an earlier run, none of its
 answers in the set), head 6 gave 12 safety responses to answers that were not scripted moments
 (0.096), head 7 gives 3 (0.024).
+
+Head 7 was retrained, same rows and recipe, when the live encoder moved from sentence-transformers on
+PyTorch to onnxruntime (`interviewer.language.encoder_graph`): the vectors agree to a cosine of
+0.9999996, which moved two out-of-fold order statistics and so two thresholds (distress 0.8636 to
+0.8655, refusal 0.5145 to 0.5182). Held out, recall is unchanged; refusal precision rose from 0.958 to 1.0.
 """
 
 from __future__ import annotations
