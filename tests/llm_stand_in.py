@@ -78,6 +78,18 @@ class Call:
         return re.findall(r"^\d+\. (.*)$", listed, re.MULTILINE)
 
     @property
+    def values(self) -> list[str]:
+        """The numbered values of a check prompt, in the order shown."""
+        listed = self.prompt.rsplit("Answers:\n", 1)[-1]
+        return re.findall(r"^\d+\. (.*)$", listed, re.MULTILINE)
+
+    @property
+    def evidence(self) -> str:
+        """The quote a check prompt asks about (the last: the first ones are examples)."""
+        found = re.findall(r'^Participant said: "(.*)"$', self.prompt, re.MULTILINE)
+        return found[-1] if found else ""
+
+    @property
     def checks(self) -> list[str]:
         """The condition notes a reflection prompt asks about."""
         found = re.findall(r"^Checks: (.*)$", self.prompt, re.MULTILINE)  # the last: the first is an example
@@ -122,6 +134,11 @@ def first_listed(call: Call) -> dict[str, Any]:
     return {"choice": 1}
 
 
+def reads_as(value: str) -> Callable[[Call], dict[str, Any]]:
+    """A check handler that names ``value`` wherever it is listed (a reader that is not position-biased)."""
+    return lambda call: {"choice": call.values.index(value) + 1}
+
+
 def not_sure(call: Call) -> str:
     """The default free-text continuation."""
     return " I'm not sure, I'd have to think about that."
@@ -136,6 +153,7 @@ class StandInLLM:
     on_decision: Callable[[Call], Any] = move_on
     on_reflection: Callable[[Call], Any] = nothing_known
     on_choice: Callable[[Call], Any] = first_listed
+    on_check: Callable[[Call], Any] = first_listed
     on_text: Callable[[Call], Any] = not_sure
     calls: list[Call] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
@@ -145,12 +163,12 @@ class StandInLLM:
         self.release.set()
         self.owned_by = "stand-in"
         self.on_decision, self.on_reflection, self.on_text = move_on, nothing_known, not_sure
-        self.on_choice = first_listed
+        self.on_choice = self.on_check = first_listed
         self.calls = []
         self.release = threading.Event()
 
     def of_kind(self, kind: str) -> list[Call]:
-        """The calls of one kind: ``decision``, ``reflection``, ``choice`` or ``text``."""
+        """The calls of one kind: ``decision``, ``reflection``, ``choice``, ``check`` or ``text``."""
         return [call for call in self.calls if call.kind == kind]
 
 
@@ -162,6 +180,8 @@ def _kind(prompt: str) -> str:
         return "reflection"
     if tail.endswith("Choice:"):
         return "choice"
+    if tail.endswith("Answer:"):
+        return "check"
     return "text"
 
 
@@ -173,7 +193,7 @@ def create_app(stand_in: StandInLLM) -> FastAPI:
         """The reply's text, and the pause between streamed pieces."""
         stand_in.calls.append(call)
         handler = {"decision": stand_in.on_decision, "reflection": stand_in.on_reflection,
-                   "choice": stand_in.on_choice}.get(call.kind, stand_in.on_text)
+                   "choice": stand_in.on_choice, "check": stand_in.on_check}.get(call.kind, stand_in.on_text)
         reply = handler(call)
         pause = 0.0
         while isinstance(reply, Slow | Hang | Trickle):

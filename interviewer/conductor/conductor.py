@@ -55,7 +55,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from interviewer import metrics
 from interviewer.conductor import budget, safety
 from interviewer.conductor.decisions import DECISION_SCHEMA, Decision, DecisionRejected, parse_decision
-from interviewer.conductor.followups import GENERIC, Choice, Context, FollowUps, objective_text, sentences
+from interviewer.conductor.followups import (
+    GENERIC,
+    Choice,
+    Context,
+    FollowUps,
+    objective_text,
+    sentences,
+    stable_choice,
+)
 from interviewer.conductor.memory import (
     INTERVIEWER,
     PARTICIPANT,
@@ -74,6 +82,7 @@ from interviewer.conductor.persistence import SafetyFlag, Store, TurnRecord
 from interviewer.conductor.prompts import (
     EXAMPLE_FACT_VALUES,
     EXAMPLE_FOLLOW_UPS,
+    check_prompt,
     choice_prompt,
     choice_schema,
     decision_prompt,
@@ -474,14 +483,45 @@ class Conductor:
         self._llm_ms += completion.latency_ms
         allowed = {note: values for note, (_, values) in checks.items()}
         apply_reflection(self.notes, completion.data or {}, self.window.participant_words(), allowed,
-                         ignore_values=EXAMPLE_FACT_VALUES, bears_on=self._evidence_bears_on)
+                         ignore_values=EXAMPLE_FACT_VALUES, supports=self._evidence_supports)
         self.state.notes = self.notes.as_dict()
 
-    def _evidence_bears_on(self, note: str, evidence: str) -> bool:
-        """True when a reflection's quote is about the condition note at all: its meaning is near the note's
-        description (`EVIDENCE_SIMILARITY`)."""
-        description = self.conditions[note][0]
-        return float(self.followups.meaning.similarity(evidence, [description])[0]) >= EVIDENCE_SIMILARITY
+    def _evidence_supports(self, note: str, value: str, evidence: str) -> bool:
+        """True when a reflection's quote supports its value: the quote is about the note at all (its meaning
+        is near the note's description, `EVIDENCE_SIMILARITY`), and the LLM, shown only that quote and the
+        note's values, names the same value in every order of the values (`stable_choice`).
+
+        A wrong value skips questions, and their answers are lost; a value left unknown costs only a
+        question the participant may find does not apply. So a value the model reads one way in one
+        order and another way in the other is not kept."""
+        description, values = self.conditions[note]
+        if float(self.followups.meaning.similarity(evidence, [description])[0]) < EVIDENCE_SIMILARITY:
+            return False
+        index = stable_choice(values, self._llm_check(description, evidence), orders=len(values))
+        confirmed = index is not None and values[index] == value
+        self.state.events.append({"type": "note_check", "note": note, "value": value, "confirmed": confirmed,
+                                  "seq": self.state.next_seq})
+        return confirmed
+
+    def _llm_check(self, description: str, evidence: str) -> Callable[[Sequence[str]], int | None]:
+        """The LLM as a reader of one quote against a note's values in one order: the 0-based index of the
+        value it names, or None."""
+
+        def pick(values: Sequence[str]) -> int | None:
+            prompt = check_prompt(name=self.guide.interviewer_name, description=description, evidence=evidence,
+                                  values=values)
+            started = time.perf_counter()
+            try:
+                completion = self.llm.complete_json(prompt, choice_schema(len(values)), name="check", max_tokens=12)
+            except LLMError as error:
+                self._llm_ms += (time.perf_counter() - started) * 1000
+                self._fallback(f"check_{error.reason}", self._question_id(), reply=error.reply)
+                return None
+            self._llm_ms += completion.latency_ms
+            number = (completion.data or {}).get("choice")
+            return number - 1 if isinstance(number, int) and 1 <= number <= len(values) else None
+
+        return pick
 
     def _pace(self) -> budget.Pace:
         question_id = self._question_id() or ""

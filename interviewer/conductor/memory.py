@@ -163,11 +163,11 @@ def evidence_holds(evidence: str, participant_words: str, min_chars: int = 8) ->
 
 def apply_reflection(notes: Notes, reply: dict[str, object], participant_words: str,
                      allowed: Mapping[str, Sequence[str]], ignore_values: Sequence[str] = (),
-                     bears_on: Callable[[str, str], bool] | None = None) -> list[str]:
+                     supports: Callable[[str, str, str], bool] | None = None) -> list[str]:
     """Merge a reflection reply into ``notes``; returns the condition notes that changed.
 
     A condition value other than ``unknown`` is kept only if its evidence quotes the participant
-    and, given ``bears_on(note, evidence)``, that judge finds the quote is about the note;
+    and, given ``supports(note, value, evidence)``, that judge finds the quote supports the value;
     facts whose value is one of ``ignore_values`` (the prompt's own examples, copied) are dropped;
     malformed parts of the reply are ignored.
     """
@@ -182,7 +182,7 @@ def apply_reflection(notes: Notes, reply: dict[str, object], participant_words: 
                 continue
             if not isinstance(evidence, str) or not evidence_holds(evidence, participant_words):
                 continue
-            if bears_on is not None and not bears_on(note, evidence):
+            if supports is not None and not supports(note, value, evidence):
                 continue
             if notes.conditions[note] != value:
                 notes.set_condition(note, value)

@@ -109,6 +109,44 @@ def reflection_prompt(*, name: str, window: str, notes: str, checks: Mapping[str
     return REFLECTION_HEAD.format(name=name) + window + REFLECTION_TAIL.format(notes=notes, checks=listed or "none")
 
 
+CHECK_HEAD = """\
+Interview notebook of {name}, an interviewer for a study of life in the United States. Before a note \
+decides that a question does not apply, she rereads the participant's words it rests on and answers \
+the check from those words alone.
+
+Example
+Participant said: "I never learned to drive, the bus gets me everywhere."
+Check: whether the participant has a driver's license
+Answers:
+1. yes
+2. no
+Answer: {{"choice": 2}}
+
+Example
+Participant said: "my sister and her kids moved in with us last spring"
+Check: whether the participant lives alone
+Answers:
+1. no
+2. yes
+Answer: {{"choice": 1}}
+"""
+
+CHECK_TAIL = """
+Participant said: "{evidence}"
+Check: {description}
+Answers:
+{options}
+Answer:"""
+
+
+def check_prompt(*, name: str, description: str, evidence: str, values: Sequence[str]) -> str:
+    """The document whose continuation is the number of the value ``evidence`` supports (1-based)."""
+    listed = "\n".join(f"{number}. {value}" for number, value in enumerate(values, start=1))
+    return CHECK_HEAD.format(name=name) + CHECK_TAIL.format(
+        evidence=" ".join(evidence.split()).replace('"', "'"), description=" ".join(description.split()),
+        options=listed)
+
+
 CHOICE_HEAD = """\
 Interview notebook of {name}, an interviewer for a study of life in the United States. After each \
 answer she picks, from the follow-up questions she could ask, the one that best takes up what the \

@@ -9,7 +9,7 @@ from interviewer.conductor import Conductor, ConductorError
 from interviewer.conductor.memory import WINDOW_MAX_CHARS
 from storage.models import Turn
 from tests.interviewer.scripted_participants import Scripted, interview, run, transcript
-from tests.llm_stand_in import Call
+from tests.llm_stand_in import Call, reads_as
 
 SHORT_IDS = ["life_story_overview", "crossroads_moment", "children_school_day_routine", "political_views",
              "values_most"]
@@ -98,6 +98,7 @@ def test_a_conditional_question_is_skipped_when_the_notes_say_it_does_not_apply(
                 "facts": [{"key": "children", "value": "none"}]}
 
     stand_in.on_reflection = reflection
+    stand_in.on_check = reads_as("no")
     conductor = Conductor.start(short_guide, llm, factory)
     run(conductor, Scripted(answers={"crossroads_moment": ["Leaving home at eighteen. I never had kids, so I "
                                                           "was free to move."]}, seconds=60.0))
@@ -106,6 +107,38 @@ def test_a_conditional_question_is_skipped_when_the_notes_say_it_does_not_apply(
     assert conductor.state.skipped == ["children_school_day_routine"]
     assert conductor.state.notes["has_children"] == "no" and conductor.state.notes["children"] == "none"
     assert stand_in.of_kind("reflection")[0].checks == ["has_children"]
+    # the quote was read again, in both orders of the values, before the note could skip anything
+    assert [call.values for call in stand_in.of_kind("check")] == [["yes", "no"], ["no", "yes"]]
+    assert {call.evidence for call in stand_in.of_kind("check")} == {"I never had kids"}
+
+
+def test_a_condition_whose_quote_says_the_opposite_does_not_skip(short_guide, llm, factory, stand_in) -> None:
+    # the reflection says "no children", quoting words that say the participant has them
+    stand_in.on_reflection = lambda call: {"conditions": {"has_children": {"value": "no",
+                                                                           "evidence": "my two kids keep me busy"}},
+                                           "facts": []}
+    stand_in.on_check = reads_as("yes")
+    conductor = Conductor.start(short_guide, llm, factory)
+    run(conductor, Scripted(answers={"crossroads_moment": ["Leaving home at eighteen. These days my two kids keep "
+                                                          "me busy."]}, seconds=60.0))
+    asked = [qid for _, kind, qid, _ in transcript(factory, conductor.interview_id) if kind == "scripted" and qid]
+    assert asked == SHORT_IDS
+    assert conductor.state.notes["has_children"] == "unknown"
+    assert {"type": "note_check", "note": "has_children", "value": "no", "confirmed": False} in [
+        {key: value for key, value in event.items() if key != "seq"} for event in conductor.state.events]
+
+
+def test_a_condition_the_llm_reads_by_position_does_not_skip(short_guide, llm, factory, stand_in) -> None:
+    # the stand-in's default check names the first value listed, whichever it is (position bias)
+    stand_in.on_reflection = lambda call: {"conditions": {"has_children": {"value": "no",
+                                                                           "evidence": "I never had kids"}},
+                                           "facts": []}
+    conductor = Conductor.start(short_guide, llm, factory)
+    run(conductor, Scripted(answers={"crossroads_moment": ["Leaving home at eighteen. I never had kids, so I "
+                                                          "was free to move."]}, seconds=60.0))
+    asked = [qid for _, kind, qid, _ in transcript(factory, conductor.interview_id) if kind == "scripted" and qid]
+    assert asked == SHORT_IDS
+    assert conductor.state.notes["has_children"] == "unknown"
 
 
 def test_a_condition_without_the_participants_own_words_as_evidence_does_not_skip(short_guide, llm, factory,
