@@ -328,6 +328,17 @@ def _in_set_phrase(noun: Any) -> bool:
     return noun.dep_ == "pobj" and noun.tag_ == "NN" and not list(noun.children) and noun.head.pos_ == "ADP"
 
 
+def _of_complement(chunk: Any) -> list[Any]:
+    """The "of" phrase right after a noun chunk, up to its noun ("of eviction" in "the verge of eviction we
+    faced"), or nothing. Without it such a noun names nothing: "You mentioned the verge", "the lack"."""
+    for child in chunk.root.children:
+        if child.dep_ == "prep" and child.lower_ == "of" and child.i == chunk.end:
+            objects = [grand for grand in child.children if grand.dep_ == "pobj"]
+            if objects:
+                return [child, *(t for t in chunk.doc[objects[0].left_edge.i:objects[0].i + 1] if not t.is_punct)]
+    return []
+
+
 def _things(sentence: Any) -> list[Anchor]:
     found = []
     for chunk in sentence.noun_chunks:
@@ -344,7 +355,7 @@ def _things(sentence: Any) -> list[Anchor]:
             continue  # "there have not been any bad encounters": nothing was named
         if _in_set_phrase(root):
             continue  # "back on track", "stayed in touch": the noun names nothing
-        words = [t for t in chunk if not t.is_punct]
+        words = [t for t in chunk if not t.is_punct] + _of_complement(chunk)
         while words and words[0].pos_ in {"CCONJ", "ADP", "SCONJ"}:
             words = words[1:]  # "and so many other movements"
         words = _without_cut_end(words)

@@ -88,6 +88,15 @@ def test_a_bare_noun_in_a_set_phrase_is_not_a_thing_to_ask_about() -> None:
     assert not found & {"track", "touch"}
 
 
+def test_a_noun_that_names_its_thing_through_of_is_asked_about_with_it() -> None:
+    # the pilot asked "You mentioned the verge." and "You mentioned the lack."
+    found = {anchor.text for anchor in anchors("My family was on the verge of eviction. People are concerned "
+                                               "about the lack of attention we have been getting.")
+             if anchor.kind == "thing"}
+    assert {"the verge of eviction", "the lack of attention"} <= found
+    assert not found & {"the verge", "the lack"}
+
+
 def test_a_one_word_place_answer_gets_a_follow_up_about_that_place(short_guide, llm, factory, stand_in) -> None:
     stand_in.on_decision = follow_up_with("What did you do in the United States?")
     conductor = Conductor.start(short_guide, llm, factory)
