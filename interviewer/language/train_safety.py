@@ -110,6 +110,16 @@ Head 7 was retrained, same rows and recipe, when the live encoder moved from sen
 PyTorch to onnxruntime (`interviewer.language.encoder_graph`): the vectors agree to a cosine of
 0.9999996, which moved two out-of-fold order statistics and so two thresholds (distress 0.8636 to
 0.8655, refusal 0.5145 to 0.5182). Held out, recall is unchanged; refusal precision rose from 0.958 to 1.0.
+
+Tried on head 7's rows and not kept: scoring each sentence together with its neighbour instead of
+alone. In a second full avp pilot (persona 2), two answers got the crisis line from one short sentence
+read without its context ("It's just that I think it would be safer for me to do so." 0.96 alone, 0.37
+with the sentence before it). Pieces of two sentences instead of one: out of fold 0.892 / 0.813 /
+0.934 / 0.909 / 0.897, 0.057; held out 0.938 / 0.833 / 0.926 / 0.960 / 0.909, 0.039; both pilot
+answers clear, but two more false refusals on its other answers. Self-harm only from pieces of two
+sentences, the rest as now: held-out severe 0.938 ("Work is fine I guess, and the kids are okay. But
+honestly I don't see myself being around by next year, ..." is missed once diluted). Both lose self-harm recall, the one
+target that is 1.0.
 """
 
 from __future__ import annotations
