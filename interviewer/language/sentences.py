@@ -4,7 +4,7 @@
 The safety classifier and the follow-up ranker both read meaning through this one encoder, so a
 process holds one copy of the model. Nothing is downloaded: the weights ship inside the package and
 are exported once to an ONNX graph (`interviewer.language.encoder_graph`), which gives the vectors
-sentence-transformers gives, in a third of the time.
+sentence-transformers gives, in under half the time.
 """
 
 from __future__ import annotations
