@@ -92,8 +92,17 @@ def interview_report(session: Session, guide: InterviewGuide, interview_id: int,
         "safety_moments": safety_moments(turns, checkpoint.get("events", []), persona.get("moments", [])),
         "unprompted_signals": unprompted_signals(turns, checkpoint.get("events", []), persona.get("moments", [])),
         "llm_signals_ignored": checkpoint.get("llm_signals_ignored", {}),
+        "note_checks": note_checks(checkpoint.get("events", [])),
         "answers": sum(1 for t in turns if t.speaker == "participant"),
     }
+
+
+def note_checks(events: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """The condition-note values the reflection offered with a quote about the note: ``kept`` when the
+    LLM read the quote as that value in every order, ``refused`` otherwise (`Conductor._evidence_supports`)."""
+    checks = [event for event in events if event.get("type") == "note_check"]
+    kept = sum(1 for event in checks if event.get("confirmed"))
+    return {"kept": kept, "refused": len(checks) - kept}
 
 
 def pilot_report(session_factory: sessionmaker[Session], guide: InterviewGuide,
@@ -106,9 +115,10 @@ def pilot_report(session_factory: sessionmaker[Session], guide: InterviewGuide,
     choices: dict[str, int] = {}
     unprompted: dict[str, int] = {}
     ignored: dict[str, int] = {}
+    checks: dict[str, int] = {"kept": 0, "refused": 0}
     for one in each:
         for totals, counts in ((choices, one["followup_choices"]), (unprompted, one["unprompted_signals"]),
-                               (ignored, one["llm_signals_ignored"])):
+                               (ignored, one["llm_signals_ignored"]), (checks, one["note_checks"])):
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
     count = max(1, len(each))
@@ -146,6 +156,7 @@ def pilot_report(session_factory: sessionmaker[Session], guide: InterviewGuide,
         "answers": sum(one["answers"] for one in each),
         "unprompted_signals": dict(sorted(unprompted.items())),
         "llm_signals_ignored": dict(sorted(ignored.items())),
+        "note_checks": checks,
         "followup_choices": dict(sorted(choices.items())),
         "per_interview": each,
     }
