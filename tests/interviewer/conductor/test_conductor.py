@@ -15,6 +15,11 @@ SHORT_IDS = ["life_story_overview", "crossroads_moment", "children_school_day_ro
              "values_most"]
 
 
+def scripted_asked(factory, conductor: Conductor) -> list[str]:  # noqa: ANN001
+    """The ids of the scripted questions asked, in order."""
+    return [qid for _, kind, qid, _ in transcript(factory, conductor.interview_id) if kind == "scripted" and qid]
+
+
 def follow_up_with(text: str):  # noqa: ANN201
     return lambda call: {"signal": "none", "action": "follow_up", "follow_up": text}
 
@@ -102,7 +107,7 @@ def test_a_conditional_question_is_skipped_when_the_notes_say_it_does_not_apply(
     conductor = Conductor.start(short_guide, llm, factory)
     run(conductor, Scripted(answers={"crossroads_moment": ["Leaving home at eighteen. I never had kids, so I "
                                                           "was free to move."]}, seconds=60.0))
-    asked = [qid for _, kind, qid, _ in transcript(factory, conductor.interview_id) if kind == "scripted" and qid]
+    asked = scripted_asked(factory, conductor)
     assert asked == [q for q in SHORT_IDS if q != "children_school_day_routine"]
     assert conductor.state.skipped == ["children_school_day_routine"]
     assert conductor.state.notes["has_children"] == "no" and conductor.state.notes["children"] == "none"
@@ -112,58 +117,28 @@ def test_a_conditional_question_is_skipped_when_the_notes_say_it_does_not_apply(
     assert {call.evidence for call in stand_in.of_kind("check")} == {"I never had kids"}
 
 
-def test_a_condition_whose_quote_says_the_opposite_does_not_skip(short_guide, llm, factory, stand_in) -> None:
-    # the reflection says "no children", quoting words that say the participant has them
-    stand_in.on_reflection = lambda call: {"conditions": {"has_children": {"value": "no",
-                                                                           "evidence": "my two kids keep me busy"}},
-                                           "facts": []}
-    stand_in.on_check = reads_as("yes")
-    conductor = Conductor.start(short_guide, llm, factory)
-    run(conductor, Scripted(answers={"crossroads_moment": ["Leaving home at eighteen. These days my two kids keep "
-                                                          "me busy."]}, seconds=60.0))
-    asked = [qid for _, kind, qid, _ in transcript(factory, conductor.interview_id) if kind == "scripted" and qid]
-    assert asked == SHORT_IDS
-    assert conductor.state.notes["has_children"] == "unknown"
-    assert {"type": "note_check", "note": "has_children", "value": "no", "confirmed": False} in [
-        {key: value for key, value in event.items() if key != "seq"} for event in conductor.state.events]
-
-
-def test_a_condition_the_llm_reads_by_position_does_not_skip(short_guide, llm, factory, stand_in) -> None:
-    # the stand-in's default check names the first value listed, whichever it is (position bias)
-    stand_in.on_reflection = lambda call: {"conditions": {"has_children": {"value": "no",
-                                                                           "evidence": "I never had kids"}},
-                                           "facts": []}
-    conductor = Conductor.start(short_guide, llm, factory)
-    run(conductor, Scripted(answers={"crossroads_moment": ["Leaving home at eighteen. I never had kids, so I "
-                                                          "was free to move."]}, seconds=60.0))
-    asked = [qid for _, kind, qid, _ in transcript(factory, conductor.interview_id) if kind == "scripted" and qid]
-    assert asked == SHORT_IDS
-    assert conductor.state.notes["has_children"] == "unknown"
-
-
-def test_a_condition_without_the_participants_own_words_as_evidence_does_not_skip(short_guide, llm, factory,
-                                                                                  stand_in) -> None:
-    stand_in.on_reflection = lambda call: {"conditions": {"has_children": {"value": "no",
-                                                                           "evidence": "has no children"}},
-                                           "facts": []}
-    conductor = Conductor.start(short_guide, llm, factory)
-    run(conductor, Scripted(seconds=60.0))
-    asked = [qid for _, kind, qid, _ in transcript(factory, conductor.interview_id) if kind == "scripted" and qid]
-    assert asked == SHORT_IDS
-    assert conductor.state.notes["has_children"] == "unknown"
-
-
-def test_a_condition_whose_quote_says_nothing_of_it_does_not_skip(short_guide, llm, factory, stand_in) -> None:
+@pytest.mark.parametrize(("evidence", "said", "reads", "checked"), [
+    # the quote is not the participant's words
+    ("has no children", "Leaving home at eighteen.", "no", False),
     # the participant said it, but it is no evidence about children
-    stand_in.on_reflection = lambda call: {"conditions": {"has_children": {"value": "no",
-                                                                           "evidence": "saving up for a car"}},
+    ("saving up for a car", "Leaving home at eighteen. These days I'm saving up for a car.", "no", False),
+    # the quote says the opposite of the value: read again, it is "yes"
+    ("my two kids keep me busy", "Leaving home at eighteen. These days my two kids keep me busy.", "yes", True),
+    # the check names the first value listed, whichever it is (position bias, as Gemma 3 270M does)
+    ("I never had kids", "Leaving home at eighteen. I never had kids, so I was free to move.", None, True),
+], ids=["not_their_words", "says_nothing_of_it", "says_the_opposite", "read_by_position"])
+def test_a_condition_note_that_does_not_hold_up_skips_nothing(short_guide, llm, factory, stand_in, evidence, said,
+                                                              reads, checked) -> None:
+    stand_in.on_reflection = lambda call: {"conditions": {"has_children": {"value": "no", "evidence": evidence}},
                                            "facts": []}
+    if reads is not None:
+        stand_in.on_check = reads_as(reads)
     conductor = Conductor.start(short_guide, llm, factory)
-    run(conductor, Scripted(answers={"crossroads_moment": ["Leaving home at eighteen. These days I'm saving up for "
-                                                          "a car."]}, seconds=60.0))
-    asked = [qid for _, kind, qid, _ in transcript(factory, conductor.interview_id) if kind == "scripted" and qid]
-    assert asked == SHORT_IDS
+    run(conductor, Scripted(answers={"crossroads_moment": [said]}, seconds=60.0))
+    assert scripted_asked(factory, conductor) == SHORT_IDS
     assert conductor.state.notes["has_children"] == "unknown"
+    refused = [e for e in conductor.state.events if e["type"] == "note_check" and not e["confirmed"]]
+    assert bool(refused) is checked
 
 
 def test_every_turn_is_stored_with_its_timing_question_kind_and_protocol_hash(short_guide, llm, factory,
