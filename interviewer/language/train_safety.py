@@ -119,7 +119,9 @@ with the sentence before it). Pieces of two sentences instead of one: out of fol
 answers clear, but two more false refusals on its other answers. Self-harm only from pieces of two
 sentences, the rest as now: held-out severe 0.938 ("Work is fine I guess, and the kids are okay. But
 honestly I don't see myself being around by next year, ..." is missed once diluted). Both lose self-harm recall, the one
-target that is 1.0.
+target that is 1.0. Nor does a higher threshold for self-harm heard in one sentence alone (the whole
+answer under its threshold) separate the two: out of fold, the self-harm utterances heard that way
+score 0.66 to 0.99, the neutral ones 0.61 to 0.89, and the pilot's three false alarms 0.76 to 0.96.
 """
 
 from __future__ import annotations
