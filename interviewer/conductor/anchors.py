@@ -65,7 +65,7 @@ _GENERAL_NOUNS = frozenset({"thing", "stuff", "people", "person", "lot", "kind",
                             "interview", "interviewer", "end", "point", "side", "number", "level", "type",
                             "story", "idea", "feeling", "chance", "choice", "clue", "sense", "opportunity",
                             "problem", "issue", "beginning", "start", "middle", "rest", "moment", "word",
-                            "sentence", "instance", "example", "help", "member"})
+                            "sentence", "instance", "example", "help", "member", "term", "care"})
 """Nouns that say which thing only with a word beside them ("a hard time", not "the time"; "I had no idea")."""
 _EMPTY_MODIFIERS = frozenset({"first", "last", "other", "same", "only", "next", "whole", "good", "great", "big",
                               "little", "few", "many", "certain", "different", "main", "own", "real", "right", "wrong",
@@ -281,10 +281,17 @@ def _events(sentence: Any) -> list[Anchor]:
     return found
 
 
+def _negated(token: Any) -> bool:
+    """The word or a clause above it is negated ("I am not happy", "it does not mean that I am happy",
+    "I never felt safe"): asked back without the negation, it would say the opposite."""
+    return any(child.dep_ == "neg" or child.lower_ == "never"
+               for word in [token, *token.ancestors] for child in word.children)
+
+
 def _feelings(sentence: Any) -> list[Anchor]:
     found = []
     for token in sentence:
-        if token.lower_ not in _FEELINGS or token.pos_ not in {"ADJ", "VERB"}:
+        if token.lower_ not in _FEELINGS or token.pos_ not in {"ADJ", "VERB"} or _negated(token):
             continue
         head = token.head
         if token.pos_ == "VERB" and any(c.dep_ == "auxpass" for c in token.children):
@@ -355,6 +362,8 @@ def _things(sentence: Any) -> list[Anchor]:
             continue  # "there have not been any bad encounters": nothing was named
         if _in_set_phrase(root):
             continue  # "back on track", "stayed in touch": the noun names nothing
+        if root.dep_ == "attr" and _negated(root):
+            continue  # "I am not a happy person": what the participant is not
         words = [t for t in chunk if not t.is_punct] + _of_complement(chunk)
         while words and words[0].pos_ in {"CCONJ", "ADP", "SCONJ"}:
             words = words[1:]  # "and so many other movements"

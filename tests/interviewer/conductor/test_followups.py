@@ -97,6 +97,14 @@ def test_a_noun_that_names_its_thing_through_of_is_asked_about_with_it() -> None
     assert not found & {"the verge", "the lack"}
 
 
+def test_a_feeling_said_with_a_negation_is_not_asked_about_as_if_felt() -> None:
+    # the pilot answered "I am not a happy person" with "What was going on for you when you felt happy?"
+    found = {(anchor.kind, anchor.text) for anchor in anchors("It does not mean that I am happy. I am not a happy "
+                                                               "person. I never felt safe there.")}
+    assert not {text for kind, text in found if kind == "feeling"}
+    assert ("thing", "a happy person") not in found
+
+
 def test_a_one_word_place_answer_gets_a_follow_up_about_that_place(short_guide, llm, factory, stand_in) -> None:
     stand_in.on_decision = follow_up_with("What did you do in the United States?")
     conductor = Conductor.start(short_guide, llm, factory)
