@@ -107,7 +107,7 @@ def main() -> None:
           f"answers that were not scripted moments: false signals, or distress the simulated participant voiced "
           f"unscripted); LLM signals not acted on {report['llm_signals_ignored']}")
     print(f"condition notes    {report['note_checks']['kept']} value(s) kept, {report['note_checks']['refused']} "
-          f"refused (the LLM, shown only the quote, did not name the same value in every order)")
+          f"refused by the value check (kept: the LLM, shown only the quote, named it in every order)")
     summary = {key: value for key, value in report.items() if key != "per_interview"}
     summary.update({"coverage": round(asked_applicable / applicable, 4) if applicable else 0.0,
                     "duration_within_tolerance": abs(ratio - 1) <= DURATION_TOLERANCE,
