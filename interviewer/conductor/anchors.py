@@ -168,9 +168,14 @@ def _clause_tokens(verb: Any) -> list[Any]:
     and only the first prepositional phrase."""
     kept = [verb]
     seen_prep = False
+    negated = any(child.dep_ == "neg" for child in verb.children)
     for child in verb.children:
         if child.dep_ not in _CLAUSE_PARTS and not (child.dep_ == "advmod" and child.lower_ == "never"):
             continue
+        if child.dep_ == "prep" and child.lower_ in {"like", "such"}:
+            continue  # examples ("like prescription drugs"), not the event
+        if child.dep_ == "aux" and child.lower_ in {"do", "does"} and not negated:
+            continue  # the emphatic present "do" ("I do use marijuana"): asked back, "you use marijuana"
         if child.dep_ == "prep":
             if seen_prep:
                 continue
@@ -263,6 +268,9 @@ def _events(sentence: Any) -> list[Anchor]:
         subject = _subject(token)
         if subject is None or not _speaks_of_self(subject):
             continue
+        if (sum(child.dep_ in {"nsubj", "nsubjpass"} for child in token.children) > 1
+                or any(child.dep_ == "conj" for child in subject.children)):
+            continue  # several subjects ("My wife and I live ...") would be asked back as one: "your wife live"
         tokens = _without_cut_end([t for t in _clause_tokens(token) if not t.is_punct])
         if any(t.lower_ in {"it", "that", "this", "there", "they", "them", "he", "she", "him", "her"}
                and t.dep_ in {"dobj", "pobj"} for t in tokens):

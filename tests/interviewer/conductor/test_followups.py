@@ -105,6 +105,15 @@ def test_a_feeling_said_with_a_negation_is_not_asked_about_as_if_felt() -> None:
     assert ("thing", "a happy person") not in found
 
 
+def test_a_clause_is_asked_back_whole_or_not_at_all() -> None:
+    # the pilot asked "How did it come about that your husband you live in the South Atlantic?" and
+    # "How did it come about that you do use marijuana like prescription drugs?"
+    found = {anchor.text for anchor in anchors("My husband, my son, and I live in the South Atlantic. My wife and I "
+                                               "live in Ohio. I do use marijuana, like prescription drugs.")
+             if anchor.kind in {"event", "situation"}}
+    assert found == {"you use marijuana"}
+
+
 def test_a_one_word_place_answer_gets_a_follow_up_about_that_place(short_guide, llm, factory, stand_in) -> None:
     stand_in.on_decision = follow_up_with("What did you do in the United States?")
     conductor = Conductor.start(short_guide, llm, factory)
@@ -225,9 +234,11 @@ def test_a_particle_stays_with_its_verb() -> None:
     assert found == ["you were growing up in a small town"]
 
 
-def test_people_named_apart_in_one_clause_keep_a_space_between_them() -> None:
-    found = [anchor.text for anchor in anchors("My mom, and my dad were working in the construction")]
-    assert found[0] == "your mom your dad were working in the construction"
+def test_people_named_together_as_a_subject_are_asked_about_one_by_one() -> None:
+    # asked back as one clause, they read "your mom your dad were working" (the pilot had "your momyour dad")
+    found = [(anchor.kind, anchor.text) for anchor in anchors("My mom, and my dad were working in the construction")]
+    assert ("person", "your mom") in found and ("person", "your dad") in found
+    assert not [text for kind, text in found if kind in {"event", "situation"}]
 
 
 def test_a_question_gets_no_more_follow_ups_than_the_guide_allows_however_much_time_is_left(
