@@ -163,12 +163,17 @@ def _second_person(tokens: list[Any]) -> str:
     return text.replace(" 're", "'re").replace(" n't", "n't")
 
 
+def _has_negation(verb: Any) -> bool:
+    """The verb itself is negated ("did not go")."""
+    return any(child.dep_ == "neg" for child in verb.children)
+
+
 def _clause_tokens(verb: Any) -> list[Any]:
     """The verb and the parts of its clause worth repeating: no subordinate or coordinated clauses,
     and only the first prepositional phrase."""
     kept = [verb]
     seen_prep = False
-    negated = any(child.dep_ == "neg" for child in verb.children)
+    negated = _has_negation(verb)
     for child in verb.children:
         if child.dep_ not in _CLAUSE_PARTS and not (child.dep_ == "advmod" and child.lower_ == "never"):
             continue
@@ -277,7 +282,7 @@ def _events(sentence: Any) -> list[Anchor]:
             continue  # "I did it": what "it" is cannot be asked back
         if not 2 <= len(tokens) <= MAX_CLAUSE_WORDS or not _says_something(token, tokens):
             continue
-        negated = any(child.dep_ == "neg" for child in token.children)
+        negated = _has_negation(token)
         auxiliaries = {a.lower_ for a in token.children if a.dep_ in {"aux", "auxpass"}}
         # "you have experienced ..." reads as a present situation: "How did things change after you have ..." does not
         perfect = bool(auxiliaries & {"have", "has", "'ve"})

@@ -413,18 +413,23 @@ class Conductor:
             prompt = choice_prompt(name=self.guide.interviewer_name, window=self.window.text(), question=question,
                                    options=options)
             self._note_prompt(prompt)
-            started = time.perf_counter()
-            try:
-                completion = self.llm.complete_json(prompt, choice_schema(len(options)), name="choice", max_tokens=12)
-            except LLMError as error:
-                self._llm_ms += (time.perf_counter() - started) * 1000
-                self._fallback(f"choice_{error.reason}", question.id, reply=error.reply)
-                return None
-            self._llm_ms += completion.latency_ms
-            number = (completion.data or {}).get("choice")
-            return number - 1 if isinstance(number, int) and 1 <= number <= len(options) else None
+            return self._numbered_answer(prompt, len(options), "choice", question.id)
 
         return pick
+
+    def _numbered_answer(self, prompt: str, count: int, kind: str, question_id: str | None) -> int | None:
+        """The 0-based index of the numbered option (1 to ``count``) the LLM names after ``prompt``, or None
+        (an LLM error is a fallback of ``kind``)."""
+        started = time.perf_counter()
+        try:
+            completion = self.llm.complete_json(prompt, choice_schema(count), name=kind, max_tokens=12)
+        except LLMError as error:
+            self._llm_ms += (time.perf_counter() - started) * 1000
+            self._fallback(f"{kind}_{error.reason}", question_id, reply=error.reply)
+            return None
+        self._llm_ms += completion.latency_ms
+        number = (completion.data or {}).get("choice")
+        return number - 1 if isinstance(number, int) and 1 <= number <= count else None
 
     def _count_choice(self, choice: Choice | None) -> None:
         counts = self.state.followup_choices
@@ -510,16 +515,7 @@ class Conductor:
         def pick(values: Sequence[str]) -> int | None:
             prompt = check_prompt(name=self.guide.interviewer_name, description=description, evidence=evidence,
                                   values=values)
-            started = time.perf_counter()
-            try:
-                completion = self.llm.complete_json(prompt, choice_schema(len(values)), name="check", max_tokens=12)
-            except LLMError as error:
-                self._llm_ms += (time.perf_counter() - started) * 1000
-                self._fallback(f"check_{error.reason}", self._question_id(), reply=error.reply)
-                return None
-            self._llm_ms += completion.latency_ms
-            number = (completion.data or {}).get("choice")
-            return number - 1 if isinstance(number, int) and 1 <= number <= len(values) else None
+            return self._numbered_answer(prompt, len(values), "check", self._question_id())
 
         return pick
 
