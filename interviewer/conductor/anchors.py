@@ -53,6 +53,7 @@ _FEELINGS = frozenset({
     "thrilled", "torn", "trapped", "unhappy", "unwanted", "upset", "worried",
 })
 _LIGHT_VERBS = frozenset({"go", "get", "make", "have"})
+_HAVING_VERBS = frozenset({"have", "own", "get", "find", "receive", "keep"})
 """Empty verbs that carry an event when they take a thing: "I went to college", "I got a job", "I had a baby"."""
 _CATENATIVE_VERBS = frozenset({"have", "use", "want", "try", "need", "get", "go", "hope", "wish", "love", "hate",
                                "like"})
@@ -146,12 +147,28 @@ def _without_cut_end(tokens: list[Any]) -> list[Any]:
     return tokens
 
 
+def _joined_by_hyphen(token: Any) -> bool:
+    """A hyphen written inside a word follows ``token`` ("run-ins", "mother-in-law")."""
+    doc = token.doc
+    return (token.i + 2 < len(doc) and not token.whitespace_ and doc[token.i + 1].text == "-"
+            and not doc[token.i + 1].whitespace_)
+
+
+def _hyphenated_end(token: Any) -> Any:
+    """The last token of the hyphenated word ``token`` begins ("mother" in "mother-in-law": "law")."""
+    while _joined_by_hyphen(token):
+        token = token.doc[token.i + 2]
+    return token
+
+
 def _second_person(tokens: list[Any]) -> str:
     words = []
     for index, token in enumerate(tokens):
-        # Words the clause leaves out ("My mom, and my dad were...") leave a gap: keep a space across it.
+        # Words the clause leaves out ("My mom, and my dad were...") leave a gap: keep a space across it;
+        # a hyphen inside a word ("run-ins") is punctuation to spaCy, but part of the word.
         adjacent = index + 1 == len(tokens) or tokens[index + 1].i == token.i + 1
-        space = token.whitespace_ if adjacent else " "
+        hyphen = index + 1 < len(tokens) and tokens[index + 1].i == token.i + 2 and _joined_by_hyphen(token)
+        space = "-" if hyphen else token.whitespace_ if adjacent else " "
         lower = token.text.lower()
         if lower in {"was", "'s"} and any(t.lower_ in _PARTICIPANT_SUBJECTS and t.dep_.startswith("nsubj")
                                           for t in token.head.children):
@@ -164,8 +181,8 @@ def _second_person(tokens: list[Any]) -> str:
 
 
 def _has_negation(verb: Any) -> bool:
-    """The verb itself is negated ("did not go")."""
-    return any(child.dep_ == "neg" for child in verb.children)
+    """The verb itself is negated ("did not go", "never went")."""
+    return any(child.dep_ == "neg" or child.lower_ == "never" for child in verb.children)
 
 
 def _clause_tokens(verb: Any) -> list[Any]:
@@ -301,6 +318,15 @@ def _negated(token: Any) -> bool:
                for word in [token, *token.ancestors] for child in word.children)
 
 
+def _not_had(noun: Any) -> bool:
+    """The noun is what a negated verb of having says is missing ("don't have a car", "never had a TV
+    growing up", "didn't get the job"): the nearest verb above it, or the verb that one completes."""
+    verb = next((word for word in noun.ancestors if word.pos_ in {"VERB", "AUX"}), None)
+    candidates = [verb] if verb is None or verb.dep_ not in {"ccomp", "xcomp"} else [verb, verb.head]
+    return any(word is not None and word.lemma_.lower() in _HAVING_VERBS and _has_negation(word)
+               for word in candidates)
+
+
 def _feelings(sentence: Any) -> list[Anchor]:
     found = []
     for token in sentence:
@@ -331,7 +357,8 @@ def _people(sentence: Any) -> list[Anchor]:
         if not any(t.lower_ in {"my", "our"} for t in chunk):
             continue
         start = next(t.i for t in chunk if t.lower_ in {"my", "our"})
-        words = [t for t in chunk if not t.is_punct and t.i >= start][-4:]
+        end = _hyphenated_end(root).i  # "my mother-in-law" is not "my mother"
+        words = [t for t in sentence.doc[start:end + 1] if not t.is_punct][-4:]
         found.append(Anchor(PERSON, _second_person(words), sentence.text.strip()))
     return found
 
@@ -377,6 +404,8 @@ def _things(sentence: Any) -> list[Anchor]:
             continue  # "back on track", "stayed in touch": the noun names nothing
         if root.dep_ == "attr" and _negated(root):
             continue  # "I am not a happy person": what the participant is not
+        if _not_had(root):
+            continue  # "I don't have a car": asked about, it would be something they have
         words = [t for t in chunk if not t.is_punct] + _of_complement(chunk)
         while words and words[0].pos_ in {"CCONJ", "ADP", "SCONJ"}:
             words = words[1:]  # "and so many other movements"

@@ -105,6 +105,23 @@ def test_a_feeling_said_with_a_negation_is_not_asked_about_as_if_felt() -> None:
     assert ("thing", "a happy person") not in found
 
 
+def test_what_the_participant_says_they_do_not_have_is_not_asked_about() -> None:
+    # the pilot answered "They don't have the same prejudices about me" with "You mentioned the same prejudices."
+    found = {anchor.text for anchor in anchors("They don't have the same prejudices about me. We never had a TV "
+                                               "growing up. I didn't get the job. I don't think the school was good.")}
+    assert not found & {"the same prejudices", "a TV", "the job"}
+    assert "the school" in found
+
+
+def test_a_hyphenated_word_is_asked_about_whole() -> None:
+    # the pilot asked "You mentioned run ins."; "my mother-in-law" was asked about as "your mother"
+    found = {(anchor.kind, anchor.text) for anchor in anchors("I've had a lot of run-ins with police. "
+                                                               "My mother-in-law lives with us.")}
+    assert ("thing", "run-ins") in found
+    assert ("person", "your mother-in-law") in found
+    assert ("person", "your mother") not in found
+
+
 def test_a_clause_is_asked_back_whole_or_not_at_all() -> None:
     # the pilot asked "How did it come about that your husband you live in the South Atlantic?" and
     # "How did it come about that you do use marijuana like prescription drugs?"
