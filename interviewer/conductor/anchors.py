@@ -363,9 +363,23 @@ def _people(sentence: Any) -> list[Anchor]:
     return found
 
 
+def _describes_the_participant(noun: Any) -> bool:
+    """The noun says what the participant is ("I was a worker in my mother's house"): "You mentioned a
+    worker" would ask about someone else."""
+    subject = _subject(noun.head)
+    return subject is not None and subject.lower_ in _PARTICIPANT_SUBJECTS
+
+
+def _cut_off(span: Any) -> bool:
+    """The span ends an answer that was cut off mid-sentence: its last word may be part of a longer name
+    ("raise them in the United")."""
+    doc = span.doc
+    return span.end == len(doc) and not doc[-1].is_punct
+
+
 def _places(sentence: Any) -> list[Anchor]:
     return [Anchor(PLACE, ent.text.strip().removeprefix("the ").strip(), sentence.text.strip())
-            for ent in sentence.ents if ent.label_ in {"GPE", "LOC"} and len(ent) <= 4]
+            for ent in sentence.ents if ent.label_ in {"GPE", "LOC"} and len(ent) <= 4 and not _cut_off(ent)]
 
 
 def _in_set_phrase(noun: Any) -> bool:
@@ -402,8 +416,8 @@ def _things(sentence: Any) -> list[Anchor]:
             continue  # "there have not been any bad encounters": nothing was named
         if _in_set_phrase(root):
             continue  # "back on track", "stayed in touch": the noun names nothing
-        if root.dep_ == "attr" and _negated(root):
-            continue  # "I am not a happy person": what the participant is not
+        if root.dep_ == "attr" and (_negated(root) or _describes_the_participant(root)):
+            continue  # "I am not a happy person", "I'm a very social person": asked back as a thing, it reads wrong
         if _not_had(root):
             continue  # "I don't have a car": asked about, it would be something they have
         words = [t for t in chunk if not t.is_punct] + _of_complement(chunk)

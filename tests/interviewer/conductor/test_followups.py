@@ -122,6 +122,19 @@ def test_a_hyphenated_word_is_asked_about_whole() -> None:
     assert ("person", "your mother") not in found
 
 
+def test_what_the_participant_says_they_are_is_not_asked_about_as_a_thing() -> None:
+    # the pilot asked "You mentioned a worker." after "I was a worker in my mother's house"
+    found = {anchor.text for anchor in anchors("I was a worker in my mother's house. I am a very social person.")}
+    assert not found & {"a worker", "a very social person"}
+    assert "your mother's house" in found
+
+
+def test_a_place_cut_off_at_the_end_of_an_answer_is_not_asked_about() -> None:
+    # an answer cut off at "in the United" was asked "What was life like for you in United?"
+    assert not [a for a in anchors("We wanted to raise them in the United") if a.kind == "place"]
+    assert [a.text for a in anchors("We wanted to raise them in Ohio.") if a.kind == "place"] == ["Ohio"]
+
+
 def test_a_clause_is_asked_back_whole_or_not_at_all() -> None:
     # the pilot asked "How did it come about that your husband you live in the South Atlantic?" and
     # "How did it come about that you do use marijuana like prescription drugs?"
