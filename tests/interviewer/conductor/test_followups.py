@@ -124,8 +124,9 @@ def test_a_hyphenated_word_is_asked_about_whole() -> None:
 
 def test_what_the_participant_says_they_are_is_not_asked_about_as_a_thing() -> None:
     # the pilot asked "You mentioned a worker." after "I was a worker in my mother's house"
-    found = {anchor.text for anchor in anchors("I was a worker in my mother's house. I am a very social person.")}
-    assert not found & {"a worker", "a very social person"}
+    found = {anchor.text for anchor in anchors("I was a worker in my mother's house. I am a very social person. "
+                                               "I worked there for a while.")}
+    assert not found & {"a worker", "a very social person", "a while"}
     assert "your mother's house" in found
 
 
