@@ -65,7 +65,7 @@ encoder reaches every target at once on these rows. `bench.safety` on the held-o
 split, head 5: 0.969 / 0.833 / 0.926 / 0.880 / 0.955, 0.039 (head 4: 0.875 / 0.861 / 0.889 / 0.800 /
 1.000, 0.039); distress and self-harm remain below their targets.
 
-Head 6 added 140 training rows, written after a simulated interview raised false
+Head 6 (this file) adds 140 training rows, written after a simulated interview raised false
 signals on ordinary life-story answers ("When you're faced with this life, there are many decisions
 to be made." scored self-harm 0.93; an answer about the interview's camera and audio scored
 injection 0.85): 116 hard negatives in the voice of interview answers (life, choices and decisions,
@@ -84,7 +84,7 @@ distress / stop / refusal / injection, neutral false signals, on the 1,183 train
   signal rows that said "this life" reworded without it: 0.887 / 0.818 / 0.943 / 0.848 / 0.943, 0.050;
 * the same less two hard negatives ("I've lived a full life", "this life has been good to me")
   that were the 8th and 9th highest self-harm scores among neutral answers and so set the
-  self-harm threshold (head 6): 0.917 / 0.822 / 0.906 / 0.889 / 0.920, 0.050.
+  self-harm threshold (this head): 0.917 / 0.822 / 0.906 / 0.889 / 0.920, 0.050.
 
 Stop is 0.009 lower than head 5 (one stop utterance), the rest equal or higher; dropping those two
 rows was chosen on these out-of-fold figures, so they flatter this head a little. The pilot's
@@ -92,14 +92,14 @@ rows was chosen on these out-of-fold figures, so they flatter this head a little
 `bench.safety` on the held-out split, head 6: 0.969 / 0.917 / 0.889 / 0.920 / 0.955, 0.039 (head 5:
 0.969 / 0.833 / 0.926 / 0.880 / 0.955, 0.039); stop is one held-out utterance lower.
 
-Head 7 added 18 neutral rows (phrasing ``pilot_answer``): answers of a full avp pilot
+Head 7 (this file) adds 18 neutral rows (phrasing ``pilot_answer``): answers of a full avp pilot
 (`bench.pilot --guide avp --personas 1`, seed 0) that head 6 answered with a safety response although
 they say nothing of the kind ("I've been saving up for a car." heard as self-harm, "I'm going to
 school." as a stop, "I've been very happy and healthy." as distress). Answers that were borderline
 (an illness, "a really difficult year", "I'm not sure what to say about that") were left out. Those
 rows train the head but are left out of the neutral pool the budgets are counted on. Counted in it,
 they raised every threshold: out-of-fold 0.817 / 0.804 / 0.802 / 0.859 / 0.897, 0.048, and held-out
-severe 0.938, distress 0.833. Left out (head 7): out of fold 0.912 / 0.808 / 0.868 / 0.879 / 0.897,
+severe 0.938, distress 0.833. Left out (this head): out of fold 0.912 / 0.808 / 0.868 / 0.879 / 0.897,
 0.068 (on the written neutral rows). That choice was made with the held-out figures in view, so
 they flatter it a little. `bench.safety` on the held-out split, head 7: 0.969 / 0.833 / 0.889 /
 0.920 / 0.955, 0.039: distress is three held-out utterances lower than head 6, the rest the same.
