@@ -121,8 +121,7 @@ Head 8 (this file) changes the calibration and adds 40 neutral rows.
   over five, 0.024 / 0.026 / 0.051 / 0.056 / 0.026 (mean 0.037), so five were taken. The scores are
   pooled, not averaged: averaged over three partitions, the neutral scores lost their tail, every
   threshold fell (self-harm to 0.47) and the held-out neutral false-signal rate rose to 0.053.
-  Retraining takes five times as long (about a minute on one core). `bench.safety_calibration`
-  measures the spreads side by side.
+  Retraining takes five times as long (about a minute on one core).
 * **40 neutral rows** (phrasing ``positive_feeling``, and ``hard_negative``), written after a second
   full avp pilot heard "I feel so much better now." as distress (0.97): none of the set's neutral rows
   said a feeling was good. 30 say one is ("I feel a lot better these days than I did a few years
@@ -130,7 +129,7 @@ Head 8 (this file) changes the calibration and adds 40 neutral rows.
   off debts and who takes care of whom ("I use the credit card for groceries and pay it off every
   month."). None is a pilot answer, so that pilot's answers still measure the head.
 
-Out of fold on the 1,241 training rows: 0.928 / 0.804 / 0.881 / 0.887 / 0.878, 0.076 neutral false
+Out of fold on the 1,223 training rows: 0.928 / 0.804 / 0.881 / 0.887 / 0.878, 0.076 neutral false
 signals (the pooled figures, so not comparable to one partition's). `bench.safety` on the held-out
 split (unchanged, 218 rows): head 8 0.969 / 0.833 / 0.926 / 0.960 / 0.909, 0.039 (head 7: 0.969 /
 0.833 / 0.889 / 0.920 / 0.955, 0.039): stop and refusal one utterance higher, injection one lower.
@@ -304,14 +303,13 @@ def _head_scores(head: SafetyHead, vectors: _Vectors, text: str) -> dict[str, fl
     return signal_scores(head.probabilities(vectors.of_pieces(text), parts))
 
 
-def out_of_fold_scores(examples: Sequence[Example], vectors: _Vectors,
-                       repeats: int | None = None) -> list[dict[str, float]]:
+def out_of_fold_scores(examples: Sequence[Example], vectors: _Vectors) -> list[dict[str, float]]:
     """Each example's signal scores from a head that never saw it, once per partition into k folds:
-    ``repeats`` (default ``RECIPE["repeats"]``) lists of ``len(examples)`` scores, one after the other.
-    The first partition puts the row at position i in fold i mod k; each further one orders the rows by
-    the sha256 of the partition's number and the text. The scores are pooled, not averaged: an average
-    is less extreme than the one head that runs, so thresholds read from it would sit too low."""
-    folds, repeats = RECIPE["folds"], repeats or RECIPE["repeats"]
+    ``RECIPE["repeats"]`` lists of ``len(examples)`` scores, one after the other. The first partition
+    puts the row at position i in fold i mod k; each further one orders the rows by the sha256 of the
+    partition's number and the text. The scores are pooled, not averaged: an average is less extreme than
+    the one head that runs, so thresholds read from it would sit too low."""
+    folds, repeats = RECIPE["folds"], RECIPE["repeats"]
     pooled: list[dict[str, float]] = []
     for repeat in range(repeats):
         order = list(range(len(examples))) if repeat == 0 else sorted(
