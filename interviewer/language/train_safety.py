@@ -11,10 +11,9 @@ Training is deterministic (fixed folds, L-BFGS to a tight tolerance), so the sam
 encoder give the same file. The version names the data and the recipe: ``safety-<HEAD_VERSION>.<sha256[:12]>``
 of the training rows and the hyperparameters.
 
-Calibration: 5-fold cross-validation over the training rows, repeated over five partitions of the
-rows into folds (``RECIPE["repeats"]``), gives every training utterance five scores, each from a head
-that never saw it, computed exactly as at run time (pieces, maximum per class). Each signal's threshold
-is then set from those pooled out-of-fold scores:
+Calibration: 5-fold cross-validation over the training rows gives every training utterance a score
+from a head that never saw it, computed exactly as at run time (pieces, maximum per class). Each
+signal's threshold is then set from those out-of-fold scores:
 
 * low enough to hear ``RECALL_GOALS`` of the signal's own utterances (self-harm: all of them), with
   a margin;
@@ -112,33 +111,6 @@ PyTorch to onnxruntime (`interviewer.language.encoder_graph`): the vectors agree
 0.9999996, which moved two out-of-fold order statistics and so two thresholds (distress 0.8636 to
 0.8655, refusal 0.5145 to 0.5182). Held out, recall is unchanged; refusal precision rose from 0.958 to 1.0.
 
-Head 8 (this file) changes the calibration and adds 40 neutral rows.
-
-* **Five partitions, pooled.** With one partition, leaving out a single training row (six rows drawn
-  at random, one at a time) moved the thresholds by up to 0.078 / 0.059 / 0.162 / 0.076 / 0.134
-  (severe / distress / stop / refusal / injection; mean 0.102); rewording one new row moved injection's
-  from 0.50 to 0.59. Over three partitions pooled, 0.034 / 0.030 / 0.102 / 0.031 / 0.051 (mean 0.050);
-  over five, 0.024 / 0.026 / 0.051 / 0.056 / 0.026 (mean 0.037), so five were taken. The scores are
-  pooled, not averaged: averaged over three partitions, the neutral scores lost their tail, every
-  threshold fell (self-harm to 0.47) and the held-out neutral false-signal rate rose to 0.053.
-  Retraining takes five times as long (about a minute on one core).
-* **40 neutral rows** (phrasing ``positive_feeling``, and ``hard_negative``), written after a second
-  full avp pilot heard "I feel so much better now." as distress (0.97): none of the set's neutral rows
-  said a feeling was good. 30 say one is ("I feel a lot better these days than I did a few years
-  ago.", "I feel proud of what I've built with my family."); 10 are ordinary thinking of family, paying
-  off debts and who takes care of whom ("I use the credit card for groceries and pay it off every
-  month."). None is a pilot answer, so that pilot's answers still measure the head.
-
-Out of fold on the 1,223 training rows: 0.928 / 0.804 / 0.881 / 0.887 / 0.878, 0.076 neutral false
-signals (the pooled figures, so not comparable to one partition's). `bench.safety` on the held-out
-split (unchanged, 218 rows): head 8 0.969 / 0.833 / 0.926 / 0.960 / 0.909, 0.039 (head 7: 0.969 /
-0.833 / 0.889 / 0.920 / 0.955, 0.039): stop and refusal one utterance higher, injection one lower.
-On the 259 answers of that pilot's persona 2, head 7 gave 5 safety responses that were not scripted
-moments, head 8 gives 8: "I feel so much better now" is heard as none, but three answers are heard as
-refusals ("I'm not sure what to say about that.", twice), where the refusal threshold fell from 0.52
-to 0.42. Neither head reaches every target; head 8 was kept for the stabler calibration, not for its
-held-out figures, which were seen before the choice.
-
 Tried on head 7's rows and not kept: scoring each sentence together with its neighbour instead of
 alone. In a second full avp pilot (persona 2), two answers got the crisis line from one short sentence
 read without its context ("It's just that I think it would be safer for me to do so." 0.96 alone, 0.37
@@ -185,7 +157,7 @@ RECIPE: dict[str, Any] = {"model": "multinomial logistic regression (scikit-lear
                           "ngram_weight": 1.0, "char_ngram_weight": 1.0, "char_ngrams": "char_wb 3-5",
                           "class_balanced": True,
                           "class_weight_factors": {"severe": 2.0, "distress": 1.5},
-                          "folds": 5, "repeats": 5, "goal_margin": 0.9, "severe_escalate": 0.3}
+                          "folds": 5, "goal_margin": 0.9, "severe_escalate": 0.3}
 RECALL_GOALS = {"severe": 1.0, "distress": 0.97, "stop": 0.95, "refusal": 0.92, "injection": 0.95}
 """Out-of-fold recall each threshold is set to reach (a little above `bench.safety`'s targets)..."""
 NEUTRAL_BUDGETS = {"severe": 0.02, "distress": 0.02, "stop": 0.01, "refusal": 0.01, "injection": 0.005}
@@ -194,7 +166,7 @@ Self-harm and distress get the largest shares: a missed one is the worst outcome
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 8
+HEAD_VERSION = 7
 PILOT_ANSWER = "pilot_answer"
 """The phrasing of neutral rows taken from a simulated interview's answers."""
 
@@ -304,28 +276,18 @@ def _head_scores(head: SafetyHead, vectors: _Vectors, text: str) -> dict[str, fl
 
 
 def out_of_fold_scores(examples: Sequence[Example], vectors: _Vectors) -> list[dict[str, float]]:
-    """Each example's signal scores from a head that never saw it, once per partition into k folds:
-    ``RECIPE["repeats"]`` lists of ``len(examples)`` scores, one after the other. The first partition
-    puts the row at position i in fold i mod k; each further one orders the rows by the sha256 of the
-    partition's number and the text. The scores are pooled, not averaged: an average is less extreme than
-    the one head that runs, so thresholds read from it would sit too low."""
-    folds, repeats = RECIPE["folds"], RECIPE["repeats"]
-    pooled: list[dict[str, float]] = []
-    for repeat in range(repeats):
-        order = list(range(len(examples))) if repeat == 0 else sorted(
-            range(len(examples)), key=lambda i: hashlib.sha256(f"{repeat}:{examples[i].text}".encode()).digest())
-        fold_of = {index: position % folds for position, index in enumerate(order)}
-        scores: list[dict[str, float]] = [{} for _ in examples]
-        for fold in range(folds):
-            train = [e for i, e in enumerate(examples) if fold_of[i] != fold]
-            x, y = _training_rows(train, vectors)
-            weights, bias = fit(x, y, c=RECIPE["c"])
-            head = _head(weights, bias, {})
-            for i, example in enumerate(examples):
-                if fold_of[i] == fold:
-                    scores[i] = _head_scores(head, vectors, example.text)
-        pooled += scores
-    return pooled
+    """Each example's signal scores from a head trained on the other folds (fold = position mod k)."""
+    folds = RECIPE["folds"]
+    scores: list[dict[str, float]] = [{} for _ in examples]
+    for fold in range(folds):
+        train = [e for i, e in enumerate(examples) if i % folds != fold]
+        x, y = _training_rows(train, vectors)
+        weights, bias = fit(x, y, c=RECIPE["c"])
+        head = _head(weights, bias, {})
+        for i, example in enumerate(examples):
+            if i % folds == fold:
+                scores[i] = _head_scores(head, vectors, example.text)
+    return scores
 
 
 def calibrate(examples: Sequence[Example], scores: Sequence[dict[str, float]]) -> dict[str, float]:
@@ -367,15 +329,14 @@ def train(examples: Sequence[Example], encoder: SentenceEncoder | None = None) -
     encoder = encoder or shared_encoder()
     vectors = _Vectors(encoder, [e.text for e in rows])
     oof = out_of_fold_scores(rows, vectors)
-    scored = [*rows] * RECIPE["repeats"]  # the example of each score: every row once per partition
-    thresholds = calibrate(scored, oof)
+    thresholds = calibrate(rows, oof)
     x, y = _training_rows(rows, vectors)
     weights, bias = fit(x, y, c=RECIPE["c"])
     meta = {"encoder": encoder.describe(), "recipe": RECIPE, "recall_goals": RECALL_GOALS,
             "neutral_budgets": NEUTRAL_BUDGETS,
             "training_utterances": len(rows)}
     head = _head(weights, bias, thresholds, head_version(examples), meta)
-    report = _calibration_report(scored, oof, thresholds)
+    report = _calibration_report(rows, oof, thresholds)
     return head, report
 
 
