@@ -122,6 +122,18 @@ honestly I don't see myself being around by next year, ..." is missed once dilut
 target that is 1.0. Nor does a higher threshold for self-harm heard in one sentence alone (the whole
 answer under its threshold) separate the two: out of fold, the self-harm utterances heard that way
 score 0.66 to 0.99, the neutral ones 0.61 to 0.89, and the pilot's three false alarms 0.76 to 0.96.
+
+Also tried on head 7's rows and not kept (a "head 8"): thresholds from out-of-fold scores pooled over
+five partitions into folds, with 40 more neutral rows (good feelings, "I feel a lot better these days",
+after a pilot heard "I feel so much better now." as distress 0.97; paying off debts). One partition is
+unstable: leaving out one training row moved the thresholds by up to 0.078 / 0.059 / 0.162 / 0.076 /
+0.134 (severe / distress / stop / refusal / injection); five pooled, by up to 0.024 / 0.026 / 0.051 /
+0.056 / 0.026. Held out it gave 0.969 / 0.833 / 0.926 / 0.960 / 0.909, 0.039. But its thresholds sat
+lower (self-harm 0.53, refusal 0.42): the larger neutral pool let one more false alarm into each
+budget. On the answers of two full avp pilot personas (452, none in the set) it gave 28 safety
+responses that were not scripted moments where head 7 gives 16, ten of them the crisis line to one
+persona. Live false alarms decide against it; pooling the partitions without the dilution (budgets
+counted on the neutral rows head 7 had) is the next thing to try.
 """
 
 from __future__ import annotations
