@@ -132,8 +132,11 @@ unstable: leaving out one training row moved the thresholds by up to 0.078 / 0.0
 lower (self-harm 0.53, refusal 0.42): the larger neutral pool let one more false alarm into each
 budget. On the answers of two full avp pilot personas (452, none in the set) it gave 28 safety
 responses that were not scripted moments where head 7 gives 16, ten of them the crisis line to one
-persona. Live false alarms decide against it; pooling the partitions without the dilution (budgets
-counted on the neutral rows head 7 had) is the next thing to try.
+persona. Live false alarms decide against it. Pooling the five partitions on head 7's rows alone (no
+dilution) gave thresholds near the middle of one partition's noise (self-harm 0.58, distress 0.84 where
+head 7 has 0.87, stop 0.58 where it has 0.68), held-out 0.969 / 0.833 / 0.926 / 0.920 / 0.909, 0.039,
+and 21 such responses on the same 452 answers: head 7's single partition happens to sit on the cautious
+side for distress and stop, and a stabler calibration alone does not remove false alarms.
 """
 
 from __future__ import annotations
