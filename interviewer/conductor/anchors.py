@@ -53,8 +53,9 @@ _FEELINGS = frozenset({
     "thrilled", "torn", "trapped", "unhappy", "unwanted", "upset", "worried",
 })
 _LIGHT_VERBS = frozenset({"go", "get", "make", "have"})
-_HAVING_VERBS = frozenset({"have", "own", "get", "find", "receive", "keep"})
 """Empty verbs that carry an event when they take a thing: "I went to college", "I got a job", "I had a baby"."""
+_HAVING_VERBS = frozenset({"have", "own", "get", "find", "receive", "keep"})
+"""Verbs whose negation says a thing is missing ("I don't have a car"): the thing is not asked about."""
 _CATENATIVE_VERBS = frozenset({"have", "use", "want", "try", "need", "get", "go", "hope", "wish", "love", "hate",
                                "like"})
 """Empty verbs whose event is the verb after them: "I had to go back to school", "I used to work at the plant"."""
@@ -314,17 +315,17 @@ def _events(sentence: Any) -> list[Anchor]:
 def _negated(token: Any) -> bool:
     """The word or a clause above it is negated ("I am not happy", "it does not mean that I am happy",
     "I never felt safe"): asked back without the negation, it would say the opposite."""
-    return any(child.dep_ == "neg" or child.lower_ == "never"
-               for word in [token, *token.ancestors] for child in word.children)
+    return any(_has_negation(word) for word in [token, *token.ancestors])
 
 
 def _not_had(noun: Any) -> bool:
     """The noun is what a negated verb of having says is missing ("don't have a car", "never had a TV
     growing up", "didn't get the job"): the nearest verb above it, or the verb that one completes."""
     verb = next((word for word in noun.ancestors if word.pos_ in {"VERB", "AUX"}), None)
-    candidates = [verb] if verb is None or verb.dep_ not in {"ccomp", "xcomp"} else [verb, verb.head]
-    return any(word is not None and word.lemma_.lower() in _HAVING_VERBS and _has_negation(word)
-               for word in candidates)
+    if verb is None:
+        return False
+    candidates = [verb, verb.head] if verb.dep_ in {"ccomp", "xcomp"} else [verb]
+    return any(word.lemma_.lower() in _HAVING_VERBS and _has_negation(word) for word in candidates)
 
 
 def _feelings(sentence: Any) -> list[Anchor]:
