@@ -23,7 +23,8 @@ its calibrated threshold; ``severe`` comes first, then the heard class furthest 
 Distress is scored as distress *or* severe (a self-harm statement is also distress), and severe is heard only where that
 distress-or-severe score also reaches its own threshold (``severe_risk``). Where distress is heard and
 the self-harm score is below its threshold but at ``severe_escalate`` or above, the verdict is severe:
-missing self-harm is the worse error (`decide`).
+missing self-harm is the worse error. Where nothing is heard, distress is also heard from the distress
+class's probability alone (``distress_only``), whose neutral tail is lower (`decide`).
 
 The phrases the old keyword detector lists (`interviewer.conductor.safety`) are kept as a floor: a
 listed self-harm phrase is always ``severe``, and a listed phrase gives its signal where the head
@@ -55,9 +56,10 @@ from interviewer.language.sentences import SentenceEncoder, shared_encoder
 LABELS = ("none", "severe", "distress", "stop", "refusal", "injection")
 """The classes, in the order of the head's rows."""
 SIGNALS = LABELS[1:]
-THRESHOLDS = (*SIGNALS, "severe_risk", "severe_escalate")
-"""A threshold per signal; ``severe_risk``: severe is heard only where distress-or-severe is too; and
-``severe_escalate``: where distress is heard, a self-harm score from this one up makes it severe."""
+THRESHOLDS = (*SIGNALS, "severe_risk", "severe_escalate", "distress_only")
+"""A threshold per signal; ``severe_risk``: severe is heard only where distress-or-severe is too;
+``severe_escalate``: where distress is heard, a self-harm score from this one up makes it severe; and
+``distress_only``: distress is also heard where the distress class alone reaches this one."""
 SHIPPED_HEAD = Path(__file__).parent / "data" / "safety_head.json"
 
 LONG_ANSWER_WORDS = 30
@@ -227,12 +229,15 @@ def pieces(text: str) -> list[str]:
 
 
 def signal_scores(probabilities: np.ndarray) -> dict[str, float]:
-    """Each signal's score for one utterance from its pieces' probabilities (rows: pieces)."""
+    """Each signal's score for one utterance from its pieces' probabilities (rows: pieces), and
+    ``distress_only``: the distress class's own probability, without self-harm's."""
     best = {label: float(probabilities[:, i].max()) for i, label in enumerate(LABELS)}
     index = {label: i for i, label in enumerate(LABELS)}
     # Distress is heard also where a piece reads as self-harm: the two share most of their meaning.
     best["distress"] = float((probabilities[:, index["distress"]] + probabilities[:, index["severe"]]).max())
-    return {signal: best[signal] for signal in SIGNALS}
+    scores = {signal: best[signal] for signal in SIGNALS}
+    scores["distress_only"] = float(probabilities[:, index["distress"]].max())
+    return scores
 
 
 def decide(scores: dict[str, float], thresholds: dict[str, float]) -> Verdict:
@@ -242,14 +247,23 @@ def decide(scores: dict[str, float], thresholds: dict[str, float]) -> Verdict:
     Where distress is heard and the self-harm score, below its own threshold, still reaches
     ``severe_escalate``, the verdict is severe: the two errors are not alike. Reading distress as
     severe costs a gentler utterance the crisis line and the offer to stop; reading self-harm as
-    distress withholds them."""
-    heard = {signal: score for signal, score in scores.items() if score >= thresholds[signal]}
+    distress withholds them.
+
+    Where nothing else is heard, distress is also heard from the distress class alone at
+    ``distress_only``. The distress-or-severe score's threshold is set high by neutral answers that
+    read as self-harm ("I don't see myself living in the city forever"), which the self-harm
+    threshold already pays for; the distress class alone has a lower neutral tail, so an utterance the
+    head reads as plain distress is heard below that threshold. It is never escalated to severe."""
+    heard = {signal: score for signal, score in scores.items()
+             if signal in SIGNALS and score >= thresholds[signal]}
     if "severe" in heard and scores["distress"] < thresholds["severe_risk"]:
         del heard["severe"]
     if "severe" not in heard and "distress" in heard and scores["severe"] >= thresholds["severe_escalate"]:
         heard["severe"] = scores["severe"]
     if "severe" in heard:
         return Verdict("severe", heard["severe"], scores)
+    if not heard and scores.get("distress_only", 0.0) >= thresholds["distress_only"]:
+        return Verdict("distress", scores["distress"], scores)
     if not heard:
         return Verdict("none", 0.0, scores)
     signal = max(heard, key=lambda name: heard[name] / thresholds[name])
@@ -295,7 +309,7 @@ class SafetyClassifier:
         """The signal one participant utterance carries (``none`` for an empty one)."""
         parts = pieces(text)
         if not parts:
-            return Verdict("none", 0.0, dict.fromkeys(SIGNALS, 0.0))
+            return Verdict("none", 0.0, dict.fromkeys((*SIGNALS, "distress_only"), 0.0))
         probabilities = self.head.probabilities(self.encoder.encode(parts), parts)
         verdict = decide(signal_scores(probabilities), self.head.thresholds)
         return with_listed_phrases(verdict, text)

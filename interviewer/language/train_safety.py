@@ -137,6 +137,29 @@ dilution) gave thresholds near the middle of one partition's noise (self-harm 0.
 head 7 has 0.87, stop 0.58 where it has 0.68), held-out 0.969 / 0.833 / 0.926 / 0.920 / 0.909, 0.039,
 and 21 such responses on the same 452 answers: head 7's single partition happens to sit on the cautious
 side for distress and stop, and a stabler calibration alone does not remove false alarms.
+
+Head 9 (this file; "head 8" is the reverted one above) hears distress also from the distress class
+alone (``distress_only``, budget 0.02 of neutral answers), where nothing else is heard. The
+distress-or-severe score's threshold was set by the neutral answers with the highest such scores, and
+those read as self-harm, not distress ("I don't see myself living in the city forever" 0.99, "I've
+never thought about hurting myself, no." 0.98): the self-harm budget already pays for them. The
+distress class alone has a lower neutral tail (its tenth highest 0.62, against 0.87). On head 7's
+rows, out of fold, severe / distress, neutral false signals: 0.912 / 0.804, 0.066 as shipped; with the
+distress-only path at budgets 0.01 / 0.015 / 0.02: distress 0.841 / 0.860 / 0.864, false 0.073 / 0.077 /
+0.084 (held out, distress 0.861 / 0.889 / 0.917, false 0.026 each, on the PyTorch encoder's vectors).
+
+Re-scoring the answers of a full avp pilot (persona 1, 80 answers, run with head 7) showed what the
+new path and head 7 both get wrong: the distress-only path heard "No, I'm okay. Let's keep going." as
+distress (the reply to the conductor's own offer of a pause; under that offer the conductor only
+listens for a stop, so it cost nothing live) and "I don't have kids."-like plain facts; and head 7
+itself gave the crisis line to 7 answers about parents who "will always be there if I need them" and
+sleeping "safe" at their house. Head 9 adds 30 neutral rows written for those: replies declining a
+pause, plain facts said with a negation, and people being there for you (variants, not the pilot's
+sentences). On the 1,231 training rows, out of fold: 0.908 / 0.874 / 0.906 / 0.848 / 0.897, 0.076.
+`bench.safety` held out: 0.969 / 0.917 / 0.926 / 0.920 / 0.955, 0.039 (head 7: 0.969 / 0.833 / 0.889 /
+0.920 / 0.955, 0.039). Adding rows reorders the folds, so part of the stop and refusal change is the fold
+noise measured above. On the pilot's answers (biased: the rows were written after reading them) head 7
+hears 12 signals in 118 answers of two personas, head 9 7; the scripted moments are heard by both.
 """
 
 from __future__ import annotations
@@ -175,13 +198,14 @@ RECIPE: dict[str, Any] = {"model": "multinomial logistic regression (scikit-lear
                           "folds": 5, "goal_margin": 0.9, "severe_escalate": 0.3}
 RECALL_GOALS = {"severe": 1.0, "distress": 0.97, "stop": 0.95, "refusal": 0.92, "injection": 0.95}
 """Out-of-fold recall each threshold is set to reach (a little above `bench.safety`'s targets)..."""
-NEUTRAL_BUDGETS = {"severe": 0.02, "distress": 0.02, "stop": 0.01, "refusal": 0.01, "injection": 0.005}
+NEUTRAL_BUDGETS = {"severe": 0.02, "distress": 0.02, "stop": 0.01, "refusal": 0.01, "injection": 0.005,
+                   "distress_only": 0.02}
 """...unless that would give more than this share of the neutral training answers the signal.
 Self-harm and distress get the largest shares: a missed one is the worst outcome the distress
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 7
+HEAD_VERSION = 9
 PILOT_ANSWER = "pilot_answer"
 """The phrasing of neutral rows taken from a simulated interview's answers."""
 
@@ -310,18 +334,26 @@ def calibrate(examples: Sequence[Example], scores: Sequence[dict[str, float]]) -
     # Pilot answers (phrasing "pilot_answer") teach the head but do not set the budgets: see head 7 in the module doc.
     neutral = [s for e, s in zip(examples, scores, strict=True) if e.label == "none" and e.phrasing != PILOT_ANSWER]
     thresholds: dict[str, float] = {}
-    for signal, goal in RECALL_GOALS.items():
-        own = sorted((s[signal] for e, s in zip(examples, scores, strict=True) if e.label == signal), reverse=True)
-        reach = own[min(len(own) - 1, int(np.ceil(goal * len(own))) - 1)] * RECIPE["goal_margin"]
-        # the lowest threshold that keeps this signal's false alarms on neutral answers within budget
-        false = sorted((s[signal] for s in neutral), reverse=True)
-        allowed = int(np.floor(NEUTRAL_BUDGETS[signal] * len(false)))
-        floor = false[allowed] + 1e-6 if allowed < len(false) else 0.0
-        thresholds[signal] = max(reach, floor)
+    for signal in RECALL_GOALS:
+        thresholds[signal] = _threshold(examples, scores, neutral, signal, signal)
+    thresholds["distress_only"] = _threshold(examples, scores, neutral, "distress", "distress_only")
     risk = [s["distress"] for e, s in zip(examples, scores, strict=True) if e.label == "severe"]
     thresholds["severe_risk"] = min(risk) * RECIPE["goal_margin"]
     thresholds["severe_escalate"] = min(RECIPE["severe_escalate"], thresholds["severe"])
     return thresholds
+
+
+def _threshold(examples: Sequence[Example], scores: Sequence[dict[str, float]], neutral: Sequence[dict[str, float]],
+               label: str, score: str) -> float:
+    """The threshold on ``score`` that hears `RECALL_GOALS` of ``label``'s utterances, with a margin,
+    unless more than `NEUTRAL_BUDGETS` of neutral answers would reach it: then the budget wins."""
+    own = sorted((s[score] for e, s in zip(examples, scores, strict=True) if e.label == label), reverse=True)
+    reach = own[min(len(own) - 1, int(np.ceil(RECALL_GOALS[label] * len(own))) - 1)] * RECIPE["goal_margin"]
+    # the lowest threshold that keeps this score's false alarms on neutral answers within budget
+    false = sorted((s[score] for s in neutral), reverse=True)
+    allowed = int(np.floor(NEUTRAL_BUDGETS[score] * len(false)))
+    floor = false[allowed] + 1e-6 if allowed < len(false) else 0.0
+    return max(reach, floor)
 
 
 def _training_split(examples: Sequence[Example]) -> list[Example]:

@@ -66,7 +66,7 @@ def test_a_short_answer_is_scored_whole_and_sentence_by_sentence() -> None:
 
 
 THRESHOLDS = {"severe": 0.6, "distress": 0.85, "stop": 0.55, "refusal": 0.6, "injection": 0.5, "severe_risk": 0.05,
-              "severe_escalate": 0.3}
+              "severe_escalate": 0.3, "distress_only": 0.65}
 
 
 def test_distress_with_a_self_harm_score_above_the_escalation_threshold_is_severe() -> None:
@@ -82,6 +82,21 @@ def test_distress_with_a_low_self_harm_score_stays_distress() -> None:
 def test_a_self_harm_score_without_distress_heard_is_not_escalated() -> None:
     scores = {"severe": 0.45, "distress": 0.5, "stop": 0.0, "refusal": 0.0, "injection": 0.0}
     assert decide(scores, THRESHOLDS).signal == "none"
+
+
+def test_distress_read_by_the_distress_class_alone_is_heard_below_the_distress_or_self_harm_threshold() -> None:
+    scores = {"severe": 0.02, "distress": 0.72, "stop": 0.0, "refusal": 0.0, "injection": 0.0, "distress_only": 0.7}
+    assert decide(scores, THRESHOLDS).signal == "distress"
+
+
+def test_distress_read_by_the_distress_class_alone_is_never_escalated_to_severe() -> None:
+    scores = {"severe": 0.4, "distress": 0.8, "stop": 0.0, "refusal": 0.0, "injection": 0.0, "distress_only": 0.7}
+    assert decide(scores, THRESHOLDS).signal == "distress"
+
+
+def test_distress_read_by_the_distress_class_alone_gives_way_to_a_signal_heard_at_its_threshold() -> None:
+    scores = {"severe": 0.0, "distress": 0.7, "stop": 0.6, "refusal": 0.0, "injection": 0.0, "distress_only": 0.7}
+    assert decide(scores, THRESHOLDS).signal == "stop"
 
 
 @pytest.mark.parametrize("text", ["Some nights I just want to go to sleep and never wake up.",
