@@ -421,12 +421,14 @@ def _things(sentence: Any) -> list[Anchor]:
             continue  # "I am not a happy person", "I'm a very social person": asked back as a thing, it reads wrong
         if _not_had(root):
             continue  # "I don't have a car": asked about, it would be something they have
+        if any(t.dep_ == "poss" and t.lower_ in {"your", "yours"} for t in chunk):
+            continue  # the participant's "your" is anyone's ("love in your heart") or the interviewer's
         words = [t for t in chunk if not t.is_punct] + _of_complement(chunk)
         while words and words[0].pos_ in {"CCONJ", "ADP", "SCONJ"}:
             words = words[1:]  # "and so many other movements"
         words = _without_cut_end(words)
         if not words or len(words) > MAX_THING_WORDS or words[0].pos_ == "PRON" and words[0].lower_ not in {
-                "my", "our", "your", "his", "her", "their"}:
+                "my", "our", "his", "her", "their"}:
             continue
         text = _second_person(words)
         if words[0].is_sent_start and words[0].pos_ != "PROPN":

@@ -113,6 +113,14 @@ def test_what_the_participant_says_they_do_not_have_is_not_asked_about() -> None
     assert "the school" in found
 
 
+def test_a_thing_the_participant_calls_yours_is_not_asked_back_as_theirs() -> None:
+    # the pilot asked "You mentioned your heart." of "...because there is love in your heart."
+    found = {anchor.text for anchor in anchors("People help each other here because there is love in your heart. "
+                                               "I keep my garden for the neighbours.")}
+    assert not any("heart" in text for text in found)
+    assert "your garden" in found
+
+
 def test_a_hyphenated_word_is_asked_about_whole() -> None:
     # the pilot asked "You mentioned run ins."; "my mother-in-law" was asked about as "your mother"
     found = {(anchor.kind, anchor.text) for anchor in anchors("I've had a lot of run-ins with police. "
