@@ -159,7 +159,16 @@ sentences). On the 1,231 training rows, out of fold: 0.908 / 0.874 / 0.906 / 0.8
 `bench.safety` held out: 0.969 / 0.917 / 0.926 / 0.920 / 0.955, 0.039 (head 7: 0.969 / 0.833 / 0.889 /
 0.920 / 0.955, 0.039). Adding rows reorders the folds, so part of the stop and refusal change is the fold
 noise measured above. On the pilot's answers (biased: the rows were written after reading them) head 7
-hears 12 signals in 118 answers of two personas, head 9 7; the scripted moments are heard by both.
+hears 12 signals in 118 answers of two personas, head 9 7; the scripted moments are heard by both. On
+the 438 answers of a later full avp pilot (personas 2 and 3, `--personas 3 --skip 1`, head 9 live; no
+row was written from them) head 7 hears 29 signals, head 9 33, the scripted moments among them: the
+distress-only path costs about one more pause offer per hundred answers.
+
+Not yet tried, and the next thing to: most of the remaining false self-harm readings on those answers
+come from the 24-word windows of long sentences ("...if something came to an end, my father wanted me
+there" 0.72 alone). Scoring long answers by sentences only, on the same 438 answers and head 9: self-harm
+6 to 3 and all signals 17 to 14 for persona 3; no held-out verdict changes (held-out utterances are
+short). It needs the training rows' out-of-fold figures for long answers before it can replace the windows.
 """
 
 from __future__ import annotations
