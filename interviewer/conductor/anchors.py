@@ -139,11 +139,11 @@ _CUT_END = frozenset({"DET", "ADP", "CCONJ", "SCONJ", "PART", "AUX"})
 
 
 def _without_cut_end(tokens: list[Any]) -> list[Any]:
-    """``tokens`` without the function words a cut-off answer ends on ("worked for a lot of the"): asked
-    back, they make a question that trails off. A particle stays ("grew up")."""
-    # spaCy tags a stranded "the" as a pronoun, hence the words too
-    while tokens and tokens[-1].dep_ != "prt" and (tokens[-1].pos_ in _CUT_END
-                                                  or tokens[-1].lower_ in {"the", "a", "an"}):
+    """``tokens`` without the function words a cut-off answer ends on ("worked for a lot of the", "rest
+    time during our"): asked back, they make a question that trails off. A particle stays ("grew up")."""
+    # spaCy tags a stranded "the" as a pronoun, hence the words too; a stranded "our" is a possessive
+    while tokens and tokens[-1].dep_ != "prt" and (tokens[-1].pos_ in _CUT_END or tokens[-1].tag_ == "PRP$"
+                                                  or tokens[-1].lower_ in {"the", "a", "an", "my", "our"}):
         tokens = tokens[:-1]
     return tokens
 

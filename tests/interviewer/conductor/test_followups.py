@@ -236,6 +236,13 @@ def test_an_answer_cut_off_mid_phrase_gives_an_anchor_that_does_not_trail_off() 
     assert found[0] == "your kids worked for a lot"
 
 
+def test_an_answer_cut_off_after_a_possessive_gives_an_anchor_that_does_not_trail_off() -> None:
+    # the pilot asked "How did it come about that you have some rest time during your?"
+    found = [anchor.text for anchor in anchors("The people with me make sure we have some rest time during our")]
+    assert not any(text.endswith(("your", "during")) for text in found)
+    assert "you have some rest time" in found
+
+
 def test_what_someone_had_to_used_to_or_wanted_to_do_is_an_event_to_ask_about() -> None:
     events = {anchor.text for anchor in anchors("I had to go back to school because it was the only job left. "
                                                "I used to work at the plant. I wanted to become a nurse.")
