@@ -60,6 +60,8 @@ THRESHOLDS = (*SIGNALS, "severe_risk", "severe_escalate", "distress_only")
 """A threshold per signal; ``severe_risk``: severe is heard only where distress-or-severe is too;
 ``severe_escalate``: where distress is heard, a self-harm score from this one up makes it severe; and
 ``distress_only``: distress is also heard where the distress class alone reaches this one."""
+SCORES = (*SIGNALS, "distress_only")
+"""What `signal_scores` gives for one utterance: a score per signal, and the distress class's own."""
 SHIPPED_HEAD = Path(__file__).parent / "data" / "safety_head.json"
 
 LONG_ANSWER_WORDS = 30
@@ -309,7 +311,7 @@ class SafetyClassifier:
         """The signal one participant utterance carries (``none`` for an empty one)."""
         parts = pieces(text)
         if not parts:
-            return Verdict("none", 0.0, dict.fromkeys((*SIGNALS, "distress_only"), 0.0))
+            return Verdict("none", 0.0, dict.fromkeys(SCORES, 0.0))
         probabilities = self.head.probabilities(self.encoder.encode(parts), parts)
         verdict = decide(signal_scores(probabilities), self.head.thresholds)
         return with_listed_phrases(verdict, text)
