@@ -14,8 +14,8 @@ scrubber uses the same one):
 * **person**: a named person (spaCy ``PERSON``) or a relation of theirs ("your grandmother");
 * **place**: a named city, state, country or region (spaCy ``GPE`` and ``LOC``);
 * **thing**: any other noun phrase that singles something out ("the night shift", "a criminal case",
-  "your schoolwork"): not a pronoun, a person or a place, and not a word for everything ("things",
-  "people", "a lot") unless a word says which ("a hard time").
+  "your schoolwork"): not a pronoun, a person, a place or a part of a body ("her face"), and not a
+  word for everything ("things", "people", "a lot") unless a word says which ("a hard time").
 
 Clauses that say nothing of their own (``be``, ``have``, ``think``, ``know``...) are not events:
 "I think so" is not something to ask about.
@@ -76,6 +76,11 @@ _EMPTY_MODIFIERS = frozenset({"first", "last", "other", "same", "only", "next", 
 """Adjectives that do not say which ("the first thing", "a good question")."""
 _AMOUNTS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "ORDINAL", "PERCENT", "MONEY"})
 """Entity types of a length, a date or an amount: "an hour", "seven years" name no thing to ask about."""
+_BODY_PARTS = frozenset({"face", "eye", "hand", "head", "heart", "hair", "smile", "voice", "arm", "leg", "foot",
+                         "mouth", "lip", "nose", "ear", "shoulder", "skin", "body", "finger", "tooth", "neck",
+                         "cheek", "chest", "knee"})
+"""Parts of a body: in an answer they describe someone ("a smile on her face", "my hands shake"); asked
+back as a thing ("You mentioned her face. What has that been like for you?") they read as a non-sequitur."""
 _THING_PARTS = frozenset({"dobj", "pobj", "prt", "acomp", "attr", "oprd", "dative", "xcomp"})
 _FEELING_VERBS = frozenset({"be", "feel", "get", "become", "grow"})
 # Words for the people in someone's life (a named person is found by the parser instead).
@@ -411,6 +416,8 @@ def _things(sentence: Any) -> list[Anchor]:
             continue
         if lemma in _RELATIONS or lemma in _FEELINGS:
             continue  # a person or a feeling: asked about as one
+        if lemma in _BODY_PARTS:
+            continue
         if not _says_which(root):
             continue
         if any(t.dep_ == "det" and t.lower_ in {"any", "no", "every", "each"} for t in chunk):

@@ -313,7 +313,8 @@ class FollowUps:
 
         Each anchor fills one of its kind's templates; which one turns with the number of things the
         interviewer has said, so the wording varies over an interview (and checking one per anchor
-        keeps the live path fast).
+        keeps the live path fast). An anchor of an earlier answer fills the kind's first template,
+        the one that stands alone: "that" in the others would point at the latest answer.
         """
         if self.templates is None:
             return []
@@ -324,7 +325,9 @@ class FollowUps:
                 templates = self.templates.for_kind(anchor.kind)
                 if not templates:
                     continue  # the guide asks about no anchors of this kind
-                template = templates[(turn + number) % len(templates)]
+                # A template may lean on the latest answer ("What role did {anchor} play in that?"); an
+                # earlier answer's anchor takes the kind's first, which the guide writes to stand alone.
+                template = templates[(turn + number) % len(templates)] if age == 0 else templates[0]
                 found.append(Candidate(template.replace("{anchor}", anchor.text), anchor.kind, anchor.text,
                                        anchor.sentence, earlier=age > 0))
         return found

@@ -85,7 +85,9 @@ class FollowUpTemplates(Model):
     grandmother"), a ``place`` a named place ("Ohio"), a ``thing`` any other thing the answer names
     ("the night shift", "a criminal case"; optional: without templates, things are not asked about).
     ``generic`` probes take no anchor: they are asked when an answer names nothing to ground a
-    follow-up on.
+    follow-up on. A kind's first template stands alone: an anchor from an earlier answer under the
+    question fills only it, since the others may point at the latest answer ("What role did {anchor}
+    play in that?").
     """
 
     event: list[Text] = Field(min_length=1)

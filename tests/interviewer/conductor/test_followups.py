@@ -349,3 +349,24 @@ def test_a_question_allotted_less_than_the_guides_minimum_gets_no_follow_up(shor
     reply = conductor.respond("My grandmother raised me in Dayton after my parents split up.", 6.0)
     assert (reply.kind, reply.question_id) == ("scripted", "crossroads_moment")
     assert conductor.state.followups == {}
+
+
+def test_a_part_of_someone_s_body_is_not_asked_about_as_a_thing() -> None:
+    # the pilot asked "You mentioned her face. What has that been like for you?"
+    found = {anchor.text for anchor in anchors("She has a smile on her face, and she's very strong. "
+                                               "She plays the violin in the school orchestra.")}
+    assert not any("face" in text or "smile" in text for text in found)
+    assert "the violin" in found
+
+
+def test_a_person_from_an_earlier_answer_is_asked_about_in_words_that_stand_alone(followups,
+                                                                                short_guide) -> None:
+    # the pilot asked "What role did your dad play in that?" of an answer about the participant's wife
+    said = context(short_guide.data, "life_story_overview",
+                   ["My dad drove a truck for thirty years.", "Okay."])
+    asked_about_dad = set()
+    for turn in range(4):  # the template turns with the number of things said: every turn asks it alike
+        asked = [*said.asked, *(f"Earlier question {n}?" for n in range(turn))]
+        asked_about_dad |= {candidate.text for candidate in followups.candidates(dataclasses.replace(said, asked=asked))
+                            if candidate.anchor == "your dad"}
+    assert asked_about_dad == {"How would you describe your dad?"}
