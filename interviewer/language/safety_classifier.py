@@ -14,7 +14,7 @@ class probabilities. The head ships with the package (``data/safety_head.json``:
 calibrated thresholds). Nothing here asks the LLM.
 
 An answer can run for minutes and hold its signal in one sentence, so an answer is scored whole and
-sentence by sentence (a long answer's long sentences also in overlapping word windows), all pieces
+sentence by sentence (a long answer's long sentences also clause by clause, `clause_windows`), all pieces
 in one batched encoder call; a one-sentence answer is scored whole only. Even a short answer can
 hide its signal behind a sentence of context ("I keep my politics to myself. Can we go to the next
 one?"), so its sentences are scored too. Each
@@ -66,13 +66,16 @@ SHIPPED_HEAD = Path(__file__).parent / "data" / "safety_head.json"
 
 LONG_ANSWER_WORDS = 30
 """In an answer of more than this many words, a sentence longer than `WINDOW_WORDS` is also scored in
-windows (a short answer's sentences are short enough whole)."""
+clause windows (a short answer's sentences are short enough whole)."""
 WINDOW_WORDS = 24
-"""A long answer's sentence longer than this is also scored in windows of this many words (half overlapping)."""
+"""A long answer's sentence longer than this is also scored in clause windows of at most this many words."""
 MAX_PIECES = 24
 """At most this many pieces per utterance (the latest kept): bounds the latency of a long answer."""
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_CONJUNCTIONS = frozenset({"and", "but", "so", "because", "cause", "when", "if", "though", "although"})
+"""A run-on sentence's clauses start after a comma or semicolon and at these words (not at the second of two:
+"..., and when he passed")."""
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 NGRAM_BUCKETS = 1 << 13
 """Word one- and two-grams are hashed into this many buckets (crc32): the lexical half of the features."""
@@ -209,23 +212,51 @@ class Verdict:
         return self.signal != "none"
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of an utterance, each with its whitespace made single."""
+    return [" ".join(part.split()) for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def clause_windows(sentence: str) -> list[str]:
+    """A sentence's clause windows: from each clause on, as many whole clauses as fit in `WINDOW_WORDS`
+    words (a clause longer than that alone)."""
+    clauses: list[list[str]] = []
+    previous = ""
+    for word in sentence.split():
+        bare = previous.lower().rstrip(",;")
+        if not clauses or previous[-1] in ",;" or (word.lower() in _CONJUNCTIONS and bare not in _CONJUNCTIONS):
+            clauses.append([])
+        clauses[-1].append(word)
+        previous = word
+    windows = []
+    for start in range(len(clauses)):
+        words: list[str] = []
+        for clause in clauses[start:]:
+            if words and len(words) + len(clause) > WINDOW_WORDS:
+                break
+            words += clause
+        windows.append(" ".join(words))
+    return windows
+
+
 def pieces(text: str) -> list[str]:
     """The parts of an utterance that are scored: the whole, its sentences (when it has more than
-    one), and, for an answer over ``LONG_ANSWER_WORDS`` words, windows of its long sentences."""
+    one), and, for an answer over ``LONG_ANSWER_WORDS`` words, its long sentences' `clause_windows`.
+
+    A spoken answer runs on ("...we lived in Texas for a while, and honestly most nights I think nobody
+    would miss me"), and a sentence embedding of forty words blurs the one clause that matters, so the
+    clauses are scored too. Windows cut at clause breaks, not at every twelfth word: a window cut mid-clause
+    ("...if something came to an end, my father wanted me there") reads as what neither clause says.
+    """
     whole = " ".join(text.split())
     if not whole:
         return []
     long_answer = len(whole.split()) > LONG_ANSWER_WORDS
     found: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        words = sentence.split()
-        if not words:
-            continue
-        found.append(" ".join(words))
-        if long_answer and len(words) > WINDOW_WORDS:
-            step = WINDOW_WORDS // 2
-            found += [" ".join(words[start:start + WINDOW_WORDS])
-                      for start in range(0, len(words) - step, step)]
+    for sentence in sentences(text):
+        found.append(sentence)
+        if long_answer and len(sentence.split()) > WINDOW_WORDS:
+            found += clause_windows(sentence)
     unique = list(dict.fromkeys(piece for piece in found if piece != whole))
     return [whole, *unique[-(MAX_PIECES - 1):]]
 

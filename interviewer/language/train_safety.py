@@ -193,8 +193,10 @@ from interviewer.language.safety_classifier import (
     SIGNALS,
     SafetyHead,
     char_ngram_features,
+    clause_windows,
     ngram_features,
     pieces,
+    sentences,
     signal_scores,
 )
 from interviewer.language.sentences import DIMENSIONS, MODEL_NAME, SentenceEncoder, shared_encoder
@@ -214,7 +216,9 @@ Self-harm and distress get the largest shares: a missed one is the worst outcome
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 9
+HEAD_VERSION = 10
+NEUTRAL_CLAUSE_WORDS = 8
+"""A neutral answer's sentences longer than this teach the head their clause windows as neutral too."""
 PILOT_ANSWER = "pilot_answer"
 """The phrasing of neutral rows taken from a simulated interview's answers."""
 
@@ -271,11 +275,23 @@ def fit(vectors: csr_matrix, labels: np.ndarray, *, c: float) -> tuple[np.ndarra
     return weights, bias
 
 
+def neutral_pieces(text: str) -> list[str]:
+    """What a neutral answer teaches the head: its `pieces`, and the `clause_windows` of each of its
+    sentences over `NEUTRAL_CLAUSE_WORDS` words, whatever the answer's length.
+
+    At run time a long answer's clauses are scored alone, and an ordinary clause cut from its sentence
+    can read as a signal ("if something came to an end"). Few training answers are long, so the
+    clauses of short ones stand in for them."""
+    clauses = [window for sentence in sentences(text) if len(sentence.split()) > NEUTRAL_CLAUSE_WORDS
+               for window in clause_windows(sentence)]
+    return list(dict.fromkeys([*pieces(text), *clauses]))
+
+
 class _Vectors:
     """Each distinct piece of text encoded once."""
 
     def __init__(self, encoder: SentenceEncoder, texts: Sequence[str]) -> None:
-        unique = list(dict.fromkeys(piece for text in texts for piece in pieces(text)))
+        unique = list(dict.fromkeys(piece for text in texts for piece in neutral_pieces(text)))
         encoded = encoder.encode(unique)
         self._rows = {piece: encoded[i] for i, piece in enumerate(unique)}
 
@@ -287,17 +303,17 @@ class _Vectors:
 
 
 def _training_rows(examples: Sequence[Example], vectors: _Vectors) -> tuple[np.ndarray, np.ndarray]:
-    """Every utterance whole, with its label; and the sentences of neutral answers as neutral too
-    (at run time each sentence is scored, so the head must know ordinary sentences). A row is the
-    embedding followed by the hashed n-grams."""
+    """Every utterance whole, with its label; and the sentences and clauses of neutral answers as
+    neutral too (`neutral_pieces`: at run time each sentence, and a long one's clauses, is scored, so the
+    head must know ordinary ones). A row is the embedding followed by the hashed n-grams."""
     texts, labels = [], []
     for example in examples:
-        parts = pieces(example.text)
-        texts.append(parts[0])
+        texts.append(pieces(example.text)[0])
         labels.append(LABELS.index(example.label))
         if example.label == "none":
-            texts += parts[1:]
-            labels += [0] * (len(parts) - 1)
+            parts = neutral_pieces(example.text)[1:]
+            texts += parts
+            labels += [0] * len(parts)
     embedded = csr_matrix(np.stack([vectors.row(text) for text in texts]))
     return (hstack([embedded, ngram_features(texts, RECIPE["ngram_weight"]),
                     char_ngram_features(texts, RECIPE["char_ngram_weight"])], format="csr"), np.asarray(labels))
