@@ -164,11 +164,32 @@ the 438 answers of a later full avp pilot (personas 2 and 3, `--personas 3 --ski
 row was written from them) head 7 hears 29 signals, head 9 33, the scripted moments among them: the
 distress-only path costs about one more pause offer per hundred answers.
 
-Not yet tried, and the next thing to: most of the remaining false self-harm readings on those answers
-come from the 24-word windows of long sentences ("...if something came to an end, my father wanted me
-there" 0.72 alone). Scoring long answers by sentences only, on the same 438 answers and head 9: self-harm
-6 to 3 and all signals 17 to 14 for persona 3; no held-out verdict changes (held-out utterances are
-short). It needs the training rows' out-of-fold figures for long answers before it can replace the windows.
+Most of the remaining false self-harm readings on those answers came from the 24-word windows of long
+sentences, cut anywhere ("...if something came to an end, my father wanted me there" 0.72 alone).
+Scoring long answers by sentences only: on the same 438 answers and head 9, self-harm 6 to 3 and all
+signals 17 to 14 for persona 3; no held-out verdict changes (held-out utterances are short). It was
+not kept: it loses what a long run-on sentence says at its end. Measured on every one-sentence
+labelled utterance of under 20 words said at the end of a neutral run-on sentence ("I work at the
+distribution center on the night shift ..., and <utterance>."; three such openings, 1,312 sentences),
+head 9 as shipped hears self-harm in 244 of 259 with the windows and 186 without; distress 192 / 116
+of 239, stop 49 / 44 of 120, refusal 44 / 40 of 119, injection 93 / 38 of 106; neutral ones get a
+signal 12 / 9 times of 469.
+
+Head 10 (this file) cuts a long answer's run-on sentences into clause windows instead (after a comma
+or semicolon and at a conjunction, whole clauses up to 24 words; `safety_classifier.clause_windows`),
+and teaches the head the clause windows of every neutral answer's sentences over `NEUTRAL_CLAUSE_WORDS`
+words as neutral (`neutral_pieces`; few training answers are long, and at run time a long one's
+clauses are scored alone). On the run-on sentences above, head 9 against head 10: self-harm 244 / 258
+of 259, distress 192 / 225 of 239, stop 49 / 102 of 120, refusal 44 / 98 of 119, injection 93 / 105 of
+106, neutral 12 / 15 of 469 (that test joins with ", and", where clauses are cut: it favours clauses).
+Clause windows without the neutral clauses in training (an earlier cut, which dropped the commas):
+258 / 222 / 103 / 97 / 105, but neutral 31 of 469.
+Out of fold, on the 1,231 training rows: 0.908 / 0.869 / 0.906 / 0.879 / 0.897, 0.076 (head 9: 0.908 /
+0.874 / 0.906 / 0.848 / 0.897, 0.076). `bench.safety` held out: 0.969 / 0.889 / 0.926 / 0.880 / 0.955,
+0.039 (head 9: 0.969 / 0.917 / 0.926 / 0.920 / 0.955, 0.039). The three held-out verdicts that changed
+are short utterances near a moved threshold, none with a clause window ("Things have been heavy, really
+heavy, for a while." distress-only 0.63 against 0.68 now; "that's pry vit" refusal 0.44 against 0.52;
+and an injection now read as a refusal): the fold noise described above, not the windows.
 """
 
 from __future__ import annotations

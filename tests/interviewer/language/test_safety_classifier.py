@@ -55,6 +55,28 @@ def test_a_long_answer_is_scored_whole_and_sentence_by_sentence() -> None:
     assert pieces("   ") == []
 
 
+def test_a_long_answer_s_run_on_sentence_is_also_scored_clause_by_clause() -> None:
+    text = ("I grew up on a farm outside Des Moines, and we had cows and corn, and my dad worked himself half to "
+            "death every summer, but he loved it, and when he passed we sold the land to my cousin.")
+    assert pieces(text) == [
+        text,
+        "I grew up on a farm outside Des Moines, and we had cows and corn,",
+        "and we had cows and corn, and my dad worked himself half to death every summer, but he loved it,",
+        "and corn, and my dad worked himself half to death every summer, but he loved it,",
+        "and my dad worked himself half to death every summer, but he loved it,",
+        "but he loved it, and when he passed we sold the land to my cousin.",
+        "and when he passed we sold the land to my cousin.",
+    ]
+
+
+def test_self_harm_said_at_the_end_of_a_long_run_on_sentence_is_severe() -> None:
+    # head 9's 24-word windows cut this clause in two and missed it (self-harm 0.40)
+    text = ("I drive for a delivery company now, mostly the east side routes, it's long hours and the van is old but "
+            "the pay is steady enough for the rent, but honestly some nights I sit in the van and think about not "
+            "going home ever again.")
+    assert SafetyClassifier.shipped().classify(text).signal == "severe"
+
+
 def test_a_one_sentence_answer_is_scored_whole_only() -> None:
     text = "We moved to Ohio in 1990 and my dad worked at the plant."
     assert pieces(text) == [text]
