@@ -175,7 +175,7 @@ head 9 as shipped hears self-harm in 244 of 259 with the windows and 186 without
 of 239, stop 49 / 44 of 120, refusal 44 / 40 of 119, injection 93 / 38 of 106; neutral ones get a
 signal 12 / 9 times of 469.
 
-Head 10 (this file) cuts a long answer's run-on sentences into clause windows instead (after a comma
+Head 10 cuts a long answer's run-on sentences into clause windows instead (after a comma
 or semicolon and at a conjunction, whole clauses up to 24 words; `safety_classifier.clause_windows`),
 and teaches the head the clause windows of every neutral answer's sentences over `NEUTRAL_CLAUSE_WORDS`
 words as neutral (`neutral_pieces`; few training answers are long, and at run time a long one's
@@ -190,6 +190,29 @@ Out of fold, on the 1,231 training rows: 0.908 / 0.869 / 0.906 / 0.879 / 0.897, 
 are short utterances near a moved threshold, none with a clause window ("Things have been heavy, really
 heavy, for a while." distress-only 0.63 against 0.68 now; "that's pry vit" refusal 0.44 against 0.52;
 and an injection now read as a refusal): the fold noise described above, not the windows.
+
+Head 10 was not kept alone. On the 211 answers of a full avp pilot of persona 3 (`--personas 3 --skip
+2`, head 10 live; no row was written from them), re-scored offline: head 9 hears 18 signals (self-harm 3),
+head 10 22 (self-harm 6: "It depends on the situation. Sometimes they're living with me...", "I've been
+in prison, and some of them are very serious."), the two scripted moments among them. The false ones are
+short answers, not clause windows: the head itself reads ordinary life-story talk (family, prison,
+medicines) as self-harm, and the labelled set had few such answers.
+
+Head 11 (this file) adds 130 neutral rows (phrasing ``life_story``): ordinary answers to the avp
+guide's questions, in a participant's voice, every module covered, a third of them long with a run-on
+sentence, hard facts told as history (prison time, a layoff, a divorce, an illness), written from the
+guide alone (not from any pilot's answers). Like pilot answers they teach the head and are left out of
+the budgets' pool (`TEACHING_ONLY`); counted in it, the thresholds fall (refusal 0.555 to 0.497) and the
+pilot above gets one more false signal. Out of fold: 0.896 / 0.869 / 0.925 / 0.869 / 0.885, 0.068. On the
+run-on sentences: 258 / 223 / 106 / 98 / 105, neutral 16 of 469. On persona 3's 211 answers: 17 signals,
+self-harm 3 (the scripted one, "They're the only people who really care about me, and they know I
+don't want to do anything wrong", which head 9 also hears, and "I tried the prescription medicines").
+`bench.safety` held out: 0.969 / 0.861 / 0.963 / 0.880 / 0.909, 0.039. The held-out distress misses are
+short and near the threshold ("Things have been heavy, really heavy, for a while." 0.53, "My whole
+life fell apart after the diagnosis..." 0.65, against 0.72). Raising the distress-only budget to
+0.03 / 0.04 would hear 0.889 / 0.944 held out, at 0.039 / 0.053 neutral false signals: not done, since
+that is choosing on the held-out split. This head was chosen over head 10 and over counting the rows
+in the budgets on the persona-3 answers above, so those figures flatter it a little.
 """
 
 from __future__ import annotations
@@ -237,11 +260,17 @@ Self-harm and distress get the largest shares: a missed one is the worst outcome
 protocol names; a false stop costs only the confirming question. Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 10
+HEAD_VERSION = 11
 NEUTRAL_CLAUSE_WORDS = 8
 """A neutral answer's sentences longer than this teach the head their clause windows as neutral too."""
 PILOT_ANSWER = "pilot_answer"
 """The phrasing of neutral rows taken from a simulated interview's answers."""
+LIFE_STORY = "life_story"
+"""The phrasing of neutral rows written as ordinary answers to the avp guide's questions."""
+TEACHING_ONLY = frozenset({PILOT_ANSWER, LIFE_STORY})
+"""Phrasings of neutral rows that teach the head but are left out of the pool the neutral budgets are
+counted on: that pool is the hard negatives written against the signals, and easy rows counted in it
+would let more of those through each budget (heads 7 and 11 in the module doc)."""
 
 
 @dataclass(frozen=True)
@@ -377,8 +406,8 @@ def out_of_fold_scores(examples: Sequence[Example], vectors: _Vectors) -> list[d
 
 def calibrate(examples: Sequence[Example], scores: Sequence[dict[str, float]]) -> dict[str, float]:
     """Per-signal thresholds from out-of-fold scores (see the module doc)."""
-    # Pilot answers (phrasing "pilot_answer") teach the head but do not set the budgets: see head 7 in the module doc.
-    neutral = [s for e, s in zip(examples, scores, strict=True) if e.label == "none" and e.phrasing != PILOT_ANSWER]
+    neutral = [s for e, s in zip(examples, scores, strict=True)
+               if e.label == "none" and e.phrasing not in TEACHING_ONLY]
     thresholds: dict[str, float] = {}
     for signal in RECALL_GOALS:
         thresholds[signal] = _threshold(examples, scores, neutral, signal, signal)
