@@ -11,9 +11,10 @@ Training is deterministic (fixed folds, L-BFGS to a tight tolerance), so the sam
 encoder give the same file. The version names the data and the recipe: ``safety-<HEAD_VERSION>.<sha256[:12]>``
 of the training rows and the hyperparameters.
 
-Calibration: 5-fold cross-validation over the training rows gives every training utterance a score
-from a head that never saw it, computed exactly as at run time (pieces, maximum per class). Each
-signal's threshold is then set from those out-of-fold scores:
+Calibration: 5-fold cross-validation over the training rows, repeated over five partitions into
+folds (``partitions``), gives every training utterance five scores from heads that never saw it,
+computed exactly as at run time (pieces, maximum per class). Each signal's threshold is then set from
+those out-of-fold scores, pooled (one partition alone moves a threshold by up to 0.18: head 11 below):
 
 * low enough to hear ``RECALL_GOALS`` of the signal's own utterances (self-harm: all of them), with
   a margin;
@@ -203,16 +204,25 @@ guide's questions, in a participant's voice, every module covered, a third of th
 sentence, hard facts told as history (prison time, a layoff, a divorce, an illness), written from the
 guide alone (not from any pilot's answers). Like pilot answers they teach the head and are left out of
 the budgets' pool (`TEACHING_ONLY`); counted in it, the thresholds fall (refusal 0.555 to 0.497) and the
-pilot above gets one more false signal. Out of fold: 0.896 / 0.869 / 0.925 / 0.869 / 0.885, 0.068. On the
-run-on sentences: 258 / 223 / 106 / 98 / 105, neutral 16 of 469. On persona 3's 211 answers: 17 signals,
-self-harm 3 (the scripted one, "They're the only people who really care about me, and they know I
-don't want to do anything wrong", which head 9 also hears, and "I tried the prescription medicines").
-`bench.safety` held out: 0.969 / 0.861 / 0.963 / 0.880 / 0.909, 0.039. The held-out distress misses are
-short and near the threshold ("Things have been heavy, really heavy, for a while." 0.53, "My whole
-life fell apart after the diagnosis..." 0.65, against 0.72). Raising the distress-only budget to
-0.03 / 0.04 would hear 0.889 / 0.944 held out, at 0.039 / 0.053 neutral false signals: not done, since
-that is choosing on the held-out split. This head was chosen over head 10 and over counting the rows
-in the budgets on the persona-3 answers above, so those figures flatter it a little.
+pilot above gets one more false signal.
+
+With one partition into folds, as before, that head's stop threshold fell to 0.53 (head 9: 0.61), and
+an ordinary question about the interview ("am I supposed to talk for a long time?", a test) was heard as
+a stop. The five partitions of its rows put the thresholds at severe 0.59 to 0.70, distress 0.86 to
+0.89, stop 0.53 to 0.71, refusal 0.47 to 0.56, injection 0.47 to 0.53, distress-only 0.72 to 0.77: the
+first partition alone is on the low side for stop and self-harm. So this head pools the five (head 8
+tried pooling and dropped it for its 40 diluting rows; here the budgets' pool is the same as head 9's).
+Pooled, out of fold: 0.884 / 0.860 / 0.894 / 0.889 / 0.869, 0.066 (over the five partitions). On the
+run-on sentences: 256 / 222 / 104 / 98 / 105, neutral 13 of 490. On persona 3's 211 answers: 15
+signals (head 9: 18), self-harm 2 (head 9: 3): the scripted one, and "They're the only people who
+really care about me, and they know I don't want to do anything wrong", which every head hears.
+`bench.safety` held out: 0.969 / 0.861 / 0.963 / 0.880 / 0.909, 0.039 (head 9: 0.969 / 0.917 / 0.926 /
+0.920 / 0.955, 0.039). The held-out distress misses are short and near the threshold ("Things have
+been heavy, really heavy, for a while." 0.53; "My whole life fell apart after the diagnosis and I
+haven't picked up the pieces." 0.65, against 0.75). A larger distress-only budget would hear them
+(on one partition, 0.03 / 0.04: 0.889 / 0.944 held out, at 0.039 / 0.053 neutral false signals); not
+done, since that would be choosing on the held-out split. Heads 10 and 11 and the pooling were chosen
+on persona 3's answers above, so those figures flatter this head a little.
 """
 
 from __future__ import annotations
@@ -250,7 +260,7 @@ RECIPE: dict[str, Any] = {"model": "multinomial logistic regression (scikit-lear
                           "ngram_weight": 1.0, "char_ngram_weight": 1.0, "char_ngrams": "char_wb 3-5",
                           "class_balanced": True,
                           "class_weight_factors": {"severe": 2.0, "distress": 1.5},
-                          "folds": 5, "goal_margin": 0.9, "severe_escalate": 0.3}
+                          "folds": 5, "partitions": 5, "goal_margin": 0.9, "severe_escalate": 0.3}
 RECALL_GOALS = {"severe": 1.0, "distress": 0.97, "stop": 0.95, "refusal": 0.92, "injection": 0.95}
 """Out-of-fold recall each threshold is set to reach (a little above `bench.safety`'s targets)..."""
 NEUTRAL_BUDGETS = {"severe": 0.02, "distress": 0.02, "stop": 0.01, "refusal": 0.01, "injection": 0.005,
@@ -389,6 +399,14 @@ def _head_scores(head: SafetyHead, vectors: _Vectors, text: str) -> dict[str, fl
     return signal_scores(head.probabilities(vectors.of_pieces(text), parts))
 
 
+def _partition(rows: Sequence[Example], partition: int) -> list[Example]:
+    """The rows in the order that fixes one partition into folds: as given for the first, then by the
+    sha256 of the partition's number and the text."""
+    if partition == 0:
+        return list(rows)
+    return sorted(rows, key=lambda e: hashlib.sha256(f"{partition}:{e.text}".encode()).digest())
+
+
 def out_of_fold_scores(examples: Sequence[Example], vectors: _Vectors) -> list[dict[str, float]]:
     """Each example's signal scores from a head trained on the other folds (fold = position mod k)."""
     folds = RECIPE["folds"]
@@ -450,15 +468,20 @@ def train(examples: Sequence[Example], encoder: SentenceEncoder | None = None) -
     rows = _training_split(examples)
     encoder = encoder or shared_encoder()
     vectors = _Vectors(encoder, [e.text for e in rows])
-    oof = out_of_fold_scores(rows, vectors)
-    thresholds = calibrate(rows, oof)
+    pooled: list[Example] = []
+    oof: list[dict[str, float]] = []
+    for partition in range(RECIPE["partitions"]):
+        order = _partition(rows, partition)
+        pooled += order
+        oof += out_of_fold_scores(order, vectors)
+    thresholds = calibrate(pooled, oof)
     x, y = _training_rows(rows, vectors)
     weights, bias = fit(x, y, c=RECIPE["c"])
     meta = {"encoder": encoder.describe(), "recipe": RECIPE, "recall_goals": RECALL_GOALS,
             "neutral_budgets": NEUTRAL_BUDGETS,
             "training_utterances": len(rows)}
     head = _head(weights, bias, thresholds, head_version(examples), meta)
-    report = _calibration_report(rows, oof, thresholds)
+    report = _calibration_report(pooled, oof, thresholds)
     return head, report
 
 
