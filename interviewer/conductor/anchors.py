@@ -99,6 +99,7 @@ _CLAUSE_PARTS = frozenset({"nsubj", "nsubjpass", "aux", "auxpass", "neg", "prt",
                            "acomp", "compound", "amod", "det", "poss", "nummod", "npadvmod", "case",
                            "attr", "pcomp", "dative", "agent", "oprd"})
 _PARTICIPANT_SUBJECTS = frozenset({"i", "we"})
+_PERSONAL_SUBJECTS = _PARTICIPANT_SUBJECTS | {"he", "she", "they"}
 
 
 class LanguageModelUnavailable(RuntimeError):
@@ -355,6 +356,8 @@ def _people(sentence: Any) -> list[Anchor]:
     found = []
     for ent in sentence.ents:
         if ent.label_ == "PERSON" and len(ent) <= 3:
+            if all(t.lower_.strip(".") in _SECOND_PERSON for t in ent if not t.is_punct):
+                continue  # "my husband and I. My children": the tagger took "I. My" for initials
             found.append(Anchor(PERSON, ent.text.strip(), sentence.text.strip()))
     for chunk in sentence.noun_chunks:
         root = chunk.root
@@ -369,11 +372,12 @@ def _people(sentence: Any) -> list[Anchor]:
     return found
 
 
-def _describes_the_participant(noun: Any) -> bool:
-    """The noun says what the participant is ("I was a worker in my mother's house"): "You mentioned a
-    worker" would ask about someone else."""
+def _describes_someone(noun: Any) -> bool:
+    """The noun says what the participant or another person is ("I was a worker in my mother's house",
+    "She's a little girl who loves to dance"): "You mentioned a worker", "You mentioned a little girl.
+    What has that been like for you?" would ask about someone else as a thing."""
     subject = _subject(noun.head)
-    return subject is not None and subject.lower_ in _PARTICIPANT_SUBJECTS
+    return subject is not None and subject.lower_ in _PERSONAL_SUBJECTS
 
 
 def _cut_off(span: Any) -> bool:
@@ -424,7 +428,7 @@ def _things(sentence: Any) -> list[Anchor]:
             continue  # "there have not been any bad encounters": nothing was named
         if _in_set_phrase(root):
             continue  # "back on track", "stayed in touch": the noun names nothing
-        if root.dep_ == "attr" and (_negated(root) or _describes_the_participant(root)):
+        if root.dep_ == "attr" and (_negated(root) or _describes_someone(root)):
             continue  # "I am not a happy person", "I'm a very social person": asked back as a thing, it reads wrong
         if _not_had(root):
             continue  # "I don't have a car": asked about, it would be something they have

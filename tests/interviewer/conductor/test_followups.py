@@ -370,3 +370,18 @@ def test_a_person_from_an_earlier_answer_is_asked_about_in_words_that_stand_alon
         asked_about_dad |= {candidate.text for candidate in followups.candidates(dataclasses.replace(said, asked=asked))
                             if candidate.anchor == "your dad"}
     assert asked_about_dad == {"How would you describe your dad?"}
+
+
+def test_what_another_person_is_is_not_asked_about_as_a_thing() -> None:
+    # the pilot asked "You mentioned a little girl. What has that been like for you?" of a daughter
+    found = {anchor.text for anchor in anchors("She's a cheerleader. She's a little girl who loves to dance. "
+                                               "It was a criminal case.")}
+    assert found == {"a criminal case"}
+
+
+def test_a_pronoun_the_tagger_reads_as_initials_is_not_asked_about_as_a_person() -> None:
+    # the pilot asked "How would you describe I. My?"
+    found = {(anchor.kind, anchor.text) for anchor in anchors("Yes, my husband and I. My children are in "
+                                                              "elementary school.")}
+    assert ("person", "your children") in found
+    assert not any("I." in text for _, text in found)
