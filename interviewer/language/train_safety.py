@@ -215,7 +215,11 @@ tried pooling and dropped it for its 40 diluting rows; here the budgets' pool is
 Pooled, out of fold: 0.884 / 0.860 / 0.894 / 0.889 / 0.869, 0.066 (over the five partitions). On the
 run-on sentences: 256 / 222 / 104 / 98 / 105, neutral 13 of 490. On persona 3's 211 answers: 15
 signals (head 9: 18), self-harm 2 (head 9: 3): the scripted one, and "They're the only people who
-really care about me, and they know I don't want to do anything wrong", which every head hears.
+really care about me, and they know I don't want to do anything wrong", which every head hears. On
+the 265 answers of a later full pilot of persona 2 (`--personas 2 --skip 1`, not used for any choice),
+head 9 hears 14 signals, head 11 9, the three scripted moments among them; of the five distress
+readings head 11 drops, two are false ("I feel really good about it."), one is a plausible distress
+it misses ("It was hard to get out of bed in the morning without feeling tired or nervous").
 `bench.safety` held out: 0.969 / 0.861 / 0.963 / 0.880 / 0.909, 0.039 (head 9: 0.969 / 0.917 / 0.926 /
 0.920 / 0.955, 0.039). The held-out distress misses are short and near the threshold ("Things have
 been heavy, really heavy, for a while." 0.53; "My whole life fell apart after the diagnosis and I
