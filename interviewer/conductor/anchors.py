@@ -8,7 +8,8 @@ scrubber uses the same one):
 
 * **event**: a past-tense clause whose subject is the participant (or someone they name), from the
   dependency parse: subject, verb, particle, object and one prepositional phrase ("you moved to
-  Ohio", "your father passed away");
+  Ohio", "your father passed away"); a "he" or "she" that can only mean one relation named just
+  before stands for it ("My dad worked in film, but he died" → "your dad died");
 * **situation**: the same in the present tense ("you work nights at the hospital");
 * **feeling**: an emotion word the participant says they felt or were ("lonely", "really scared");
 * **person**: a named person (spaCy ``PERSON``) or a relation of theirs ("your grandmother");
@@ -92,6 +93,13 @@ _RELATIONS = frozenset({
     "neighbour", "stepfather", "stepmother", "stepdad", "stepmom", "family", "grandson", "granddaughter",
     "grandchildren", "roommate", "pastor",
 })
+_RELATIONS_BY_PRONOUN = {
+    "he": frozenset({"father", "dad", "grandfather", "grandpa", "brother", "son", "husband", "boyfriend", "uncle",
+                     "nephew", "stepfather", "stepdad", "grandson"}),
+    "she": frozenset({"mother", "mom", "mum", "grandmother", "grandma", "sister", "daughter", "wife", "girlfriend",
+                      "aunt", "niece", "stepmother", "stepmom", "granddaughter"}),
+}
+"""The relations a "he" or "she" can stand for: "My dad worked in film, but he died" asks about your dad."""
 _SECOND_PERSON = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "we": "you",
                   "us": "you", "our": "your", "ours": "yours", "ourselves": "yourselves", "am": "are",
                   "'m": "'re", "i'm": "you're", "i've": "you've", "i'd": "you'd", "i'll": "you'll"}
@@ -168,7 +176,7 @@ def _hyphenated_end(token: Any) -> Any:
     return token
 
 
-def _second_person(tokens: list[Any]) -> str:
+def _second_person(tokens: list[Any], stand_ins: dict[int, str] | None = None) -> str:
     words = []
     for index, token in enumerate(tokens):
         # Words the clause leaves out ("My mom, and my dad were...") leave a gap: keep a space across it;
@@ -180,6 +188,8 @@ def _second_person(tokens: list[Any]) -> str:
         if lower in {"was", "'s"} and any(t.lower_ in _PARTICIPANT_SUBJECTS and t.dep_.startswith("nsubj")
                                           for t in token.head.children):
             word = "were" if lower == "was" else "'re"
+        elif stand_ins and token.i in stand_ins:
+            word = stand_ins[token.i]
         else:
             word = _SECOND_PERSON.get(lower, token.text)
         words.append((word, space))
@@ -237,6 +247,23 @@ def _speaks_of_self(subject: Any) -> bool:
     return any(child.dep_ == "poss" and child.lower_ in {"my", "our"} for child in subject.children)
 
 
+def _antecedent(subject: Any) -> Any | None:
+    """The participant's relation a "he" or "she" subject stands for: the one "my <relation>" of that
+    pronoun's gender in its sentence before it, or in the sentence before; None when there is none or
+    more than one ("my dad and my brother ... he")."""
+    relations = _RELATIONS_BY_PRONOUN.get(subject.lower_)
+    if relations is None:
+        return None
+    sentence = subject.sent
+    start = sentence.start
+    if start > 0:
+        start = subject.doc[start - 1].sent.start
+    found = {token.lemma_.lower(): token for token in subject.doc[start:subject.i]
+             if token.lower_ in relations and any(c.dep_ == "poss" and c.lower_ in {"my", "our"}
+                                                  for c in token.children)}
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def _says_which(noun: Any) -> bool:
     """The noun singles something out: it is not a word for everything (`_GENERAL_NOUNS`), or a word beside
     it says which ("a hard time", not "the first time")."""
@@ -275,12 +302,12 @@ def _is_event_verb(verb: Any) -> bool:
     return (lemma in _LIGHT_VERBS or lemma in _CATENATIVE_VERBS) and _takes_a_thing(verb)
 
 
-def _says_something(verb: Any, tokens: list[Any]) -> bool:
+def _says_something(verb: Any, tokens: list[Any], *, named_subject: bool = False) -> bool:
     """The clause holds more than who did it and the verb: "you realized" cannot be asked back."""
     if any(child.dep_ == "auxpass" for child in verb.children):
         return True  # "you got married"
     subject = _subject(verb)
-    if subject is not None and subject.pos_ in {"NOUN", "PROPN"}:
+    if named_subject or subject is not None and subject.pos_ in {"NOUN", "PROPN"}:
         return True  # "your brother passed"
     return any(t.dep_ in _THING_PARTS for t in tokens if t is not verb)
 
@@ -295,8 +322,14 @@ def _events(sentence: Any) -> list[Anchor]:
         if token.dep_ not in {"ROOT", "conj", "advcl", "ccomp"}:
             continue
         subject = _subject(token)
-        if subject is None or not _speaks_of_self(subject):
+        if subject is None:
             continue
+        stand_ins: dict[int, str] = {}
+        if not _speaks_of_self(subject):
+            antecedent = _antecedent(subject)
+            if antecedent is None:
+                continue
+            stand_ins[subject.i] = f"your {antecedent.text.lower()}"
         if (sum(child.dep_ in {"nsubj", "nsubjpass"} for child in token.children) > 1
                 or any(child.dep_ == "conj" for child in subject.children)):
             continue  # several subjects ("My wife and I live ...") would be asked back as one: "your wife live"
@@ -304,7 +337,8 @@ def _events(sentence: Any) -> list[Anchor]:
         if any(t.lower_ in {"it", "that", "this", "there", "they", "them", "he", "she", "him", "her"}
                and t.dep_ in {"dobj", "pobj"} for t in tokens):
             continue  # "I did it": what "it" is cannot be asked back
-        if not 2 <= len(tokens) <= MAX_CLAUSE_WORDS or not _says_something(token, tokens):
+        if not 2 <= len(tokens) <= MAX_CLAUSE_WORDS or not _says_something(token, tokens,
+                                                                            named_subject=bool(stand_ins)):
             continue
         negated = _has_negation(token)
         auxiliaries = {a.lower_ for a in token.children if a.dep_ in {"aux", "auxpass"}}
@@ -314,7 +348,7 @@ def _events(sentence: Any) -> list[Anchor]:
                 or bool(auxiliaries & {"was", "were", "had", "did"}))
         if past and negated:
             continue  # "What was it like for you when you didn't have any children?" asks about nothing that happened
-        found.append(Anchor(EVENT if past else SITUATION, _second_person(tokens), sentence.text.strip()))
+        found.append(Anchor(EVENT if past else SITUATION, _second_person(tokens, stand_ins), sentence.text.strip()))
     return found
 
 

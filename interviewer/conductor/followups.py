@@ -16,15 +16,19 @@ After an answer the conductor wants a follow-up for, `FollowUps.choose` does thi
    * ``ungrounded``: the question names nothing the participant said under this question beyond
      the scripted question's own words: the LLM's question, or a template filled with an anchor that
      only repeats the question's words ("a great neighborhood" under "How would you describe your
-     neighborhood?") or names no thing ("you had to go back").
+     neighborhood?") or names no thing ("you had to go back");
+   * ``two_questions``: asks more than one question at once (the LLM's own wording can: "What was
+     that like? And how did your family take it?"): a participant answers one and the other is lost.
 3. **Ranking** on signals that can be measured, highest `score` first:
    ``W_RELEVANCE × relevance + W_SALIENCE × salience + W_NOVELTY × novelty + W_RECENCY × recency``,
    where relevance is the sentence-embedding similarity to the objective and guidance, salience is the
    anchor kind's weight (`SALIENCE`: an event or a feeling above a person, a person above a place
-   name), novelty is one minus the largest similarity to what is already known (notes, earlier
-   answers, follow-ups asked), and recency is 1 for what the latest answer said (and the LLM's own
-   question, written after it) and 0 for an earlier answer under the same question: a follow-up takes
-   up what was just said, and goes back to an earlier answer only when the latest names nothing to ask.
+   name; an event or situation of the latest answer naming one of the guide's ``turning_points``, a
+   death or a divorce, `TURNING_POINT` more), novelty is one minus the largest similarity to what is
+   already known (notes, earlier answers, follow-ups asked), and recency is 1 for what the latest
+   answer said (and the LLM's own question, written after it) and 0 for an earlier answer under the
+   same question: a follow-up takes up what was just said, and goes back to an earlier answer only
+   when the latest names nothing to ask.
 4. **Choice.** The best candidate, unless an LLM chooser is given: it is shown the best few in
    several orders (`stable_choice`) and its pick is taken only if it names the same candidate in every
    order. Gemma 3 270M, asked to pick among numbered candidates, picks the first whatever it is:
@@ -67,6 +71,11 @@ LLM, GENERIC = "llm", "generic"
 SALIENCE = {EVENT: 1.0, FEELING: 1.0, SITUATION: 0.8, LLM: 0.8, PERSON: 0.6, PLACE: 0.3, THING: 0.2, GENERIC: 0.0}
 """How much an anchor of each kind is worth asking about: what happened and how it felt first, a thing
 merely named last (still above a probe that takes up nothing the participant said)."""
+TURNING_POINT = 0.5
+"""Added to the salience of an event or situation that names one of the guide's turning points: with
+`W_SALIENCE`, 0.3 of score, more than the relevance that separates two events of one answer ("he
+worked in the film industry" against "he died of a heart attack" under the life-story question)."""
+_CLAUSES = frozenset({EVENT, SITUATION})
 W_RELEVANCE, W_SALIENCE, W_NOVELTY, W_RECENCY = 1.0, 0.6, 0.4, 0.6
 REPEAT_SIMILARITY = 0.85
 RESTATE_SIMILARITY = 0.75
@@ -89,6 +98,8 @@ class Candidate:
     """The sentence the anchor is from: a question built on it does not ask for it again."""
     earlier: bool = False
     """The anchor is from an earlier answer under this question, not the latest one."""
+    turning_point: bool = False
+    """The anchor is an event or situation of the latest answer that names one of the guide's turning points."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +314,7 @@ class FollowUps:
         self.meaning = Meaning(encoder)
         self.frame = Frame(templates)
         self.exclude = frozenset(word.lower() for word in exclude)
+        self.turning_points = frozenset(templates.turning_points) if templates is not None else frozenset()
 
     def generic(self) -> list[str]:
         """The guide's generic probes (none without a ``followups`` block)."""
@@ -328,8 +340,11 @@ class FollowUps:
                 # A template may lean on the latest answer ("What role did {anchor} play in that?"); an
                 # earlier answer's anchor takes the kind's first, which the guide writes to stand alone.
                 template = templates[(turn + number) % len(templates)] if age == 0 else templates[0]
+                # an earlier answer's turning point has had its follow-up: the answers after it are about it
+                turning = (age == 0 and anchor.kind in _CLAUSES
+                           and bool(content_lemmas(anchor.text) & self.turning_points))
                 found.append(Candidate(template.replace("{anchor}", anchor.text), anchor.kind, anchor.text,
-                                       anchor.sentence, earlier=age > 0))
+                                       anchor.sentence, earlier=age > 0, turning_point=turning))
         return found
 
     def judge(self, candidate: Candidate, context: Context) -> Scored | str:
@@ -352,9 +367,12 @@ class FollowUps:
             return "off_objective"
         if not self.frame.refers_to(text, list(context.answers), scripted=context.question):
             return "ungrounded"
+        if text.count("?") > 1:
+            return "two_questions"
         seen = [*context.known, *asked]
         novelty = 1.0 - max(0.0, self.meaning.closest(candidate.anchor or text, seen)[0]) if seen else 1.0
-        return Scored(candidate, relevance=near, salience=SALIENCE.get(candidate.kind, 0.0), novelty=novelty)
+        salience = SALIENCE.get(candidate.kind, 0.0) + (TURNING_POINT if candidate.turning_point else 0.0)
+        return Scored(candidate, relevance=near, salience=salience, novelty=novelty)
 
     def judge_text(self, text: str, context: Context) -> str:
         """The verdict on a follow-up written by someone else (the LLM): a rejection reason, or ``passed``."""

@@ -72,6 +72,7 @@ class Question(Model):
 
 _PLACEHOLDER = "{anchor}"
 _BRACES = re.compile(r"[{}]")
+_LEMMA = re.compile(r"[a-z]+")
 TEMPLATE_KINDS = ("event", "situation", "feeling", "person", "place", "thing", "generic")
 """The follow-up template lists, grounded kinds first."""
 
@@ -107,6 +108,10 @@ class FollowUpTemplates(Model):
     min_question_seconds: int = Field(default=30, ge=0)
     """A question allotted fewer seconds gets no follow-up: it asks for a fact ("How often are you
     paid?") and its allotment is for one answer, however far ahead of schedule the interview is."""
+    turning_points: list[str] = Field(default_factory=list)
+    """Words (lower-case lemmas: "die", "divorce", "diagnose") of the life events the guide asks about
+    before other events of an answer: "my dad worked in the film industry, but he died" asks about the
+    death, not the job. Empty: every event weighs the same."""
 
     @model_validator(mode="after")
     def _check(self) -> FollowUpTemplates:
@@ -126,6 +131,12 @@ class FollowUpTemplates(Model):
                                f"write {_PLACEHOLDER} where the participant's words go, and no other braces")
             checks.unique(((((kind, i)), t) for i, t in enumerate(getattr(self, kind))), "follow-up template",
                           "list each template once")
+        for index, word in enumerate(self.turning_points):
+            if not _LEMMA.fullmatch(word):
+                checks.add(("turning_points", index), f"turning point {word!r} is not one lower-case word",
+                           'list single words as a dictionary gives them ("die", not "died" or "passed away")')
+        checks.unique(((("turning_points", i), w) for i, w in enumerate(self.turning_points)), "turning point",
+                      "list each word once")
         checks.done()
         return self
 

@@ -403,6 +403,42 @@ def test_guide_totals_count_only_timed_questions(write_yaml: WriteYaml) -> None:
     assert guide.total_seconds == 860
 
 
+def test_a_turning_point_written_as_a_phrase_or_an_inflected_word_is_an_error(write_yaml: WriteYaml) -> None:
+    path = write_yaml(
+        "g.yaml",
+        """\
+        kind: interview_guide
+        id: g
+        version: "1.0.0"
+        title: Test
+        wording: Test wording.
+        interviewer_name: Isabella
+        intro: {text: Hello.}
+        closing: {text: Bye.}
+        modules:
+          - id: m
+            title: M
+            objective: O
+            questions:
+              - {id: a, text: "A?", seconds: 625, objective: O}
+        followups:
+          event: ["What was it like when {anchor}?"]
+          situation: ["How did it come about that {anchor}?"]
+          feeling: ["What made you feel {anchor}?"]
+          person: ["How would you describe {anchor}?"]
+          place: ["What was life like in {anchor}?"]
+          generic: ["What was that like?"]
+          turning_points: [die, passed away]
+        safety: {distress: Keep going, severe: Call 988, stop_confirm: Stop now,
+                 stop: Stopping., refusal: Fine., injection: Again., resume: On.}
+        """,
+    )
+    assert [line.split(": ", 2)[1:] for line in problems(path)] == [[
+        "followups.turning_points[1]",
+        "turning point 'passed away' is not one lower-case word — list single words as a dictionary gives "
+        'them ("die", not "died" or "passed away")']]
+
+
 # --- instrument -----------------------------------------------------------------------------
 
 

@@ -63,6 +63,18 @@ def test_an_event_is_chosen_over_a_place_name(followups, short_guide) -> None:
     assert place.candidate.anchor == "Ohio" and place.score < ranked[0].score
 
 
+def test_a_death_is_followed_up_before_the_work_told_beside_it(avp_guide) -> None:  # noqa: ANN001
+    # From a pilot: the father's death was passed over for his job ("How did things change after your
+    # dad worked in the film industry?"): "he" was not read as the dad, and both events weighed the same.
+    followups = FollowUps(avp_guide.data.followups, shared_encoder())
+    said = context(avp_guide.data, "life_story_overview",
+                   ["I always felt really lucky. My dad worked in the film industry, but he died of a heart "
+                    "attack when I was fifteen."])
+    choice = followups.choose(said)
+    assert choice is not None
+    assert choice.text == "What was it like for you when your dad died of a heart attack?"
+
+
 def test_a_follow_up_takes_up_the_latest_answer_rather_than_an_earlier_one_under_the_question(followups,
                                                                                             short_guide) -> None:
     said = context(short_guide.data, "life_story_overview",
@@ -80,6 +92,16 @@ def test_a_length_of_time_or_an_amount_is_not_a_thing_to_ask_about() -> None:
     found = {anchor.text for anchor in anchors(said) if anchor.kind == "thing"}
     assert not found & {"an hour", "seven years", "one word"}
     assert "your last pregnancy" in found
+
+
+def test_he_or_she_after_the_participant_names_a_relation_is_asked_about_as_that_relation() -> None:
+    events = [(a.kind, a.text) for a in anchors("My mom was a teacher. She died when I was ten.")]
+    assert ("event", "your mom died") in events
+
+
+def test_a_he_that_could_mean_two_relations_is_not_asked_about() -> None:
+    said = anchors("My dad and my brother ran the farm. He died in 2001.")
+    assert not [a for a in said if a.kind == "event"]
 
 
 def test_a_bare_noun_in_a_set_phrase_is_not_a_thing_to_ask_about() -> None:
@@ -176,6 +198,15 @@ def test_an_llm_question_that_takes_up_only_the_scripted_questions_words_is_ungr
                    ["Well, it's the economy. I think the economy is a very important issue for everybody."])
     restated = "What do you think is the most important issue for you today? What are your reasons?"
     assert followups.judge_text(restated, said) == "ungrounded"
+    assert followups.judge_text("Why does the economy matter so much to you?", said) == "passed"
+
+
+def test_a_follow_up_that_asks_two_questions_at_once_is_rejected(followups, short_guide) -> None:
+    # From a pilot: the LLM asked two things in one turn, and the participant answered only the second.
+    said = context(short_guide.data, "political_views",
+                   ["Well, it's the economy. I think the economy is a very important issue for everybody."])
+    assert followups.judge_text("Why does the economy matter so much to you? And how did you vote?",
+                                said) == "two_questions"
     assert followups.judge_text("Why does the economy matter so much to you?", said) == "passed"
 
 
