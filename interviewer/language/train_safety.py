@@ -227,6 +227,18 @@ haven't picked up the pieces." 0.65, against 0.75). A larger distress-only budge
 (on one partition, 0.03 / 0.04: 0.889 / 0.944 held out, at 0.039 / 0.053 neutral false signals); not
 done, since that would be choosing on the held-out split. Heads 10 and 11 and the pooling were chosen
 on persona 3's answers above, so those figures flatter this head a little.
+
+Tried on head 11's rows and not kept: 160 rows written by a helper that saw only the distress protocol
+(never this set): 50 self-harm (passive wishes, preparations, goodbyes, means, burden, past attempts with
+the thoughts back, self-injury), 50 distress (present struggle in plain words, panic, grief still raw,
+numbness, being upset by the question) and 60 hard negatives (wills and insurance as chores, giving
+things away when moving, a roofer, a pharmacist, a hospice nurse). The 12 within a cosine of 0.75 of a
+held-out utterance were dropped first ("I'm tired of living." against a held-out "I'm tired of living,
+I really am."), 148 kept. Out of fold, on the 1,509 rows: 0.876 / 0.828 / 0.913 / 0.891 / 0.860, 0.065.
+Held out: 0.969 / 0.861 / 0.926 / 0.880 / 0.909, 0.053 (one neutral false signal more, one stop fewer).
+The new rows raise the signal utterances' scores ("If something happened to me I honestly wouldn't mind,
+I'd welcome it." self-harm 0.34 to 0.67), but the hard negatives raise the thresholds with them (self-harm
+0.665 to 0.698): more rows of the same kind do not separate the classes better on this encoder.
 """
 
 from __future__ import annotations
