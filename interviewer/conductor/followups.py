@@ -226,6 +226,7 @@ class Frame:
     def __init__(self, templates: FollowUpTemplates | None) -> None:
         texts = [] if templates is None else [t.replace("{anchor}", " ") for t in templates.all()]
         self.lemmas = frozenset(content_lemmas(" ".join(texts))) if texts else frozenset()
+        self.turning_points = frozenset(templates.turning_points) if templates is not None else frozenset()
 
     def own(self, question: str) -> frozenset[str]:
         """The content words of ``question`` that the templates did not bring."""
@@ -233,13 +234,13 @@ class Frame:
 
     def refers_to(self, question: str, said: Sequence[str], *, scripted: str = "") -> bool:
         """True when ``question`` names a thing of ``said`` (a noun, name, number, relation or feeling beyond
-        the templates' own words).
+        the templates' own words), or one of the guide's turning points ("you got married").
 
         Words of the ``scripted`` question do not count, nor verbs and adjectives of opinion: a
         participant echoes the question ("I think the economy is the most important issue"), so a
         follow-up that takes up only those ("What do you think is the most important issue for you?")
         says the scripted question again instead of building on the answer."""
-        own = (self.own(question) & thing_lemmas(question)) - content_lemmas(scripted)
+        own = (self.own(question) & (thing_lemmas(question) | self.turning_points)) - content_lemmas(scripted)
         if not own or not said:
             return False
         return bool(own & content_lemmas(" ".join(said)))
@@ -314,7 +315,6 @@ class FollowUps:
         self.meaning = Meaning(encoder)
         self.frame = Frame(templates)
         self.exclude = frozenset(word.lower() for word in exclude)
-        self.turning_points = frozenset(templates.turning_points) if templates is not None else frozenset()
 
     def generic(self) -> list[str]:
         """The guide's generic probes (none without a ``followups`` block)."""
@@ -342,7 +342,7 @@ class FollowUps:
                 template = templates[(turn + number) % len(templates)] if age == 0 else templates[0]
                 # an earlier answer's turning point has had its follow-up: the answers after it are about it
                 turning = (age == 0 and anchor.kind in _CLAUSES
-                           and bool(content_lemmas(anchor.text) & self.turning_points))
+                           and bool(content_lemmas(anchor.text) & self.frame.turning_points))
                 found.append(Candidate(template.replace("{anchor}", anchor.text), anchor.kind, anchor.text,
                                        anchor.sentence, earlier=age > 0, turning_point=turning))
         return found

@@ -75,6 +75,17 @@ def test_a_death_is_followed_up_before_the_work_told_beside_it(avp_guide) -> Non
     assert choice.text == "What was it like for you when your dad died of a heart attack?"
 
 
+def test_a_marriage_said_with_a_verb_is_grounded_and_asked_about_before_a_move(avp_guide) -> None:  # noqa: ANN001
+    # "got married" names no thing (a noun, a name, a number): before turning points, a question about it
+    # was rejected as ungrounded, and the interviewer asked about going to school instead.
+    followups = FollowUps(avp_guide.data.followups, shared_encoder())
+    said = context(avp_guide.data, "life_story_overview",
+                   ["I went to school in Texas. I got married at twenty and we moved to Denver."])
+    choice = followups.choose(said)
+    assert choice is not None
+    assert choice.text == "What was it like for you when you got married at twenty?"
+
+
 def test_a_follow_up_takes_up_the_latest_answer_rather_than_an_earlier_one_under_the_question(followups,
                                                                                             short_guide) -> None:
     said = context(short_guide.data, "life_story_overview",
