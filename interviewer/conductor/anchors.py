@@ -62,13 +62,13 @@ _CATENATIVE_VERBS = frozenset({"have", "use", "want", "try", "need", "get", "go"
 """Empty verbs whose event is the verb after them: "I had to go back to school", "I used to work at the plant"."""
 _DIRECTIONS = frozenset({"back", "home", "away", "abroad", "overseas", "out", "off", "together", "up", "down"})
 """Adverbs that belong to the event they go with ("go back to school", "moved away")."""
-_GENERAL_NOUNS = frozenset({"thing", "stuff", "people", "person", "lot", "kind", "sort", "way", "time", "day",
-                            "week", "year", "life", "one", "bit", "part", "something", "anything", "everything",
-                            "nothing", "place", "area", "world", "case", "fact", "reason", "question", "answer",
-                            "interview", "interviewer", "end", "point", "side", "number", "level", "type",
-                            "story", "idea", "feeling", "chance", "choice", "clue", "sense", "opportunity",
-                            "problem", "issue", "beginning", "start", "middle", "rest", "moment", "word",
-                            "sentence", "instance", "example", "help", "member", "term", "care", "while"})
+_GENERAL_NOUNS = frozenset({"thing", "stuff", "people", "person", "lot", "kind", "sort", "way", "time", "day", "week",
+                            "year", "hour", "minute", "month", "life", "one", "bit", "part", "something", "anything",
+                            "everything", "nothing", "place", "area", "world", "case", "fact", "reason", "question",
+                            "answer", "interview", "interviewer", "end", "point", "side", "number", "level", "type",
+                            "story", "idea", "feeling", "chance", "choice", "clue", "sense", "opportunity", "problem",
+                            "issue", "beginning", "start", "middle", "rest", "moment", "word", "sentence", "instance",
+                            "example", "help", "member", "term", "care", "while"})
 """Nouns that say which thing only with a word beside them ("a hard time", not "the time"; "I had no idea")."""
 _EMPTY_MODIFIERS = frozenset({"first", "last", "other", "same", "only", "next", "whole", "good", "great", "big",
                               "little", "few", "many", "certain", "different", "main", "own", "real", "right", "wrong",
@@ -344,7 +344,10 @@ def _events(sentence: Any) -> list[Anchor]:
         auxiliaries = {a.lower_ for a in token.children if a.dep_ in {"aux", "auxpass"}}
         # "you have experienced ..." reads as a present situation: "How did things change after you have ..." does not
         perfect = bool(auxiliaries & {"have", "has", "'ve"})
-        past = (token.tag_ == "VBD" or token.tag_ == "VBN" and not perfect
+        # "is paid for by my insurance" is a present passive: "What do you remember most about the time
+        # your health care is paid for ...?" asks about it as a past event
+        present_passive = bool(auxiliaries & {"is", "are", "am", "'s", "'re", "'m", "be", "been"})
+        past = (token.tag_ == "VBD" or token.tag_ == "VBN" and not perfect and not present_passive
                 or bool(auxiliaries & {"was", "were", "had", "did"}))
         if past and negated:
             continue  # "What was it like for you when you didn't have any children?" asks about nothing that happened

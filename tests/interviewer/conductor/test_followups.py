@@ -115,6 +115,19 @@ def test_a_he_that_could_mean_two_relations_is_not_asked_about() -> None:
     assert not [a for a in said if a.kind == "event"]
 
 
+def test_something_done_to_the_participant_now_is_a_situation_not_a_past_event() -> None:
+    # From a pilot: "What do you remember most about the time your health care is paid for by your
+    # insurance company?"
+    said = [(a.kind, a.text) for a in anchors("My health care is paid for by my insurance company.")]
+    assert ("situation", "your health care is paid for by your insurance company") in said
+    assert not [kind for kind, _ in said if kind == "event"]
+
+
+def test_hours_of_work_are_not_a_thing_to_ask_about() -> None:
+    # From a pilot: "I work a lot of hours" → "You mentioned hours. Could you tell me more about that?"
+    assert [(a.kind, a.text) for a in anchors("I work a lot of hours.")] == [("situation", "you work a lot of hours")]
+
+
 def test_a_bare_noun_in_a_set_phrase_is_not_a_thing_to_ask_about() -> None:
     found = {anchor.text for anchor in anchors("I finally got my life back on track. We stayed in touch for "
                                                "years.") if anchor.kind == "thing"}
