@@ -213,6 +213,8 @@ def _clause_tokens(verb: Any) -> list[Any]:
             continue
         if child.dep_ == "prep" and child.lower_ in {"like", "such"}:
             continue  # examples ("like prescription drugs"), not the event
+        if _only_when(child):
+            continue  # "you had a mortgage at the time" fills "the time {anchor}" with "the time" twice
         if child.dep_ == "aux" and child.lower_ in {"do", "does"} and not negated:
             continue  # the emphatic present "do" ("I do use marijuana"): asked back, "you use marijuana"
         if child.dep_ == "prep":
@@ -221,6 +223,18 @@ def _clause_tokens(verb: Any) -> list[Any]:
             seen_prep = True
         kept.extend(_phrase(child))
     return sorted(kept, key=lambda t: t.i)
+
+
+_TIME_NOUNS = frozenset({"time", "while", "moment", "day", "week", "month", "year", "hour", "minute"})
+
+
+def _only_when(child: Any) -> bool:
+    """A phrase of a clause that says no more than when: "at the time", "the last time", "for a while"
+    (not "through a hard time", which says what happened)."""
+    noun = child if child.dep_ == "npadvmod" else None
+    if child.dep_ == "prep":
+        noun = next((g for g in child.children if g.dep_ == "pobj"), None)
+    return noun is not None and noun.lemma_.lower() in _TIME_NOUNS and not _says_which(noun)
 
 
 def _phrase(token: Any) -> list[Any]:

@@ -123,6 +123,13 @@ def test_something_done_to_the_participant_now_is_a_situation_not_a_past_event()
     assert not [kind for kind, _ in said if kind == "event"]
 
 
+def test_an_event_is_asked_back_without_a_phrase_that_only_says_when() -> None:
+    # From a pilot: "What do you remember most about the time you had a mortgage at the time?"
+    events = [a.text for a in anchors("I had a mortgage at the time. We had a car accident the last time we "
+                                      "were there. I went through a hard time in college.") if a.kind == "event"]
+    assert events == ["you had a mortgage", "you had a car accident", "you went through a hard time in college"]
+
+
 def test_hours_of_work_are_not_a_thing_to_ask_about() -> None:
     # From a pilot: "I work a lot of hours" → "You mentioned hours. Could you tell me more about that?"
     assert [(a.kind, a.text) for a in anchors("I work a lot of hours.")] == [("situation", "you work a lot of hours")]
