@@ -5,9 +5,9 @@ Every follow-up turn (``kind = "followup"``) of an interview is judged against w
 had said before it, with the same definitions the conductor's follow-up checks use
 (`interviewer.conductor.followups`), so a number here means what the code means:
 
-* **grounded**: the follow-up names something (a content word beyond the guide's follow-up templates'
-  and the scripted question's own words) that the participant said under the same question
-  (`Frame.refers_to`);
+* **grounded**: the follow-up names something (a thing, relation or feeling, or one of the guide's
+  turning points, beyond the guide's follow-up templates' and the scripted question's own words) that
+  the participant said under the same question (`Frame.refers_to`);
 * **generic**: not grounded, and nothing of its own beyond the templates' and generic probes' words
   ("What was that like for you?");
 * **redundant**: asks for a fact the participant already gave anywhere earlier in the interview,
