@@ -226,6 +226,7 @@ def _clause_tokens(verb: Any) -> list[Any]:
 
 
 _TIME_NOUNS = frozenset({"time", "while", "moment", "day", "week", "month", "year", "hour", "minute"})
+"""Nouns of `_GENERAL_NOUNS` that, with nothing beside them to say which, only say when."""
 
 
 def _only_when(child: Any) -> bool:

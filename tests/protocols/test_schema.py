@@ -403,7 +403,7 @@ def test_guide_totals_count_only_timed_questions(write_yaml: WriteYaml) -> None:
     assert guide.total_seconds == 860
 
 
-def test_a_turning_point_written_as_a_phrase_or_an_inflected_word_is_an_error(write_yaml: WriteYaml) -> None:
+def test_a_turning_point_written_as_a_phrase_is_an_error(write_yaml: WriteYaml) -> None:
     path = write_yaml(
         "g.yaml",
         """\
