@@ -106,6 +106,8 @@ _SECOND_PERSON = {"i": "you", "me": "you", "my": "your", "mine": "yours", "mysel
 _CLAUSE_PARTS = frozenset({"nsubj", "nsubjpass", "aux", "auxpass", "neg", "prt", "dobj", "prep", "pobj", "xcomp",
                            "acomp", "compound", "amod", "det", "poss", "nummod", "npadvmod", "case",
                            "attr", "pcomp", "dative", "agent", "oprd"})
+_CONDITIONS = frozenset({"if", "when", "whenever", "unless", "once"})
+"""Words that make a present-tense clause a condition or a habit, not a situation ("When we get married")."""
 _PARTICIPANT_SUBJECTS = frozenset({"i", "we"})
 _PERSONAL_SUBJECTS = _PARTICIPANT_SUBJECTS | {"he", "she", "they"}
 
@@ -361,11 +363,15 @@ def _events(sentence: Any) -> list[Anchor]:
         perfect = bool(auxiliaries & {"have", "has", "'ve"})
         # "is paid for by my insurance" is a present passive: "What do you remember most about the time
         # your health care is paid for ...?" asks about it as a past event
-        present_passive = bool(auxiliaries & {"is", "are", "am", "'s", "'re", "'m", "be", "been"})
+        # ("We get paid every two weeks" is a present "get" passive, not "after you get paid ...?")
+        present_passive = bool(auxiliaries & {"is", "are", "am", "'s", "'re", "'m", "be", "been", "get", "gets"})
         past = (token.tag_ == "VBD" or token.tag_ == "VBN" and not perfect and not present_passive
                 or bool(auxiliaries & {"was", "were", "had", "did"}))
         if past and negated:
             continue  # "What was it like for you when you didn't have any children?" asks about nothing that happened
+        condition = any(child.dep_ in {"mark", "advmod"} and child.lower_ in _CONDITIONS for child in token.children)
+        if not past and token.dep_ == "advcl" and condition:
+            continue  # "When we get married, ...", "If I lose my job, ...": a condition, not what is so
         found.append(Anchor(EVENT if past else SITUATION, _second_person(tokens, stand_ins), sentence.text.strip()))
     return found
 
@@ -445,10 +451,11 @@ def _places(sentence: Any) -> list[Anchor]:
 
 
 def _in_set_phrase(noun: Any) -> bool:
-    """A bare singular noun after a preposition ("on track", "in touch", "in charge"): a set phrase whose
-    noun, asked back alone ("You mentioned track"), names nothing. With a word beside it, it does say
-    which ("on the night shift", "in my garden")."""
-    return noun.dep_ == "pobj" and noun.tag_ == "NN" and not list(noun.children) and noun.head.pos_ == "ADP"
+    """A bare singular noun after a preposition ("on track", "in touch", "in charge of her sister", "in front
+    of the school"): a set phrase whose noun, asked back ("You mentioned track", "You mentioned charge of her
+    sister"), names nothing. With a word beside it, it does say which ("on the night shift", "in my garden")."""
+    bare = all(child.dep_ == "prep" and child.lower_ == "of" for child in noun.children)
+    return noun.dep_ == "pobj" and noun.tag_ == "NN" and bare and noun.head.pos_ == "ADP"
 
 
 def _of_complement(chunk: Any) -> list[Any]:

@@ -226,7 +226,9 @@ class Frame:
     def __init__(self, templates: FollowUpTemplates | None) -> None:
         texts = [] if templates is None else [t.replace("{anchor}", " ") for t in templates.all()]
         self.lemmas = frozenset(content_lemmas(" ".join(texts))) if texts else frozenset()
-        self.turning_points = frozenset(templates.turning_points) if templates is not None else frozenset()
+        # By lemma, as answers are read: a guide that lists "died" still hears "my dad died" and "he dies"
+        words = templates.turning_points if templates is not None else []
+        self.turning_points = frozenset().union(*(content_lemmas(word) or {word} for word in words))
 
     def own(self, question: str) -> frozenset[str]:
         """The content words of ``question`` that the templates did not bring."""

@@ -134,7 +134,7 @@ class FollowUpTemplates(Model):
         for index, word in enumerate(self.turning_points):
             if not _LEMMA.fullmatch(word):
                 checks.add(("turning_points", index), f"turning point {word!r} is not one lower-case word",
-                           'list single words as a dictionary gives them ("die", not "died" or "passed away")')
+                           'list single words ("die" or "died", not "passed away")')
         checks.unique(((("turning_points", i), w) for i, w in enumerate(self.turning_points)), "turning point",
                       "list each word once")
         checks.done()

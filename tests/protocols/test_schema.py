@@ -435,8 +435,8 @@ def test_a_turning_point_written_as_a_phrase_is_an_error(write_yaml: WriteYaml) 
     )
     assert [line.split(": ", 2)[1:] for line in problems(path)] == [[
         "followups.turning_points[1]",
-        "turning point 'passed away' is not one lower-case word — list single words as a dictionary gives "
-        'them ("die", not "died" or "passed away")']]
+        "turning point 'passed away' is not one lower-case word — list single words "
+        '("die" or "died", not "passed away")']]
 
 
 # --- instrument -----------------------------------------------------------------------------
