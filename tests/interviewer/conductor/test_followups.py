@@ -63,10 +63,15 @@ def test_an_event_is_chosen_over_a_place_name(followups, short_guide) -> None:
     assert place.candidate.anchor == "Ohio" and place.score < ranked[0].score
 
 
-def test_a_death_is_followed_up_before_the_work_told_beside_it(avp_guide) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("listed", [None, ["died"]], ids=["the guide's list", "a list with an inflected word"])
+def test_a_death_is_followed_up_before_the_work_told_beside_it(avp_guide, listed) -> None:  # noqa: ANN001
     # From a pilot: the father's death was passed over for his job ("How did things change after your
     # dad worked in the film industry?"): "he" was not read as the dad, and both events weighed the same.
-    followups = FollowUps(avp_guide.data.followups, shared_encoder())
+    # A guide author who lists "died" (not the dictionary's "die") gets no error, so it must match too.
+    data = avp_guide.data.followups
+    if listed is not None:
+        data = data.model_copy(update={"turning_points": listed})
+    followups = FollowUps(data, shared_encoder())
     said = context(avp_guide.data, "life_story_overview",
                    ["I always felt really lucky. My dad worked in the film industry, but he died of a heart "
                     "attack when I was fifteen."])
@@ -84,18 +89,6 @@ def test_a_marriage_said_with_a_verb_is_grounded_and_asked_about_before_a_move(a
     choice = followups.choose(said)
     assert choice is not None
     assert choice.text == "What was it like for you when you got married at twenty?"
-
-
-def test_a_turning_point_listed_in_another_form_still_ranks_first(avp_guide) -> None:  # noqa: ANN001
-    # A guide author who writes "died" (not the dictionary's "die") gets no error, so the word must still match.
-    data = avp_guide.data.followups.model_copy(update={"turning_points": ["died"]})
-    followups = FollowUps(data, shared_encoder())
-    said = context(avp_guide.data, "life_story_overview",
-                   ["I always felt really lucky. My dad worked in the film industry, but he died of a heart "
-                    "attack when I was fifteen."])
-    choice = followups.choose(said)
-    assert choice is not None
-    assert choice.text == "What was it like for you when your dad died of a heart attack?"
 
 
 def test_a_present_get_passive_is_a_situation_not_a_past_event() -> None:
