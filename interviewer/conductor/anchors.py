@@ -68,7 +68,8 @@ _GENERAL_NOUNS = frozenset({"thing", "stuff", "people", "person", "lot", "kind",
                             "answer", "interview", "interviewer", "end", "point", "side", "number", "level", "type",
                             "story", "idea", "feeling", "chance", "choice", "clue", "sense", "opportunity", "problem",
                             "issue", "beginning", "start", "middle", "rest", "moment", "word", "sentence", "instance",
-                            "example", "help", "member", "term", "care", "while"})
+                            "example", "help", "member", "term", "care", "while", "difference", "topic",
+                            "subject", "matter", "aspect"})
 """Nouns that say which thing only with a word beside them ("a hard time", not "the time"; "I had no idea")."""
 _EMPTY_MODIFIERS = frozenset({"first", "last", "other", "same", "only", "next", "whole", "good", "great", "big",
                               "little", "few", "many", "certain", "different", "main", "own", "real", "right", "wrong",

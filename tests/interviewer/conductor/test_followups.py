@@ -91,6 +91,14 @@ def test_a_marriage_said_with_a_verb_is_grounded_and_asked_about_before_a_move(a
     assert choice.text == "What was it like for you when you got married at twenty?"
 
 
+def test_an_abstract_noun_is_not_asked_about_as_a_thing() -> None:
+    # From pilots: "You mentioned a difference.", "You mentioned a big topic. What has that been like for you?"
+    said = "It made a difference, I guess. Money is a big topic in our house."
+    found = {a.text for a in anchors(said) if a.kind == "thing"}
+    assert not found & {"a difference", "a big topic"}
+    assert found == {"money", "your house"}
+
+
 def test_a_present_get_passive_is_a_situation_not_a_past_event() -> None:
     found = [(a.kind, a.text) for a in anchors("We get paid every two weeks.")]
     assert found == [("situation", "you get paid every two weeks")]
