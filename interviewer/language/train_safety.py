@@ -491,10 +491,14 @@ def _training_split(examples: Sequence[Example]) -> list[Example]:
 
 
 def head_version(examples: Sequence[Example]) -> str:
-    """``safety-<HEAD_VERSION>.<sha256[:12]>`` of the training rows, the recipe and the encoder."""
+    """``safety-<HEAD_VERSION>.<sha256[:12]>`` of the training rows (with their phrasing), the recipe, the
+    calibration's goals and budgets, and the encoder."""
     rows = _training_split(examples)
-    digest = hashlib.sha256(json.dumps({"rows": [[e.text, e.label] for e in rows], "recipe": RECIPE,
+    # Everything that changes the file: a row's phrasing decides whether it counts in the budgets' pool.
+    digest = hashlib.sha256(json.dumps({"rows": [[e.text, e.label, e.phrasing] for e in rows], "recipe": RECIPE,
                                         "goals": RECALL_GOALS, "budgets": NEUTRAL_BUDGETS, "encoder": MODEL_NAME,
+                                        "neutral_clause_words": NEUTRAL_CLAUSE_WORDS,
+                                        "teaching_only": sorted(TEACHING_ONLY),
                                         "head_version": HEAD_VERSION}, sort_keys=True).encode()).hexdigest()
     return f"safety-{HEAD_VERSION}.{digest[:12]}"
 
