@@ -221,11 +221,13 @@ def _clause_tokens(verb: Any) -> list[Any]:
         if child.dep_ == "aux" and child.lower_ in {"do", "does"} and not negated:
             continue  # the emphatic present "do" ("I do use marijuana"): asked back, "you use marijuana"
         if child.dep_ == "prep":
+            if child.i < verb.i:
+                continue  # "In December of 2016 I went into surgery": when, not what ("when In December ... you went?")
             if seen_prep:
                 continue
             seen_prep = True
         kept.extend(_phrase(child))
-    return sorted(kept, key=lambda t: t.i)
+    return sorted({t.i: t for t in kept}.values(), key=lambda t: t.i)  # a hyphenated word's parts may come twice
 
 
 _TIME_NOUNS = frozenset({"time", "while", "moment", "day", "week", "month", "year", "hour", "minute"})
@@ -244,9 +246,20 @@ def _only_when(child: Any) -> bool:
 def _phrase(token: Any) -> list[Any]:
     kept = [token]
     for child in token.children:
-        if child.dep_ in _CLAUSE_PARTS or (child.dep_ == "advmod" and child.lower_ in _DIRECTIONS):
+        if child.i < token.i and _joined_by_hyphen(child):
+            kept.extend(_hyphenated_word(child))  # "a stay-at-home mom", not "a mom"
+        elif child.dep_ in _CLAUSE_PARTS or (child.dep_ == "advmod" and child.lower_ in _DIRECTIONS):
             kept.extend(_phrase(child))
     return kept
+
+
+def _hyphenated_word(token: Any) -> list[Any]:
+    """The words of the hyphenated word ``token`` begins, without the hyphens ("stay", "at", "home")."""
+    words = [token]
+    while _joined_by_hyphen(token):
+        token = token.doc[token.i + 2]
+        words.append(token)
+    return words
 
 
 def _subject(verb: Any) -> Any | None:

@@ -99,6 +99,19 @@ def test_an_abstract_noun_is_not_asked_about_as_a_thing() -> None:
     assert found == {"money", "your house"}
 
 
+def test_a_date_said_before_the_verb_is_left_out_of_the_event() -> None:
+    # From a pilot: "What was it like for you when In December of 2016 you went?"
+    found = [(a.kind, a.text) for a in anchors("In December of 2016 I went into surgery for a broken leg.")]
+    assert ("event", "you went into surgery") in found
+
+
+def test_a_hyphenated_word_before_a_noun_is_kept_whole() -> None:
+    # From a pilot: "How did things change after your mother became a mom?" (she became a stay-at-home mom)
+    events = {a.text for a in anchors("My mother became a stay-at-home mom. I got a full-time job at the plant.")
+              if a.kind == "event"}
+    assert events == {"your mother became a stay-at-home mom", "you got a full-time job at the plant"}
+
+
 def test_a_present_get_passive_is_a_situation_not_a_past_event() -> None:
     found = [(a.kind, a.text) for a in anchors("We get paid every two weeks.")]
     assert found == [("situation", "you get paid every two weeks")]
