@@ -172,11 +172,14 @@ def _joined_by_hyphen(token: Any) -> bool:
             and not doc[token.i + 1].whitespace_)
 
 
-def _hyphenated_end(token: Any) -> Any:
-    """The last token of the hyphenated word ``token`` begins ("mother" in "mother-in-law": "law")."""
+def _hyphenated_word(token: Any) -> list[Any]:
+    """The words of the hyphenated word ``token`` begins, without the hyphens ("stay", "at", "home"); just
+    ``token`` when no hyphen follows it."""
+    words = [token]
     while _joined_by_hyphen(token):
         token = token.doc[token.i + 2]
-    return token
+        words.append(token)
+    return words
 
 
 def _second_person(tokens: list[Any], stand_ins: dict[int, str] | None = None) -> str:
@@ -251,15 +254,6 @@ def _phrase(token: Any) -> list[Any]:
         elif child.dep_ in _CLAUSE_PARTS or (child.dep_ == "advmod" and child.lower_ in _DIRECTIONS):
             kept.extend(_phrase(child))
     return kept
-
-
-def _hyphenated_word(token: Any) -> list[Any]:
-    """The words of the hyphenated word ``token`` begins, without the hyphens ("stay", "at", "home")."""
-    words = [token]
-    while _joined_by_hyphen(token):
-        token = token.doc[token.i + 2]
-        words.append(token)
-    return words
 
 
 def _subject(verb: Any) -> Any | None:
@@ -438,7 +432,7 @@ def _people(sentence: Any) -> list[Anchor]:
         if not any(t.lower_ in {"my", "our"} for t in chunk):
             continue
         start = next(t.i for t in chunk if t.lower_ in {"my", "our"})
-        end = _hyphenated_end(root).i  # "my mother-in-law" is not "my mother"
+        end = _hyphenated_word(root)[-1].i  # "my mother-in-law" is not "my mother"
         words = [t for t in sentence.doc[start:end + 1] if not t.is_punct][-4:]
         found.append(Anchor(PERSON, _second_person(words), sentence.text.strip()))
     return found

@@ -72,7 +72,7 @@ class Question(Model):
 
 _PLACEHOLDER = "{anchor}"
 _BRACES = re.compile(r"[{}]")
-_LEMMA = re.compile(r"[a-z]+")
+_ONE_WORD = re.compile(r"[a-z]+")
 TEMPLATE_KINDS = ("event", "situation", "feeling", "person", "place", "thing", "generic")
 """The follow-up template lists, grounded kinds first."""
 
@@ -132,7 +132,7 @@ class FollowUpTemplates(Model):
             checks.unique(((((kind, i)), t) for i, t in enumerate(getattr(self, kind))), "follow-up template",
                           "list each template once")
         for index, word in enumerate(self.turning_points):
-            if not _LEMMA.fullmatch(word):
+            if not _ONE_WORD.fullmatch(word):
                 checks.add(("turning_points", index), f"turning point {word!r} is not one lower-case word",
                            'list single words ("die" or "died", not "passed away")')
         checks.unique(((("turning_points", i), w) for i, w in enumerate(self.turning_points)), "turning point",
