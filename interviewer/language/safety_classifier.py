@@ -7,15 +7,16 @@
 
 Six classes: ``severe`` (self-harm or suicide), ``distress``, ``stop`` (the participant wants the
 interview to end), ``refusal`` (declines the current topic), ``injection`` (tries to instruct the
-interviewer), and ``none``. The meaning is read by the shared sentence encoder (all-MiniLM-L6-v2,
-`interviewer.language.sentences`); a multinomial logistic-regression head, trained by
+interviewer), and ``none``. The meaning is read by all-mpnet-base-v2 with int8 weights
+(`interviewer.language.sentences.SAFETY`, `interviewer.language.safety_graph`; the follow-up ranker
+reads with the smaller MiniLM); a multinomial logistic-regression head, trained by
 `interviewer.language.train_safety` on the labelled set kept under ``tests/``, turns each vector into
 class probabilities. The head ships with the package (``data/safety_head.json``: weights, version,
 calibrated thresholds). Nothing here asks the LLM.
 
 An answer can run for minutes and hold its signal in one sentence, so an answer is scored whole and
-sentence by sentence (a long answer's long sentences also clause by clause, `clause_windows`), all pieces
-in one batched encoder call; a one-sentence answer is scored whole only. Even a short answer can
+sentence by sentence (a long answer's long sentences also clause by clause, `clause_windows`), each piece
+encoded alone (`sentences.EncoderModel.batch`); a one-sentence answer is scored whole only. Even a short answer can
 hide its signal behind a sentence of context ("I keep my politics to myself. Can we go to the next
 one?"), so its sentences are scored too. Each
 class takes its highest probability over the pieces. A class is heard when that probability reaches
@@ -51,7 +52,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from interviewer.language.sentences import SentenceEncoder, shared_encoder
+from interviewer.language.sentences import SAFETY, SentenceEncoder, shared_encoder
 
 LABELS = ("none", "severe", "distress", "stop", "refusal", "injection")
 """The classes, in the order of the head's rows."""
@@ -127,7 +128,7 @@ class SafetyHeadError(RuntimeError):
 
 @dataclass(frozen=True)
 class SafetyHead:
-    """The trained head: ``weights`` over the embedding (classes x 384) and over the hashed n-grams
+    """The trained head: ``weights`` over the embedding (classes x 768) and over the hashed n-grams
     (classes x buckets, stored sparse), ``bias``, and per-signal ``thresholds``."""
 
     version: str
@@ -322,7 +323,7 @@ class SafetyClassifier:
 
     def __init__(self, head: SafetyHead, encoder: SentenceEncoder | None = None) -> None:
         self.head = head
-        self.encoder = encoder or shared_encoder()
+        self.encoder = encoder or shared_encoder(SAFETY)
 
     @classmethod
     def shipped(cls) -> SafetyClassifier:
