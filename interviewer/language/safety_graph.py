@@ -17,7 +17,9 @@ one zip of the sentence-transformers folder, split in five. It is checked agains
 before anything is read from it. The graph (mean pooling and unit length included, as
 sentence-transformers applies them) and the tokenizer are kept in the environment the packages are
 installed in (``<prefix>/share/voxbank/``), named for the packages' version and this exporter's; the
-assembled 440 MB of float32 weights are deleted once the graph is written.
+assembled 440 MB of float32 weights are deleted once the graph is written. While it runs, the export needs
+about 1.5 GB free beside the graph (the joined archive, the unpacked weights, the float32 and int8 graphs)
+and PyTorch, which the ``local-voice`` extra installs.
 """
 
 from __future__ import annotations
