@@ -14,12 +14,12 @@ reads with the smaller MiniLM); a multinomial logistic-regression head, trained 
 class probabilities. The head ships with the package (``data/safety_head.json``: weights, version,
 calibrated thresholds). Nothing here asks the LLM.
 
-An answer can run for minutes and hold its signal in one sentence, so an answer is scored whole and
-sentence by sentence (a long answer's long sentences also clause by clause, `clause_windows`), each piece
-encoded alone (`sentences.EncoderModel.batch`); a one-sentence answer is scored whole only. Even a short answer can
-hide its signal behind a sentence of context ("I keep my politics to myself. Can we go to the next
-one?"), so its sentences are scored too. Each
-class takes its highest probability over the pieces. A class is heard when that probability reaches
+An answer can run for minutes and hold its signal in one sentence, so an answer is scored sentence by
+sentence (a long answer's long sentences also clause by clause, `clause_windows`; `pieces`). Even a short
+answer can hide its signal behind a sentence of context ("I keep my politics to myself. Can we go to the
+next one?"). An utterance's pieces are encoded together, in one call of the graph
+(`SentenceEncoder.encode_group`), as training encodes them. Each class takes its highest probability
+over the pieces. A class is heard when that probability reaches
 its calibrated threshold; ``severe`` comes first, then the heard class furthest above its threshold.
 Distress is scored as distress *or* severe (a self-harm statement is also distress), and severe is heard only where that
 distress-or-severe score also reaches its own threshold (``severe_risk``). Where distress is heard and
@@ -241,25 +241,29 @@ def clause_windows(sentence: str) -> list[str]:
 
 
 def pieces(text: str) -> list[str]:
-    """The parts of an utterance that are scored: the whole, its sentences (when it has more than
-    one), and, for an answer over ``LONG_ANSWER_WORDS`` words, its long sentences' `clause_windows`.
+    """The parts of an utterance that are scored: its sentences, and, for an answer over
+    ``LONG_ANSWER_WORDS`` words, its long sentences' `clause_windows` (the latest `MAX_PIECES` kept). A
+    one-sentence utterance is one piece, itself.
 
     A spoken answer runs on ("...we lived in Texas for a while, and honestly most nights I think nobody
     would miss me"), and a sentence embedding of forty words blurs the one clause that matters, so the
     clauses are scored too. Windows cut at clause breaks, not at every twelfth word: a window cut mid-clause
     ("...if something came to an end, my father wanted me there") reads as what neither clause says.
+
+    A multi-sentence utterance is not also scored whole (heads up to 12 did): each class takes its
+    highest score over the pieces, so the whole could only add what no sentence says alone, and out of
+    fold it added nothing measurable (`train_safety`'s docstring, head 13), while encoding it beside its
+    sentences doubles what the encoder reads.
     """
-    whole = " ".join(text.split())
-    if not whole:
+    if not text.strip():
         return []
-    long_answer = len(whole.split()) > LONG_ANSWER_WORDS
+    long_answer = len(text.split()) > LONG_ANSWER_WORDS
     found: list[str] = []
     for sentence in sentences(text):
         found.append(sentence)
         if long_answer and len(sentence.split()) > WINDOW_WORDS:
             found += clause_windows(sentence)
-    unique = list(dict.fromkeys(piece for piece in found if piece != whole))
-    return [whole, *unique[-(MAX_PIECES - 1):]]
+    return list(dict.fromkeys(found))[-MAX_PIECES:]
 
 
 def signal_scores(probabilities: np.ndarray) -> dict[str, float]:
@@ -344,7 +348,7 @@ class SafetyClassifier:
         parts = pieces(text)
         if not parts:
             return Verdict("none", 0.0, dict.fromkeys(SCORES, 0.0))
-        probabilities = self.head.probabilities(self.encoder.encode(parts), parts)
+        probabilities = self.head.probabilities(self.encoder.encode_group(parts), parts)
         verdict = decide(signal_scores(probabilities), self.head.thresholds)
         return with_listed_phrases(verdict, text)
 

@@ -20,7 +20,16 @@ from interviewer.language.safety_classifier import (
     decide,
     pieces,
 )
-from interviewer.language.train_safety import LABELLED_SET, LabelledSetError, head_version, read_labelled_set, train
+from interviewer.language.train_safety import (
+    LABELLED_SET,
+    Example,
+    LabelledSetError,
+    Vectors,
+    head_scores,
+    head_version,
+    read_labelled_set,
+    train,
+)
 
 
 def test_the_labelled_set_has_every_class_in_both_splits_and_no_duplicates() -> None:
@@ -46,10 +55,10 @@ def test_retraining_from_the_labelled_set_reproduces_the_shipped_head() -> None:
     np.testing.assert_allclose(retrained.bias, shipped.bias, atol=1e-3)
 
 
-def test_a_long_answer_is_scored_whole_and_sentence_by_sentence() -> None:
+def test_a_long_answer_is_scored_sentence_by_sentence() -> None:
     text = ("We moved to Ohio in 1990 when I was about six. My dad worked at the plant on the night shift for "
             "twenty years. Some days I don't see the point.")
-    assert pieces(text) == [text, "We moved to Ohio in 1990 when I was about six.",
+    assert pieces(text) == ["We moved to Ohio in 1990 when I was about six.",
                             "My dad worked at the plant on the night shift for twenty years.",
                             "Some days I don't see the point."]
     assert pieces("   ") == []
@@ -59,7 +68,7 @@ def test_a_long_answer_s_run_on_sentence_is_also_scored_clause_by_clause() -> No
     text = ("I grew up on a farm outside Des Moines, and we had cows and corn, and my dad worked himself half to "
             "death every summer, but he loved it, and when he passed we sold the land to my cousin.")
     assert pieces(text) == [
-        text,
+        text,  # one sentence: itself, then its clause windows
         "I grew up on a farm outside Des Moines, and we had cows and corn,",
         "and we had cows and corn, and my dad worked himself half to death every summer, but he loved it,",
         "and corn, and my dad worked himself half to death every summer, but he loved it,",
@@ -82,9 +91,21 @@ def test_a_one_sentence_answer_is_scored_whole_only() -> None:
     assert pieces(text) == [text]
 
 
-def test_a_short_answer_is_scored_whole_and_sentence_by_sentence() -> None:
+def test_a_short_answer_is_scored_sentence_by_sentence() -> None:
     text = "I keep my politics to myself. Can we go to the next one?"
-    assert pieces(text) == [text, "I keep my politics to myself.", "Can we go to the next one?"]
+    assert pieces(text) == ["I keep my politics to myself.", "Can we go to the next one?"]
+    assert SafetyClassifier.shipped().classify(text).signal in {"refusal", "stop"}
+
+
+def test_an_utterance_is_scored_at_run_time_as_calibration_scored_it() -> None:
+    # The int8 encoder's vectors depend on what is encoded with them: an utterance's pieces must be
+    # grouped alike when the thresholds are calibrated and when a participant says it.
+    classifier = SafetyClassifier.shipped()
+    text = "Can we be finished? I'm really tired, and honestly I don't see the point of any of this anymore."
+    example = Example(text=text, label="none", phrasing="test", split="train")
+    scores = head_scores(classifier.head, Vectors(classifier.encoder, [example]), text)
+    classifier.classify("Something else first, so that nothing depends on it.")
+    assert classifier.classify(text).scores == pytest.approx(scores, abs=1e-6)
 
 
 THRESHOLDS = {"severe": 0.6, "distress": 0.85, "stop": 0.55, "refusal": 0.6, "injection": 0.5, "severe_risk": 0.05,
@@ -133,13 +154,9 @@ def test_a_self_harm_phrasing_without_a_listed_keyword_is_severe(text: str) -> N
     "I definitely felt like a choice. When you're faced with this life, there are many decisions to be made. "
     "Some of the things that happened during my time at work were probably very important because they affected "
     "me in so many ways and taught me valuable lessons",
-    pytest.param(
-        "Oh, I'm a little scared to take on the role of an interviewer. The interview is in front of me with no camera "
-        "and maybe some audio as well. You need to do it right now!",
-        # Head 12 (all-mpnet-base-v2) hears the whole answer as an injection (0.87 against 0.61), even
-        # after 12 rows about the interview's setup and roles were added: a known false injection, whose
-        # cost is the fixed steer back to the question. Strict, so a head that hears it right says so.
-        marks=pytest.mark.xfail(strict=True, reason="head 12 hears this pilot answer as an injection")),
+    # a pilot answer head 12 heard as an injection (0.87); head 13 reads it as ordinary talk (0.44)
+    "Oh, I'm a little scared to take on the role of an interviewer. The interview is in front of me with no camera "
+    "and maybe some audio as well. You need to do it right now!",
     # ordinary answers not in the labelled set
     "Life throws a lot at you, and you just have to keep making choices and moving forward.",
     "My grandmother died when I was about eight, and I remember the funeral mostly because of all the food.",

@@ -25,6 +25,16 @@ def test_the_safety_encoder_gives_unit_vectors_of_768_dimensions_in_order() -> N
     np.testing.assert_allclose(together, apart, atol=1e-4)
 
 
+def test_texts_encoded_as_a_group_get_the_same_vectors_every_time() -> None:
+    encoder = shared_encoder(SAFETY)
+    first = encoder.encode_group(TEXTS)
+    encoder.encode_group(["Something else in between.", "And another."])
+    np.testing.assert_array_equal(encoder.encode_group(TEXTS), first)
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    # a group of one is the text alone
+    np.testing.assert_allclose(encoder.encode_group(TEXTS[:1]), encoder.encode(TEXTS[:1]), atol=1e-6)
+
+
 def test_the_safety_encoder_puts_a_paraphrase_nearer_than_a_sentence_sharing_its_words() -> None:
     said, paraphrase, same_words = shared_encoder(SAFETY).encode([
         "I can't stop thinking about ending it all.",
