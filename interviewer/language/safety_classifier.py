@@ -340,8 +340,10 @@ class SafetyClassifier:
         return self.head.version
 
     def warm(self) -> None:
-        """Load the encoder now (seconds), so that the first utterance is classified in milliseconds."""
-        self.encoder.encode(["warming up"])
+        """Load what a classification needs now (seconds), so that the first utterance is classified in
+        milliseconds: the encoder, and the character n-grams' hasher (scikit-learn, about 2.7 s to import;
+        warming the encoder alone left that to a participant's first answer)."""
+        self.classify("Warming up, before the first answer.")
 
     def classify(self, text: str) -> Verdict:
         """The signal one participant utterance carries (``none`` for an empty one)."""

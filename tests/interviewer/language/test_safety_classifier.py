@@ -17,6 +17,7 @@ from interviewer.language.safety_classifier import (
     SafetyClassifier,
     SafetyHead,
     SafetyHeadError,
+    _char_hasher,
     decide,
     pieces,
 )
@@ -170,6 +171,12 @@ def test_a_self_harm_phrasing_without_a_listed_keyword_is_severe(text: str) -> N
 ])
 def test_ordinary_life_story_talk_raises_no_signal(text: str) -> None:
     assert SafetyClassifier.shipped().classify(text).signal == "none"
+
+
+def test_warming_the_classifier_loads_what_the_first_answer_needs() -> None:
+    _char_hasher.cache_clear()
+    SafetyClassifier.shipped().warm()
+    assert _char_hasher.cache_info().currsize == 1  # scikit-learn's hasher: seconds to load, not at the first answer
 
 
 def test_a_head_trained_for_other_classes_is_refused(tmp_path: Path) -> None:
