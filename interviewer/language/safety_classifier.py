@@ -190,6 +190,11 @@ class SafetyHead:
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
 
+    def utterance_scores(self, vectors: np.ndarray, texts: list[str]) -> dict[str, float]:
+        """One utterance's `signal_scores` from its pieces and their vectors: the one computation both
+        `SafetyClassifier.classify` and calibration (`train_safety.head_scores`) use."""
+        return signal_scores(self.probabilities(vectors, texts))
+
 
 def _sparse_columns(weights: np.ndarray | None) -> dict[str, list[float]]:
     """The non-zero columns of a classes x buckets weight matrix, by bucket."""
@@ -350,8 +355,8 @@ class SafetyClassifier:
         parts = pieces(text)
         if not parts:
             return Verdict("none", 0.0, dict.fromkeys(SCORES, 0.0))
-        probabilities = self.head.probabilities(self.encoder.encode_group(parts), parts)
-        verdict = decide(signal_scores(probabilities), self.head.thresholds)
+        scores = self.head.utterance_scores(self.encoder.encode_group(parts), parts)
+        verdict = decide(scores, self.head.thresholds)
         return with_listed_phrases(verdict, text)
 
 

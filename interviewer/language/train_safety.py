@@ -350,7 +350,6 @@ from interviewer.language.safety_classifier import (
     ngram_features,
     pieces,
     sentences,
-    signal_scores,
 )
 from interviewer.language.sentences import SAFETY, SentenceEncoder, shared_encoder
 
@@ -515,8 +514,7 @@ def _head(weights: np.ndarray, bias: np.ndarray, thresholds: dict[str, float], v
 def head_scores(head: SafetyHead, vectors: Vectors, text: str) -> dict[str, float]:
     """An utterance's signal scores from ``head``, computed from ``vectors`` as `SafetyClassifier.classify`
     computes them from the encoder."""
-    parts = pieces(text)
-    return signal_scores(head.probabilities(vectors.of_pieces(text), parts))
+    return head.utterance_scores(vectors.of_pieces(text), pieces(text))
 
 
 def _partition(rows: Sequence[Example], partition: int) -> list[Example]:
