@@ -17,7 +17,8 @@ from sqlalchemy import column, delete, false, inspect, table
 from sqlalchemy.types import Boolean, DateTime
 
 from storage.db import make_engine
-from voxbank.celery_app import app, is_embedded_broker
+from voxbank.celery_app import app
+from voxbank.embedded_broker import is_embedded_broker
 from voxbank.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -31,6 +31,7 @@ from celery import Celery
 from kombu import Queue
 from sqlalchemy.engine import make_url
 
+from voxbank.embedded_broker import declare_queues, is_embedded_broker
 from voxbank.settings import Settings, get_settings
 
 TRANSCRIBE_TASK = "voxbank.transcribe_interview"
@@ -45,11 +46,6 @@ QUEUES = ("default", "gpu")
 SOFT_LIMIT_SHARE = 0.95
 DEFAULT_TIME_LIMIT_S = 600
 """Hard time limit of every task without its own (short jobs on the ``default`` queue)."""
-
-
-def is_embedded_broker(url: str) -> bool:
-    """Whether ``url`` names kombu's SQLAlchemy transport (the embedded broker)."""
-    return url.startswith(("sqla+", "sqlalchemy+"))
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -144,10 +140,14 @@ _producers: dict[tuple[str, int], Celery] = {}
 
 
 def app_for(settings: Settings | None) -> Celery:
-    """The app to send messages with: the process's app, or one for explicitly given settings."""
+    """The app to send messages with: the process's app, or one for explicitly given settings; on the
+    embedded broker, its queues are declared first (`voxbank.embedded_broker`)."""
     if settings is None:
-        return app
-    key = (settings.resolved_broker_url, settings.transcription_time_limit_s)
-    if key not in _producers:
-        _producers[key] = create_app(settings)
-    return _producers[key]
+        producer = app
+    else:
+        key = (settings.resolved_broker_url, settings.transcription_time_limit_s)
+        if key not in _producers:
+            _producers[key] = create_app(settings)
+        producer = _producers[key]
+    declare_queues(producer)
+    return producer

@@ -38,9 +38,11 @@ def worker(
     prepare_process("worker")  # before the pool forks: its processes write their metrics into one folder
     import voxbank.tasks  # noqa: F401  (registers the tasks and the worker signals)
     from voxbank.celery_app import app
+    from voxbank.embedded_broker import declare_queues
 
     connect_celery_signals()
     serve_metrics(settings)
+    declare_queues(app)  # before the pool forks, so its processes never race to create the broker's rows
 
     app.worker_main([
         "worker",
@@ -68,8 +70,10 @@ def beat(
     settings = get_settings()
     _take_over_celery_logging(settings, "beat", loglevel)
     from voxbank.celery_app import app
+    from voxbank.embedded_broker import declare_queues
 
     serve_metrics(settings)
+    declare_queues(app)
     # Beat opens its schedule file at once; with Redis as the broker nothing else may have made the folder yet.
     private_directory(settings.resolved_data_dir)
     app.start(["beat", f"--loglevel={loglevel}",
