@@ -62,6 +62,9 @@ _CATENATIVE_VERBS = frozenset({"have", "use", "want", "try", "need", "get", "go"
 """Empty verbs whose event is the verb after them: "I had to go back to school", "I used to work at the plant"."""
 _DIRECTIONS = frozenset({"back", "home", "away", "abroad", "overseas", "out", "off", "together", "up", "down"})
 """Adverbs that belong to the event they go with ("go back to school", "moved away")."""
+_PLACE_ADVERBS = frozenset({"here", "there", "nearby", "locally", "downtown", "upstairs", "downstairs", "elsewhere"})
+_KEPT_ADVERBS = _DIRECTIONS | _PLACE_ADVERBS | {"never"}
+"""Adverbs a clause is asked back with: without them "she lives here" reads "your mother lives"."""
 _GENERAL_NOUNS = frozenset({"thing", "stuff", "people", "person", "lot", "kind", "sort", "way", "time", "day", "week",
                             "year", "hour", "minute", "month", "life", "one", "bit", "part", "something", "anything",
                             "everything", "nothing", "place", "area", "world", "case", "fact", "reason", "question",
@@ -215,7 +218,7 @@ def _clause_tokens(verb: Any) -> list[Any]:
     seen_prep = False
     negated = _has_negation(verb)
     for child in verb.children:
-        if child.dep_ not in _CLAUSE_PARTS and not (child.dep_ == "advmod" and child.lower_ == "never"):
+        if child.dep_ not in _CLAUSE_PARTS and not (child.dep_ == "advmod" and child.lower_ in _KEPT_ADVERBS):
             continue
         if child.dep_ == "prep" and child.lower_ in {"like", "such"}:
             continue  # examples ("like prescription drugs"), not the event
@@ -230,7 +233,23 @@ def _clause_tokens(verb: Any) -> list[Any]:
                 continue
             seen_prep = True
         kept.extend(_phrase(child))
-    return sorted({t.i: t for t in kept}.values(), key=lambda t: t.i)  # a hyphenated word's parts may come twice
+    tokens = sorted({t.i: t for t in kept}.values(), key=lambda t: t.i)  # a hyphenated word's parts may come twice
+    return _before_dropped_coordination(tokens)
+
+
+def _before_dropped_coordination(tokens: list[Any]) -> list[Any]:
+    """``tokens`` up to a coordinated phrase that was left out between two of them: "we had children and
+    a lot more money to spend on repairs" would otherwise read "you had children to spend on repairs"."""
+    kept = {t.i for t in tokens}
+    last = tokens[-1].i if tokens else 0
+    cut = min((child.left_edge.i for token in tokens for child in token.children
+               if child.dep_ == "conj" and child.i not in kept and child.i < last), default=None)
+    if cut is None:
+        return tokens
+    before = [t for t in tokens if t.i < cut]
+    while before and before[-1].dep_ == "cc":
+        before.pop()
+    return before
 
 
 _TIME_NOUNS = frozenset({"time", "while", "moment", "day", "week", "month", "year", "hour", "minute"})

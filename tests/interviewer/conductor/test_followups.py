@@ -342,7 +342,21 @@ def test_the_llm_choice_counts_only_when_it_is_the_same_in_every_order(short_gui
 
 def test_an_answer_cut_off_mid_phrase_gives_an_anchor_that_does_not_trail_off() -> None:
     found = [anchor.text for anchor in anchors("My kids worked there for a lot of the")]
-    assert found[0] == "your kids worked for a lot"
+    assert found[0] == "your kids worked there for a lot"
+
+
+def test_a_clause_is_asked_back_with_the_place_it_names() -> None:
+    # the avp pilot asked "What does it mean for you that your mother lives?"
+    found = {anchor.text for anchor in anchors("It's my mother who works there, and because she lives here.")}
+    assert "your mother lives here" in found and "your mother lives" not in found
+
+
+def test_a_clause_is_not_joined_across_a_coordinated_phrase_it_left_out() -> None:
+    # the avp pilot asked "What was it like for you when you had children to spend on things like repairs?"
+    found = {anchor.text for anchor in anchors("It was better when we had children and a lot more money to "
+                                               "spend on things like clothing or house repairs.")}
+    assert "you had children" in found
+    assert not any("children to spend" in text for text in found)
 
 
 def test_an_answer_cut_off_after_a_possessive_gives_an_anchor_that_does_not_trail_off() -> None:
