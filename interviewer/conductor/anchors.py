@@ -220,8 +220,8 @@ def _clause_tokens(verb: Any) -> list[Any]:
     for child in verb.children:
         if child.dep_ not in _CLAUSE_PARTS and not (child.dep_ == "advmod" and child.lower_ in _KEPT_ADVERBS):
             continue
-        if child.dep_ == "prep" and child.lower_ in {"like", "such"}:
-            continue  # examples ("like prescription drugs"), not the event
+        if child.dep_ == "prep" and (child.lower_ in {"like", "such"} or _says_purpose(child)):
+            continue  # examples ("like prescription drugs") and purposes ("in order to"), not the event
         if _only_when(child):
             continue  # "you had a mortgage at the time" fills "the time {anchor}" with "the time" twice
         if child.dep_ == "aux" and child.lower_ in {"do", "does"} and not negated:
@@ -481,8 +481,15 @@ def _in_set_phrase(noun: Any) -> bool:
     """A bare singular noun after a preposition ("on track", "in touch", "in charge of her sister", "in front
     of the school"): a set phrase whose noun, asked back ("You mentioned track", "You mentioned charge of her
     sister"), names nothing. With a word beside it, it does say which ("on the night shift", "in my garden")."""
+    if _says_purpose(noun.head):
+        return True
     bare = all(child.dep_ == "prep" and child.lower_ == "of" for child in noun.children)
     return noun.dep_ == "pobj" and noun.tag_ == "NN" and bare and noun.head.pos_ == "ADP"
+
+
+def _says_purpose(preposition: Any) -> bool:
+    """"in order" (to, for): a purpose, not a thing or a part of the event ("You mentioned order")."""
+    return preposition.lower_ == "in" and any(g.dep_ == "pobj" and g.lower_ == "order" for g in preposition.children)
 
 
 def _of_complement(chunk: Any) -> list[Any]:

@@ -351,6 +351,14 @@ def test_a_clause_is_asked_back_with_the_place_it_names() -> None:
     assert "your mother lives here" in found and "your mother lives" not in found
 
 
+def test_in_order_to_is_a_purpose_not_a_thing_to_ask_about() -> None:
+    # the avp pilot asked "You mentioned order. What has that been like for you?"
+    found = {anchor.text for anchor in anchors("I saved money in order to buy a house. We moved in order for "
+                                               "my family to be near my parents.")}
+    assert not any("order" in text for text in found)
+    assert "you saved money" in found
+
+
 def test_a_clause_is_not_joined_across_a_coordinated_phrase_it_left_out() -> None:
     # the avp pilot asked "What was it like for you when you had children to spend on things like repairs?"
     found = {anchor.text for anchor in anchors("It was better when we had children and a lot more money to "
