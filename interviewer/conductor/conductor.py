@@ -313,7 +313,7 @@ class Conductor:
         pending, self.state.pending = self.state.pending, None
         wording = self.guide.safety
         if verdict.signal == "severe" and pending != "severe_offer":
-            return self._on_signal(verdict, "classifier", question)
+            return self._on_signal(verdict, verdict.heard_by, question)
         # A stop heard in an answer that also says to go on ("I'm okay, we can go on") is not one.
         stop_heard = verdict.signal == "stop" and not safety.goes_on(answer)
         if pending in ("confirm_stop", "severe_offer"):
@@ -325,10 +325,10 @@ class Conductor:
             if safety.declines(answer):
                 return self._stop("confirmed")
             if stop_heard:
-                return self._on_signal(verdict, "classifier", question)
+                return self._on_signal(verdict, verdict.heard_by, question)
             return self._move_on(lead=wording.resume)
         if verdict.heard:
-            return self._on_signal(verdict, "classifier", question)
+            return self._on_signal(verdict, verdict.heard_by, question)
 
         pace = self._pace()
         exchange = budget.mean_exchange_s(self.state.exchange_total_s, self.state.exchange_count)
@@ -572,7 +572,8 @@ class Conductor:
         return [closing]
 
     def _on_signal(self, verdict: Verdict, source: str, question: Question) -> list[Utterance]:
-        """The guide's fixed response to a safety signal heard by ``source`` (classifier or llm)."""
+        """The guide's fixed response to a safety signal heard by ``source``: the classifier's head
+        (``classifier``), its keyword floor (``phrase``) or the LLM (``llm``)."""
         wording = self.guide.safety
         signal = verdict.signal
         if signal in _FLAGGED:

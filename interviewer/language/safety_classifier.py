@@ -204,13 +204,20 @@ def _sparse_columns(weights: np.ndarray | None) -> dict[str, list[float]]:
     return {str(int(b)): [round(float(w), 6) for w in weights[:, b]] for b in used}
 
 
+HEAD, LISTED_PHRASE = "classifier", "phrase"
+"""Who heard a verdict's signal: the trained head, or a phrase of the keyword floor (`with_listed_phrases`)."""
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """What one utterance signals: ``signal`` (``none`` or a class), its ``score``, and every score."""
+    """What one utterance signals: ``signal`` (``none`` or a class), its ``score`` (the head's), every
+    score, and who heard the signal (``heard_by``: `HEAD` or `LISTED_PHRASE`, where the head's score
+    for it may be low)."""
 
     signal: str
     score: float
     scores: dict[str, float]
+    heard_by: str = HEAD
 
     @property
     def heard(self) -> bool:
@@ -321,9 +328,9 @@ def with_listed_phrases(verdict: Verdict, text: str) -> Verdict:
 
     listed = safety.detect(text)
     if listed is safety.Signal.DISTRESS and safety.is_severe(text) and verdict.signal != "severe":
-        return Verdict("severe", verdict.scores.get("severe", 0.0), verdict.scores)
+        return Verdict("severe", verdict.scores.get("severe", 0.0), verdict.scores, LISTED_PHRASE)
     if verdict.signal == "none" and listed is not safety.Signal.NONE:
-        return Verdict(listed.value, verdict.scores.get(listed.value, 0.0), verdict.scores)
+        return Verdict(listed.value, verdict.scores.get(listed.value, 0.0), verdict.scores, LISTED_PHRASE)
     return verdict
 
 

@@ -27,7 +27,7 @@ stopped earlier, or skipped it) is *not reached*.
 **Unprompted signals.** A safety response (`RESPONSES`) to an answer that is not a scripted moment
 is a false signal, unless the simulated participant's model voiced the signal unscripted ("I'm not
 doing well, and my family is struggling"), which a reader of the turns must judge: each is counted by
-event type and source (``refusal:llm``, ``severe:classifier``...). A
+event type and source (``refusal:llm``, ``severe:classifier``, ``severe:phrase``...). A
 false distress or stop only costs an offer the participant declines; a false refusal skips the rest
 of a question, a false injection repeats it.
 """

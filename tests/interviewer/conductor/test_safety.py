@@ -128,6 +128,19 @@ def test_distress_gets_the_offer_and_never_a_probe(short_guide, llm, factory, st
     assert [e["type"] for e in conductor.state.events] == ["distress"]
 
 
+def test_a_signal_only_the_listed_phrases_heard_is_flagged_as_heard_by_a_phrase(short_guide, llm, factory,
+                                                                                 stand_in) -> None:
+    # the head's own self-harm score for it is under its threshold: staff see why a low score was flagged
+    text = "There were times I wanted to die."
+    head = SafetyClassifier.shipped().head
+    assert SafetyClassifier.shipped().classify(text).scores["severe"] < head.thresholds["severe"]
+    conductor = _opened(short_guide, llm, factory)
+    conductor.respond(text, 4.0)
+    with factory() as session:
+        rows = session.scalars(select(SafetyEvent).where(SafetyEvent.interview_id == conductor.interview_id)).all()
+    assert [(r.signal, r.source) for r in rows] == [("severe", "phrase")]
+
+
 def test_saying_no_to_keep_going_after_distress_ends_the_interview(short_guide, llm, factory, stand_in) -> None:
     conductor = _opened(short_guide, llm, factory)
     conductor.respond("Sorry, I'm crying, give me a second.", 6.0)
