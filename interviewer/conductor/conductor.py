@@ -90,7 +90,7 @@ from interviewer.conductor.prompts import (
 )
 from interviewer.conductor.provenance import provenance
 from interviewer.conductor.state import ANSWERING, DECIDING, ENDED, State
-from interviewer.language.safety_classifier import SafetyClassifier, Verdict
+from interviewer.language.safety_classifier import HEARD_BY_LLM, SafetyClassifier, Verdict
 from interviewer.language.sentences import shared_encoder
 from interviewer.llm.client import LLMError
 from protocols import InterviewGuide, LoadedFile, Question
@@ -313,7 +313,7 @@ class Conductor:
         pending, self.state.pending = self.state.pending, None
         wording = self.guide.safety
         if verdict.signal == "severe" and pending != "severe_offer":
-            return self._on_signal(verdict, verdict.heard_by, question)
+            return self._on_signal(verdict, question)
         # A stop heard in an answer that also says to go on ("I'm okay, we can go on") is not one.
         stop_heard = verdict.signal == "stop" and not safety.goes_on(answer)
         if pending in ("confirm_stop", "severe_offer"):
@@ -325,10 +325,10 @@ class Conductor:
             if safety.declines(answer):
                 return self._stop("confirmed")
             if stop_heard:
-                return self._on_signal(verdict, verdict.heard_by, question)
+                return self._on_signal(verdict, question)
             return self._move_on(lead=wording.resume)
         if verdict.heard:
-            return self._on_signal(verdict, verdict.heard_by, question)
+            return self._on_signal(verdict, question)
 
         pace = self._pace()
         exchange = budget.mean_exchange_s(self.state.exchange_total_s, self.state.exchange_count)
@@ -342,7 +342,7 @@ class Conductor:
             decision = NO_DECISION
         added = _LLM_SIGNALS.get(decision.signal)
         if added is not None and added in self.options.llm_signals:
-            return self._on_signal(Verdict(added, 0.0, verdict.scores), "llm", question)
+            return self._on_signal(Verdict(added, 0.0, verdict.scores, HEARD_BY_LLM), question)
         if added is not None:
             ignored = self.state.llm_signals_ignored
             ignored[added] = ignored.get(added, 0) + 1
@@ -571,9 +571,10 @@ class Conductor:
         self._ended_status = ("stopped", f"stopped: the participant {how} to stop the interview{where}")
         return [closing]
 
-    def _on_signal(self, verdict: Verdict, source: str, question: Question) -> list[Utterance]:
-        """The guide's fixed response to a safety signal heard by ``source``: the classifier's head
-        (``classifier``), its keyword floor (``phrase``) or the LLM (``llm``)."""
+    def _on_signal(self, verdict: Verdict, question: Question) -> list[Utterance]:
+        """The guide's fixed response to a safety signal, recorded with who heard it (``verdict.heard_by``:
+        the classifier's head, its keyword floor or the LLM)."""
+        source = verdict.heard_by
         wording = self.guide.safety
         signal = verdict.signal
         if signal in _FLAGGED:

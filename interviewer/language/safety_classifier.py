@@ -204,15 +204,16 @@ def _sparse_columns(weights: np.ndarray | None) -> dict[str, list[float]]:
     return {str(int(b)): [round(float(w), 6) for w in weights[:, b]] for b in used}
 
 
-HEAD, LISTED_PHRASE = "classifier", "phrase"
-"""Who heard a verdict's signal: the trained head, or a phrase of the keyword floor (`with_listed_phrases`)."""
+HEAD, LISTED_PHRASE, HEARD_BY_LLM = "classifier", "phrase", "llm"
+"""Who heard a verdict's signal: the trained head, a phrase of the keyword floor (`with_listed_phrases`),
+or the LLM (a signal the conductor adds where the classifier heard none)."""
 
 
 @dataclass(frozen=True)
 class Verdict:
     """What one utterance signals: ``signal`` (``none`` or a class), its ``score`` (the head's), every
-    score, and who heard the signal (``heard_by``: `HEAD` or `LISTED_PHRASE`, where the head's score
-    for it may be low)."""
+    score, and who heard the signal (``heard_by``: `HEAD`, `LISTED_PHRASE`, where the head's score for
+    it may be low, or `HEARD_BY_LLM`)."""
 
     signal: str
     score: float
