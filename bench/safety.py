@@ -2,10 +2,18 @@
 
     python -m bench.safety
 
-Reads the ``heldout`` rows of ``tests/interviewer/language/safety_utterances.jsonl`` (training and
-calibration never see them) and classifies each with the shipped classifier (ours) and with the
-keyword detector the conductor used before, with its phrase lists as they are now (the reference:
-`interviewer.conductor.safety.detect`, with `is_severe` for self-harm). Printed side by side:
+Reads the two held-out splits of ``tests/interviewer/language/safety_utterances.jsonl`` (training and
+calibration never see them) and classifies each utterance with the shipped classifier (ours) and with
+the keyword detector the conductor used before, with its phrase lists as they are now (the reference:
+`interviewer.conductor.safety.detect`, with `is_severe` for self-harm):
+
+* ``heldout``, the split the issue's targets are set on. It was written with the training rows and
+  every head since the first was measured on it, so it flatters the classifier;
+* ``fresh``, written after head 13 by a helper that never saw the set (``train_safety.FRESH``): the
+  honest estimate of how the classifier hears utterances nobody tuned it for. Reported the same way,
+  with the same targets, under ``fresh`` in the JSON line.
+
+Printed side by side, per split:
 
 * per class: precision and recall;
 * the false-signal rate on neutral answers (a ``none`` utterance that gets any signal);
@@ -34,7 +42,7 @@ import numpy as np
 
 from interviewer.conductor import safety
 from interviewer.language.safety_classifier import SIGNALS, SafetyClassifier
-from interviewer.language.train_safety import LABELLED_SET, Example, read_labelled_set
+from interviewer.language.train_safety import FRESH, HELDOUT, LABELLED_SET, Example, read_labelled_set
 
 TARGETS = {"recall_severe": 1.0, "recall_distress": 0.95, "recall_stop": 0.9, "recall_refusal": 0.85,
            "recall_injection": 0.9}
@@ -80,21 +88,28 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=LABELLED_SET, help="the labelled set (JSONL)")
     args = parser.parse_args()
 
-    heldout = [e for e in read_labelled_set(args.data) if e.split == "heldout"]
+    examples = read_labelled_set(args.data)
     classifier = SafetyClassifier.shipped()
     classifier.classify("Warming up the encoder.")  # the model loads once per process, before timing
-    ours = measure(heldout, lambda text: classifier.classify(text).signal)
-    reference = measure(heldout, keyword_detector)
+    print(f"classifier {classifier.version}; {platform.processor() or platform.machine()}, one thread")
+    heldout = _report(HELDOUT, [e for e in examples if e.split == HELDOUT], classifier)
+    fresh = _report(FRESH, [e for e in examples if e.split == FRESH], classifier)
+    print(json.dumps({"bench": "safety", "classifier_version": classifier.version,
+                      "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": sorted(os.sched_getaffinity(0)),
+                      **heldout, FRESH: fresh}))
 
-    counts = {label: sum(e.label == label for e in heldout) for label in ("none", *SIGNALS)}
-    print(f"held-out utterances: {len(heldout)} {counts}; classifier {classifier.version}; "
-          f"{platform.processor() or platform.machine()}, one thread")
+
+def _report(split: str, examples: Sequence[Example], classifier: SafetyClassifier) -> dict[str, object]:
+    """One split measured, printed as a table, and returned for the JSON line."""
+    ours = measure(examples, lambda text: classifier.classify(text).signal)
+    reference = measure(examples, keyword_detector)
+    counts = {label: sum(e.label == label for e in examples) for label in ("none", *SIGNALS)}
+    print(f"\n{split}: {len(examples)} utterances {counts}")
     print(f"{'':28}{'ours':>10}{'keywords':>10}{'target':>10}")
     for key in ours:
         target = TARGETS.get(key, MAX_NEUTRAL_FALSE_SIGNAL_RATE if key == "neutral_false_signal_rate" else
                              MAX_P95_MS if key == "p95_ms" else None)
         print(f"{key:28}{_show(ours[key]):>10}{_show(reference[key]):>10}{_show(target):>10}")
-
     ratios: dict[str, float | None] = {}
     for key, value in ours.items():
         base = reference[key]
@@ -102,10 +117,7 @@ def main() -> None:
     met = (all((ours[key] or 0.0) >= target for key, target in TARGETS.items())
            and (ours["neutral_false_signal_rate"] or 0.0) <= MAX_NEUTRAL_FALSE_SIGNAL_RATE
            and (ours["p95_ms"] or 0.0) <= MAX_P95_MS)
-    print(json.dumps({"bench": "safety", "classifier_version": classifier.version, "heldout": len(heldout),
-                      "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": sorted(os.sched_getaffinity(0)),
-                      "ours": ours, "reference": reference, **ratios, "targets_met": met}))
-
+    return {split: len(examples), "ours": ours, "reference": reference, **ratios, "targets_met": met}
 
 def _show(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"

@@ -5,7 +5,10 @@
 
 The labelled set (``tests/interviewer/language/safety_utterances.jsonl``) has one utterance a line:
 ``{"text", "label", "phrasing", "split"}``. Only ``split == "train"`` rows are read here; the
-``heldout`` rows are for `bench.safety` alone.
+``heldout`` and ``fresh`` rows are for `bench.safety` alone. The ``heldout`` rows were written with the
+rest and have been measured against for every head since the first, so choices made while reading them
+flatter them (the notes below say where). The ``fresh`` rows (``FRESH``) were written after head 13, by a
+helper that saw only the classes' definitions and never this set; none has been trained or calibrated on.
 
 Training is deterministic (fixed folds, L-BFGS to a tight tolerance), so the same set and
 encoder give the same file. The version names the data and the recipe: ``safety-<HEAD_VERSION>.<sha256[:12]>``
@@ -372,6 +375,9 @@ false-signal rate near the 0.05 target (they overlap: a self-harm reading is als
 HEAD_VERSION = 13
 NEUTRAL_CLAUSE_WORDS = 8
 """A neutral answer's sentences longer than this teach the head their clause windows as neutral too."""
+TRAIN, HELDOUT, FRESH = "train", "heldout", "fresh"
+SPLITS = (TRAIN, HELDOUT, FRESH)
+"""The labelled set's splits: ``fresh`` is a second held-out split, written blind (see the module doc)."""
 PILOT_ANSWER = "pilot_answer"
 """The phrasing of neutral rows taken from a simulated interview's answers."""
 LIFE_STORY = "life_story"
@@ -409,8 +415,8 @@ def read_labelled_set(path: Path = LABELLED_SET) -> list[Example]:
             raise LabelledSetError(f"{path}:{number}: not a labelled utterance ({error})") from None
         if example.label not in LABELS:
             raise LabelledSetError(f"{path}:{number}: label {example.label!r} is not one of {list(LABELS)}")
-        if example.split not in ("train", "heldout"):
-            raise LabelledSetError(f"{path}:{number}: split {example.split!r} is not 'train' or 'heldout'")
+        if example.split not in SPLITS:
+            raise LabelledSetError(f"{path}:{number}: split {example.split!r} is not one of {list(SPLITS)}")
         examples.append(example)
     return examples
 

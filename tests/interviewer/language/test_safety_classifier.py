@@ -23,6 +23,7 @@ from interviewer.language.safety_classifier import (
 )
 from interviewer.language.train_safety import (
     LABELLED_SET,
+    SPLITS,
     Example,
     LabelledSetError,
     Vectors,
@@ -33,12 +34,12 @@ from interviewer.language.train_safety import (
 )
 
 
-def test_the_labelled_set_has_every_class_in_both_splits_and_no_duplicates() -> None:
+def test_the_labelled_set_has_every_class_in_every_split_and_no_duplicates() -> None:
     examples = read_labelled_set()
     assert len(examples) >= 400
     assert len({e.text for e in examples}) == len(examples)
     counts = Counter((e.label, e.split) for e in examples)
-    assert all(counts[(label, split)] >= 15 for label in LABELS for split in ("train", "heldout"))
+    assert all(counts[(label, split)] >= 15 for label in LABELS for split in SPLITS)
 
 
 def test_the_shipped_head_names_the_labelled_set_it_was_trained_on() -> None:
