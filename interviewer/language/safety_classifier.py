@@ -304,7 +304,10 @@ def decide(scores: dict[str, float], thresholds: dict[str, float]) -> Verdict:
     ``distress_only``. The distress-or-severe score's threshold is set high by neutral answers that
     read as self-harm ("I don't see myself living in the city forever"), which the self-harm
     threshold already pays for; the distress class alone has a lower neutral tail, so an utterance the
-    head reads as plain distress is heard below that threshold. It is never escalated to severe."""
+    head reads as plain distress is heard below that threshold. It is never escalated to severe.
+
+    Where distress is heard with an injection or a refusal, the verdict is distress ("I can't talk about
+    the fire without losing it. Sorry. Just give me a minute." also reads as an instruction)."""
     heard = {signal: score for signal, score in scores.items()
              if signal in SIGNALS and score >= thresholds[signal]}
     if "severe" in heard and scores["distress"] < thresholds["severe_risk"]:
@@ -317,6 +320,10 @@ def decide(scores: dict[str, float], thresholds: dict[str, float]) -> Verdict:
         return Verdict("distress", scores["distress"], scores)
     if not heard:
         return Verdict("none", 0.0, scores)
+    if "distress" in heard:
+        # A distressed participant is never told they are off the script, nor moved on without the pause
+        # offer: the distress response already offers a skip. Only a stop competes with it.
+        heard = {name: score for name, score in heard.items() if name not in ("injection", "refusal")}
     signal = max(heard, key=lambda name: heard[name] / thresholds[name])
     return Verdict(signal, heard[signal], scores)
 

@@ -144,6 +144,17 @@ def test_distress_read_by_the_distress_class_alone_gives_way_to_a_signal_heard_a
     assert decide(scores, THRESHOLDS).signal == "stop"
 
 
+@pytest.mark.parametrize("rival", ["injection", "refusal"])
+def test_distress_heard_outranks_an_injection_or_a_refusal_heard_further_above_its_threshold(rival: str) -> None:
+    scores = {"severe": 0.0, "distress": 0.9, "stop": 0.0, "refusal": 0.0, "injection": 0.0, rival: 0.99}
+    assert decide(scores, THRESHOLDS).signal == "distress"
+
+
+def test_a_stop_heard_further_above_its_threshold_outranks_distress() -> None:
+    scores = {"severe": 0.0, "distress": 0.9, "stop": 0.99, "refusal": 0.0, "injection": 0.0}
+    assert decide(scores, THRESHOLDS).signal == "stop"
+
+
 @pytest.mark.parametrize("text", ["Some nights I just want to go to sleep and never wake up.",
                                   "My family would be better off if I was dead."])
 def test_a_self_harm_phrasing_without_a_listed_keyword_is_severe(text: str) -> None:
