@@ -94,7 +94,10 @@ _INJECTION = _patterns(
     r"\b(?:system|developer) (?:prompt|message|instructions)\b",
     r"\byou are (?:now|no longer) (?:an?|the)\b",
     r"\b(?:new|updated) instructions\s*:",
-    r"\b(?:pretend|act) (?:to be|as if you are|as an?)\b",
+    # addressed to the interviewer (a sentence's first word, or after "can you", "I want you to"), not a
+    # story ("I pretend to be a pirate with my kids", "games where you pretend to be a soldier")
+    r"(?:^|[.!?]\s+|\b(?:can|could|will|would) you (?:please )?|\b(?:i want|i need) you to |\bplease )"
+    r"(?:pretend|act) (?:to be|as if you are|as (?:an?|my|the)|like you(?:'re| are))\b",
     r"\brepeat (?:your|the) (?:instructions|prompt)\b",
 )
 _AFFIRMATIVE = _patterns(
