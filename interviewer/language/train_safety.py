@@ -142,7 +142,7 @@ head 7 has 0.87, stop 0.58 where it has 0.68), held-out 0.969 / 0.833 / 0.926 / 
 and 21 such responses on the same 452 answers: head 7's single partition happens to sit on the cautious
 side for distress and stop, and a stabler calibration alone does not remove false alarms.
 
-Head 9 (this file; "head 8" is the reverted one above) hears distress also from the distress class
+Head 9 ("head 8" is the reverted one above) hears distress also from the distress class
 alone (``distress_only``, budget 0.02 of neutral answers), where nothing else is heard. The
 distress-or-severe score's threshold was set by the neutral answers with the highest such scores, and
 those read as self-harm, not distress ("I don't see myself living in the city forever" 0.99, "I've
@@ -301,7 +301,7 @@ four runs (MiniLM's head 11: 6.75 / 13.9 ms). Injection stays below its 0.9 targ
 speaker-labelled "Participant: I'm done." heard as a stop), and p95 is over the issue's 30 ms: in a
 voice turn that waits seconds for the LLM and the TTS, 35-45 ms is not heard, and a missed self-harm
 utterance is the worst outcome the distress protocol names, so recall decided.
-Head 13 (this file), the same 1,549 rows: an utterance's pieces are encoded together, in one call, and a
+Head 13, the same 1,549 rows: an utterance's pieces are encoded together, in one call, and a
 multi-sentence utterance is no longer also scored whole. What a call costs was measured first (one core,
 the int8 graph): about 8 ms whatever the length, the model's 85 MB of weights streamed through the CPU
 (onnxruntime's profile of a four-token call: 7.4 of its 9.6 ms in the quantized matrix products), plus
@@ -326,7 +326,7 @@ of 32, activations quantized per row and block) keeps the float32 vectors (cosin
 percentile) and makes a text's vector independent of its batch, but costs 25 ms p50 per piece on this
 CPU (4-bit blocks: 26 ms, cosine 0.95); transparent huge pages for the weights: within noise.
 
-Head 14 (this file). First, a second held-out split: 200 utterances written by a helper that saw only
+Head 14. First, a second held-out split: 200 utterances written by a helper that saw only
 the classes' definitions and never this set (40 injections, 25 of each other signal, 60 neutral, half of
 them hard negatives), 6 within an mpnet cosine of 0.9 of a row already here dropped (three were exact
 copies): the ``fresh`` split, 194 rows, never trained or calibrated on. Head 13 on it, severe / distress /
@@ -355,6 +355,22 @@ interviewer (a sentence's first words, or after "can you" or "I want you to"): "
 to be a soldier" was one. Out of fold, on the 1,599 training rows: 0.930 / 0.936 / 0.929 / 0.927 / 0.938,
 0.060. `bench.safety`: held out 1.0 / 0.972 / 0.926 / 0.96 / 0.909, 0.026; fresh 0.783 / 0.833 / 0.958 /
 0.870 / 0.875, 0.033 (injection precision 0.919 to 0.946).
+Head 15 (this file) adds 100 rows by a third blind helper (phrasing ``blind_rows``): 50 self-harm over
+the kinds the distress protocol names (a plan or a time, means and research, self-injury of many forms,
+a past attempt with the thoughts back, arrangements and goodbyes, passive wishes, being a burden), 25
+distress and 25 hard negatives (wills and pensions as chores, burns at work, an overdose long ago and
+recovered). The brief's kinds are also where head 14's ``fresh`` self-harm misses fall, so the ``fresh``
+figure flatters this head; the out-of-fold figures on the 1,599 rows head 14 had are the fair comparison
+(the new rows are harder: 0.584 self-harm out of fold among themselves). Head 14 / head 15 on those rows,
+out of fold: 0.930 / 0.945, 0.936 / 0.925, 0.929 / 0.951, 0.927 / 0.934, 0.938 / 0.922, neutral false
+signals 0.060 / 0.055. `bench.safety` held out: 1.0 / 0.972 / 0.926 / 0.96 / 0.909, 0.013 (head 14 the
+same recall, 0.026); fresh: 0.870 / 0.792 / 0.958 / 0.870 / 0.925, 0.033 (head 14: 0.783 / 0.833 / 0.958 /
+0.870 / 0.875, 0.033). What it costs live: on the 228 answers of a full avp pilot run with head 14
+(persona 1), head 14 reads 1 answer as self-harm, head 15 reads 4: the scripted distress moment ("...I
+don't see the point of much anymore", which the pilot counts as handled either way) and two ordinary
+answers about health and insurance, so about one more crisis line per hundred answers. The distress
+protocol ranks a missed self-harm statement as the worst outcome and a false pause as an annoyance, so
+the gain in self-harm recall decided.
 """
 
 from __future__ import annotations
@@ -404,7 +420,7 @@ question, a false refusal one question's follow-ups, a false injection a steer b
 answered (head 14 in the module doc). Together the budgets keep the neutral
 false-signal rate near the 0.05 target (they overlap: a self-harm reading is also a distress one).
 (Chosen on the out-of-fold scores; bench.safety reports what they give on the held-out split.)"""
-HEAD_VERSION = 14
+HEAD_VERSION = 15
 NEUTRAL_CLAUSE_WORDS = 8
 """A neutral answer's sentences longer than this teach the head their clause windows as neutral too."""
 TRAIN, HELDOUT, FRESH = "train", "heldout", "fresh"
