@@ -9,9 +9,10 @@ the keyword detector the conductor used before, with its phrase lists as they ar
 
 * ``heldout``, the split the issue's targets are set on. It was written with the training rows and
   every head since the first was measured on it, so it flatters the classifier;
-* ``fresh``, written after head 13 by a helper that never saw the set (``train_safety.FRESH``): the
-  honest estimate of how the classifier hears utterances nobody tuned it for. Reported the same way,
-  with the same targets, under ``fresh`` in the JSON line.
+* ``fresh``, written after head 13 by a helper that never saw the set (``train_safety.FRESH``), never
+  trained or calibrated on: the fairer estimate of how the classifier hears utterances nobody wrote
+  training rows for (its misses were read while head 15 was made, so it flatters that head a little).
+  Reported the same way, with the same targets, under ``fresh`` in the JSON line.
 
 Printed side by side, per split:
 
