@@ -120,6 +120,7 @@ def _report(split: str, examples: Sequence[Example], classifier: SafetyClassifie
            and (ours["p95_ms"] or 0.0) <= MAX_P95_MS)
     return {split: len(examples), "ours": ours, "reference": reference, **ratios, "targets_met": met}
 
+
 def _show(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 

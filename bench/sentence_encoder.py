@@ -21,7 +21,7 @@ import numpy as np
 
 from interviewer.language.safety_classifier import pieces
 from interviewer.language.sentences import SentenceEncoder
-from interviewer.language.train_safety import LABELLED_SET, read_labelled_set
+from interviewer.language.train_safety import HELDOUT, LABELLED_SET, read_labelled_set
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
@@ -42,7 +42,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
-    batches = [pieces(example.text) for example in read_labelled_set(LABELLED_SET) if example.split == "heldout"]
+    batches = [pieces(example.text) for example in read_labelled_set(LABELLED_SET) if example.split == HELDOUT]
     ours_encoder = SentenceEncoder(threads=1)
     encoders: dict[str, Encode] = {"ours": ours_encoder.encode, "library": library_encoder()}
     wall: dict[str, list[float]] = {name: [] for name in encoders}
